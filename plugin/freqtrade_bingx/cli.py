@@ -1,0 +1,120 @@
+"""``freqtrade-bingx``: look at and change BingX futures account settings from freqtrade configs.
+
+    freqtrade-bingx -c config.json [-c more.json ...] status
+    freqtrade-bingx -c config.json set-leverage BTC/USDT:USDT 5 [--side long|short|both]
+
+Both go through the same adapter freqtrade uses when it trades. They talk to the account, so
+they run with ``dry_run`` off whatever the config says, and need the API key and secret.
+"""
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+
+logger = logging.getLogger(__name__)
+
+SIDES = {"long": ("buy",), "short": ("sell",), "both": ("buy", "sell")}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freqtrade-bingx", description="BingX USDT-M futures settings for freqtrade."
+    )
+    parser.add_argument(
+        "-c", "--config", action="append", required=True, metavar="PATH",
+        help="freqtrade config file; repeat to merge several, later files win",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what is sent")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="position mode, margin type and leverage per pair")
+    set_lev = commands.add_parser("set-leverage", help="set a pair's leverage")
+    set_lev.add_argument("pair", help="freqtrade pair, e.g. BTC/USDT:USDT")
+    set_lev.add_argument("leverage", type=float)
+    set_lev.add_argument(
+        "--side", choices=sorted(SIDES), default="both",
+        help="position side in hedge mode (one-way mode has only one): default both",
+    )
+    return parser
+
+
+def load_exchange(config_files: list[str]):
+    """Build freqtrade's exchange object for the configs, in live mode, with the plugin."""
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import TradingMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    from freqtrade_bingx import register
+
+    register()
+    config = Configuration.from_files(config_files)
+    if config["exchange"]["name"].lower() != "bingx":
+        name = config["exchange"]["name"]
+        raise SystemExit(f"error: the config's exchange is {name!r}, not bingx")
+    if config.get("trading_mode") != TradingMode.FUTURES:
+        raise SystemExit("error: the config's trading_mode must be 'futures'")
+    config["dry_run"] = False
+    return ExchangeResolver.load_exchange(config, validate=False)
+
+
+def status(exchange) -> list[str]:
+    from freqtrade_bingx import account
+
+    mode = exchange.refresh_position_mode()
+    lines = [
+        f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
+        f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}",
+    ]
+    for pair in exchange._config["exchange"].get("pair_whitelist", []):
+        symbol = exchange._symbol(pair)
+        lev = exchange._call(f"read leverage of {symbol}", account.get_leverage, symbol) or {}
+        margin = exchange._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
+        lines.append(
+            f"{pair:<18} {symbol:<12} {(margin or {}).get('marginType', '?')!s:<10} "
+            f"{_x(lev.get('longLeverage')):>6} {_x(lev.get('shortLeverage')):>6} "
+            f"{_x(exchange.max_leverage_for_side(pair, 'BOTH')):>6}"
+        )
+    return lines
+
+
+def set_leverage(exchange, pair: str, leverage: float, side: str) -> list[str]:
+    from freqtrade_bingx.position_mode import PositionMode, position_side
+
+    mode = exchange.refresh_position_mode()
+    order_sides = SIDES[side] if mode is PositionMode.HEDGE else ("buy",)
+    lines = []
+    for order_side in order_sides:
+        whole = exchange._set_leverage(leverage, pair, side=order_side)
+        pos_side = position_side(mode, order_side)
+        lines.append(f"{pair} {pos_side}: leverage {whole}x ({mode.value} mode)")
+    return lines
+
+
+def _x(value: Any) -> str:
+    return "?" if value in (None, "") else f"{value}x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from freqtrade.exceptions import FreqtradeException
+
+    try:
+        exchange = load_exchange(args.config)
+        if args.command == "status":
+            lines = status(exchange)
+        else:
+            lines = set_leverage(exchange, args.pair, args.leverage, args.side)
+    except FreqtradeException as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
