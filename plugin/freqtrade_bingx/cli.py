@@ -23,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="freqtrade-bingx", description="BingX USDT-M futures settings for freqtrade."
     )
     parser.add_argument(
-        "-c", "--config", action="append", required=True, metavar="PATH",
+        "-c",
+        "--config",
+        action="append",
+        required=True,
+        metavar="PATH",
         help="freqtrade config file; repeat to merge several, later files win",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is sent")
@@ -33,13 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     set_lev.add_argument("pair", help="freqtrade pair, e.g. BTC/USDT:USDT")
     set_lev.add_argument("leverage", type=float)
     set_lev.add_argument(
-        "--side", choices=sorted(SIDES), default="both",
+        "--side",
+        choices=sorted(SIDES),
+        default="both",
         help="position side in hedge mode (one-way mode has only one): default both",
     )
     return parser
 
 
-def load_exchange(config_files: list[str]):
+def load_exchange(config_files: list[str], log_level: int = logging.WARNING):
     """Build freqtrade's exchange object for the configs, in live mode, with the plugin."""
     from freqtrade.configuration import Configuration
     from freqtrade.enums import TradingMode
@@ -49,13 +55,18 @@ def load_exchange(config_files: list[str]):
 
     register()
     config = Configuration.from_files(config_files)
+    # freqtrade's configuration set up its own (INFO) logging; this tool only says what matters.
+    logging.getLogger().setLevel(log_level)
     if config["exchange"]["name"].lower() != "bingx":
         name = config["exchange"]["name"]
         raise SystemExit(f"error: the config's exchange is {name!r}, not bingx")
     if config.get("trading_mode") != TradingMode.FUTURES:
         raise SystemExit("error: the config's trading_mode must be 'futures'")
     config["dry_run"] = False
-    return ExchangeResolver.load_exchange(config, validate=False)
+    exchange = ExchangeResolver.load_exchange(config, validate=False)
+    # Leverage tiers are not needed here and cost one request per pair.
+    exchange.reload_markets(True, load_leverage_tiers=False)
+    return exchange
 
 
 def status(exchange) -> list[str]:
@@ -97,14 +108,12 @@ def _x(value: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    log_level = logging.DEBUG if args.verbose else logging.WARNING
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     from freqtrade.exceptions import FreqtradeException
 
     try:
-        exchange = load_exchange(args.config)
+        exchange = load_exchange(args.config, log_level)
         if args.command == "status":
             lines = status(exchange)
         else:

@@ -52,7 +52,7 @@ class Rule:
         return self.pattern is None or re.search(self.pattern, error.msg, re.IGNORECASE) is not None
 
 
-_KEY_HINT = "check exchange.key / exchange.secret in your config and the key's permissions"
+_KEY_HINT = "check exchange.api_key / exchange.secret and the key's permissions on bingx.com"
 
 # First match wins. Each row quotes a reply BingX really sends.
 RULES: tuple[Rule, ...] = (

@@ -296,7 +296,11 @@ class BingxFuturesMixin:
         if whole != leverage:
             logger.warning(
                 "Leverage %s for %s %s sent as %dx (BingX takes whole numbers up to %s)",
-                leverage, pair, pos_side, whole, maximum,
+                leverage,
+                pair,
+                pos_side,
+                whole,
+                maximum,
             )
         return whole
 

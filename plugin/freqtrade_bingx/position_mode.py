@@ -5,7 +5,6 @@ side by side, each with its own leverage. BingX reports the mode as ``dualSidePo
 (the strings ``"true"`` / ``"false"``) and it applies to every contract of the account.
 """
 
-import re
 from enum import Enum
 from typing import Literal
 
@@ -44,14 +43,3 @@ def position_side(mode: PositionMode, order_side: str, reduce_only: bool = False
         raise ValueError(f"order side must be 'buy' or 'sell', not {order_side!r}")
     opens_long = (order_side == "buy") != reduce_only
     return "LONG" if opens_long else "SHORT"
-
-
-_MODE_IN_MESSAGE = re.compile(r"in the (hedge|one-way) mode", re.IGNORECASE)
-
-
-def mode_named_in(msg: str) -> PositionMode | None:
-    """The mode BingX says the account is in, from a 109400 side-mismatch message."""
-    found = _MODE_IN_MESSAGE.search(msg or "")
-    if not found:
-        return None
-    return PositionMode.HEDGE if found.group(1).lower() == "hedge" else PositionMode.ONE_WAY

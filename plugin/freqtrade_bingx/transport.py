@@ -56,6 +56,22 @@ CLOCK_ERROR_CODES = frozenset({80014, 100421})
 # A 100410 without an unblock time ("rate limited") still means: slow down for a moment.
 PLAIN_RATE_LIMIT_PAUSE_MS = 1000
 _EPOCH_MS = re.compile(r"\b(1\d{12})\b")
+_SIGNATURE_IN_URL = re.compile(r"(signature=)[0-9a-fA-F]+")
+
+
+class _RedactSignatures(logging.Filter):
+    """urllib3 logs each request's URL at DEBUG; BingX's signature rides in that URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNATURE_IN_URL.sub(r"\1<redacted>", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignatures())
 
 
 class BingxError(Exception):
@@ -103,13 +119,14 @@ class BingxRejected(BingxError):
 class BingxBlocked(BingxError):
     """Not sent: BingX said this endpoint is blocked until ``until_ms``."""
 
-    def __init__(self, *, method: str, path: str, until_ms: int) -> None:
+    def __init__(self, *, method: str, path: str, until_ms: int, msg: str = "") -> None:
         self.until_ms = until_ms
         super().__init__(
             f"endpoint blocked by BingX until {until_ms} (epoch ms), request not sent",
             method=method,
             path=path,
             code=RATE_LIMIT_CODE,
+            msg=msg,
         )
 
 
@@ -215,7 +232,8 @@ class BingxTransport:
         self._limiters = {
             key: _RateLimiter(per_s, clock, sleep) for key, per_s in limits.items() if per_s
         }
-        self._blocked_until_ms: dict[str, int] = {}
+        # path -> (unblock time in server epoch ms, BingX's message that set it)
+        self._blocked: dict[str, tuple[int, str]] = {}
         self._offset_ms: int | None = None
         self._lock = threading.Lock()
 
@@ -249,7 +267,7 @@ class BingxTransport:
         return self._offset_ms
 
     def blocked_until_ms(self, path: str) -> int:
-        return self._blocked_until_ms.get(path, 0)
+        return self._blocked.get(path, (0, ""))[0]
 
     def request(
         self, method: str, path: str, params: Mapping[str, Any] | None = None, *, signed=True
@@ -267,9 +285,9 @@ class BingxTransport:
     # --- steps ----------------------------------------------------------------------------
 
     def _refuse_if_blocked(self, method: str, path: str) -> None:
-        until = self._blocked_until_ms.get(path, 0)
+        until, msg = self._blocked.get(path, (0, ""))
         if until and self._server_now_ms_no_sync() < until:
-            raise BingxBlocked(method=method, path=path, until_ms=until)
+            raise BingxBlocked(method=method, path=path, until_ms=until, msg=msg)
 
     def _server_now_ms_no_sync(self) -> int:
         # Never sends a request: used where asking the server would defeat the purpose.
@@ -325,7 +343,8 @@ class BingxTransport:
             return envelope.get("data")
         if code == RATE_LIMIT_CODE:
             until = unblock_time_ms(msg)
-            self._block(path, until or self._server_now_ms_no_sync() + PLAIN_RATE_LIMIT_PAUSE_MS)
+            pause_end = self._server_now_ms_no_sync() + PLAIN_RATE_LIMIT_PAUSE_MS
+            self._block(path, until or pause_end, msg)
         elif code in CLOCK_ERROR_CODES and signed:
             self._resync_after_clock_error()
         if code is None or code == 0:
@@ -336,16 +355,19 @@ class BingxTransport:
             "rejected", method=method, path=path, code=code, msg=msg, http_status=status
         )
 
-    def _block(self, path: str, until_ms: int) -> None:
+    def _block(self, path: str, until_ms: int, msg: str) -> None:
         with self._lock:
-            self._blocked_until_ms[path] = max(until_ms, self._blocked_until_ms.get(path, 0))
-        logger.warning("BingX blocked %s until %d (epoch ms): nothing is sent there before", path,
-                       until_ms)
+            if until_ms > self.blocked_until_ms(path):
+                self._blocked[path] = (until_ms, msg)
+        logger.warning(
+            "BingX blocked %s until %d (epoch ms): nothing is sent there before", path, until_ms
+        )
 
     def _block_for_retry_after(self, path: str, response: requests.Response) -> None:
         seconds = _as_int(response.headers.get("Retry-After"))
         if seconds:
-            self._block(path, self._server_now_ms_no_sync() + seconds * 1000)
+            until = self._server_now_ms_no_sync() + seconds * 1000
+            self._block(path, until, f"HTTP {response.status_code}, Retry-After {seconds}s")
 
     def _resync_after_clock_error(self) -> None:
         try:

@@ -1,0 +1,168 @@
+"""Account state and market reference data for the fake BingX server."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEVERAGE = 5
+DEFAULT_MARGIN_TYPE = "CROSSED"
+MARGIN_TYPES = ("ISOLATED", "CROSSED", "SEPARATE_ISOLATED")
+
+# symbol -> (max leverage, price precision, quantity precision, step, min qty, mark price)
+_DEFAULT_MARKETS: dict[str, tuple[int, int, int, str, float, float]] = {
+    "BTC-USDT": (125, 1, 4, "0.0001", 0.0001, 60000.0),
+    "ETH-USDT": (100, 2, 2, "0.01", 0.01, 3000.0),
+    "SOL-USDT": (50, 3, 1, "0.1", 0.1, 150.0),
+    "XRP-USDT": (75, 4, 0, "1", 1.0, 0.5),
+}
+
+_contract_ids = itertools.count(100)
+
+
+def make_contract(
+    symbol: str,
+    max_long_leverage: int = 50,
+    max_short_leverage: int | None = None,
+    price_precision: int = 4,
+    quantity_precision: int = 2,
+    size: str | None = None,
+    trade_min_quantity: float | None = None,
+) -> dict[str, Any]:
+    """A contract entry shaped like ``/openApi/swap/v2/quote/contracts``.
+
+    Numbers are JSON numbers except where BingX sends strings (``size``, ``apiState*``,
+    ``contractId``), so clients see the same mix as live.
+    """
+    asset, _, currency = symbol.partition("-")
+    step = size
+    if step is None:
+        step = format(10.0**-quantity_precision, f".{quantity_precision}f")
+    return {
+        "contractId": str(next(_contract_ids)),
+        "symbol": symbol,
+        "size": step,
+        "quantityPrecision": quantity_precision,
+        "pricePrecision": price_precision,
+        "feeRate": 0.0005,
+        "makerFeeRate": 0.0002,
+        "takerFeeRate": 0.0005,
+        "tradeMinLimit": 0,
+        "tradeMinQuantity": trade_min_quantity if trade_min_quantity is not None else float(step),
+        "tradeMinUSDT": 2,
+        "maxLongLeverage": max_long_leverage,
+        "maxShortLeverage": max_short_leverage
+        if max_short_leverage is not None
+        else max_long_leverage,
+        "currency": currency,
+        "asset": asset,
+        "status": 1,
+        "apiStateOpen": "true",
+        "apiStateClose": "true",
+        "ensureTrigger": True,
+        "triggerFeeRate": "0.00020000",
+        "brokerState": True,
+        "launchTime": 1586275200000,
+        "maintainTime": 0,
+        "offTime": 0,
+        "displayName": symbol,
+    }
+
+
+def default_contracts() -> list[dict[str, Any]]:
+    return [
+        make_contract(sym, lev, lev, pp, qp, step, mq)
+        for sym, (lev, pp, qp, step, mq, _mark) in _DEFAULT_MARKETS.items()
+    ]
+
+
+def default_mark_prices() -> dict[str, float]:
+    return {sym: spec[5] for sym, spec in _DEFAULT_MARKETS.items()}
+
+
+def normalize_contracts(contracts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill fields a caller left out so partial overrides still parse in ccxt."""
+    result = []
+    for given in contracts:
+        if "symbol" not in given:
+            raise ValueError("every contract needs a 'symbol'")
+        lev = int(given.get("maxLongLeverage", 50))
+        base = make_contract(
+            given["symbol"],
+            lev,
+            int(given.get("maxShortLeverage", lev)),
+            int(given.get("pricePrecision", 4)),
+            int(given.get("quantityPrecision", 2)),
+        )
+        base.update(given)
+        result.append(base)
+    return result
+
+
+def leverage_tiers(symbol: str, max_leverage: int) -> list[dict[str, str]]:
+    """A plausible maintenance-margin tier ladder for ``symbol``.
+
+    Shaped like ``/openApi/swap/v1/maintMarginRatio``: strings only, and no max leverage per
+    tier (BingX does not send one, which is exactly what the plugin has to cope with).
+    The first tier's ratio follows the contract's max leverage like real ladders do.
+    """
+    scale = 300_000 if max_leverage >= 100 else 50_000
+    bounds = [0, scale, scale * 5, scale * 20, scale * 50, scale * 200]
+    first = round(1.0 / (2 * max_leverage), 6)
+    ratios = [first, first * 2, first * 5, first * 10, min(first * 25, 0.25)]
+    tiers = []
+    maint_amount = 0.0
+    prev_ratio = 0.0
+    for i, ratio in enumerate(ratios):
+        # Cumulative maintenance amount keeps the margin continuous across tier edges.
+        maint_amount += bounds[i] * (ratio - prev_ratio)
+        prev_ratio = ratio
+        tiers.append(
+            {
+                "tier": f"Tier {i + 1}",
+                "symbol": symbol,
+                "minPositionVal": str(bounds[i]),
+                "maxPositionVal": str(bounds[i + 1]),
+                "maintMarginRatio": f"{ratio:.6f}",
+                "maintAmount": f"{maint_amount:.6f}",
+            }
+        )
+    return tiers
+
+
+def _leverage_default() -> int:
+    return DEFAULT_LEVERAGE
+
+
+def _margin_default() -> str:
+    return DEFAULT_MARGIN_TYPE
+
+
+@dataclass
+class Account:
+    """Mutable per-API-key state. Handlers hold ``lock`` for check-then-set sequences."""
+
+    api_key: str
+    secret: str = field(repr=False)
+    hedge_mode: bool = False
+    margin_type: defaultdict[str, str] = field(default_factory=lambda: defaultdict(_margin_default))
+    leverage: defaultdict[tuple[str, str], int] = field(
+        default_factory=lambda: defaultdict(_leverage_default)
+    )
+    positions: list[dict[str, Any]] = field(default_factory=list)
+    balance: float = 10_000.0
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def has_position(self, symbol: str | None = None) -> bool:
+        with self.lock:
+            return any(
+                float(p.get("positionAmt", 0)) != 0 and (symbol is None or p["symbol"] == symbol)
+                for p in self.positions
+            )

@@ -1,0 +1,97 @@
+"""Fault injection for the fake BingX server.
+
+A fault is queued by a test (or by another process through ``POST /_sim/fault``) and is
+consumed by the next matching request(s). Faults exist so client code can be exercised
+against the failure modes the real exchange shows: envelope error codes with HTTP 200,
+HTTP 429/418/403/5xx, non-JSON bodies, stalls and dropped connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Fault:
+    """One queued failure for requests to ``path`` (and ``method`` if given).
+
+    Precedence when answering: ``delay_s`` is always applied first; then ``reset`` drops the
+    connection; else ``body`` is sent raw (with ``http_status`` or 200); else ``http_status``
+    is sent (with a JSON envelope if ``code`` is set, a plain reason text otherwise); else
+    ``code`` is sent as an envelope error with HTTP 200. A fault with only ``delay_s`` stalls
+    and then lets the request be handled normally.
+    """
+
+    path: str
+    method: str | None = None
+    code: int | None = None
+    msg: str = ""
+    http_status: int | None = None
+    body: bytes | None = None
+    delay_s: float = 0.0
+    reset: bool = False
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            self.method = self.method.upper()
+        if self.times < 1:
+            raise ValueError("Fault.times must be >= 1")
+        if self.delay_s < 0:
+            raise ValueError("Fault.delay_s must be >= 0")
+
+    def matches(self, path: str, method: str) -> bool:
+        return self.path == path and (self.method is None or self.method == method.upper())
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        """Build a fault from the control endpoint's JSON (``body`` as a latin-1 string)."""
+        fields = dict(data)
+        body = fields.get("body")
+        if isinstance(body, str):
+            # latin-1 maps every byte 0-255 to one code point, so any raw body survives JSON.
+            fields["body"] = body.encode("latin-1")
+        allowed = set(cls.__dataclass_fields__)
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown Fault fields: {sorted(unknown)}")
+        return cls(**fields)
+
+
+class FaultQueue:
+    """FIFO of faults; the first matching fault wins and loses one use per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[list[Any]] = []  # [fault, remaining uses]
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append([fault, fault.times])
+
+    def take(self, path: str, method: str) -> Fault | None:
+        with self._lock:
+            for entry in self._faults:
+                fault, remaining = entry
+                if fault.matches(path, method):
+                    remaining -= 1
+                    if remaining <= 0:
+                        self._faults.remove(entry)
+                    else:
+                        entry[1] = remaining
+                    return fault
+        return None
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(entry[1] for entry in self._faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

@@ -1,0 +1,827 @@
+"""A BingX-compatible fake exchange served over real loopback sockets (stdlib only).
+
+It exists so the plugin and ccxt can be exercised end to end (real HTTP, real signing,
+real timeouts and dropped connections) without touching BingX. Only the endpoints the
+plugin needs are modelled; their envelopes mimic BingX's quirks (``code`` as ``0`` or
+``"0"``, numbers as strings in places, ``dualSidePosition`` as a string).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import http
+import ipaddress
+import itertools
+import json
+import logging
+import re
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .accounts import (
+    MARGIN_TYPES,
+    Account,
+    default_contracts,
+    default_mark_prices,
+    leverage_tiers,
+    normalize_contracts,
+)
+from .faults import Fault, FaultQueue
+
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/openApi"
+SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
+CONTRACTS_PATH = "/openApi/swap/v2/quote/contracts"
+CSWAP_CONTRACTS_PATH = "/openApi/cswap/v1/market/contracts"
+SPOT_SYMBOLS_PATH = "/openApi/spot/v1/common/symbols"
+PREMIUM_INDEX_PATH = "/openApi/swap/v2/quote/premiumIndex"
+CURRENCIES_PATH = "/openApi/wallets/v1/capital/config/getall"
+DUAL_PATH = "/openApi/swap/v1/positionSide/dual"
+LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
+MARGIN_TYPE_PATH = "/openApi/swap/v2/trade/marginType"
+TIERS_PATH = "/openApi/swap/v1/maintMarginRatio"
+POSITIONS_PATH = "/openApi/swap/v2/user/positions"
+BALANCE_PATH = "/openApi/swap/v2/user/balance"
+BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
+
+# Every section of ccxt 4.5.90's bingx urls['api']; hard-coded because sim/ must not import ccxt.
+CCXT_URL_SECTIONS = (
+    "fund",
+    "spot",
+    "swap",
+    "contract",
+    "wallets",
+    "user",
+    "subAccount",
+    "account",
+    "copyTrading",
+    "cswap",
+    "api",
+)
+
+# Server-side limits per (api key, method, path) in requests per rolling second.
+DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = {
+    ("POST", DUAL_PATH): 2.0,
+    ("POST", MARGIN_TYPE_PATH): 2.0,
+}
+
+FUNDING_INTERVAL_MS = 8 * 3600 * 1000
+_POSITIVE_INT = re.compile(r"[1-9][0-9]*")
+
+
+@dataclass
+class RequestRecord:
+    """One request that reached an API path (``/_sim/*`` control calls are not recorded)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    api_key: str | None
+    http_status: int | None = None
+    code: int | None = None
+    t: int = 0
+
+
+class ApiError(Exception):
+    """A BingX business error: HTTP 200 (unless told otherwise) with a non-zero code."""
+
+    def __init__(self, code: int, msg: str, http_status: int = 200) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code = code
+        self.msg = msg
+        self.http_status = http_status
+
+
+@dataclass
+class _Ctx:
+    method: str
+    path: str
+    params: dict[str, str]
+    account: Account | None
+
+
+@dataclass
+class _Reply:
+    payload: dict[str, Any]
+    http_status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_Endpoint = Callable[[_Ctx], _Reply]
+
+
+def _ok(data: Any = None, *, code: int | str = 0, **extra: Any) -> _Reply:
+    payload: dict[str, Any] = {"code": code, "msg": ""}
+    payload.update(extra)
+    if data is not None:
+        payload["data"] = data
+    return _Reply(payload)
+
+
+def _int_code(code: Any) -> int | None:
+    try:
+        return int(code)
+    except (TypeError, ValueError):
+        return None
+
+
+class _SimHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Tests open and close many keep-alive connections; a larger backlog avoids refusals.
+    request_queue_size = 64
+
+    def __init__(self, addr: tuple[str, int], sim: FakeBingx) -> None:
+        self.sim = sim
+        super().__init__(addr, _Handler)
+
+
+class FakeBingx:
+    """The fake exchange. See the package docstring for the public interface."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hedge_mode: bool = False,
+        recv_window_default_ms: int = 5000,
+        accounts: dict[str, str] | None = None,
+        leverage_rate_limit_per_s: float | None = 5.0,
+        contracts: list[dict[str, Any]] | None = None,
+        mark_prices: dict[str, float] | None = None,
+        rate_limits: dict[tuple[str, str], float | None] | None = None,
+    ) -> None:
+        if host == "localhost":
+            host = "127.0.0.1"
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback or ":" in host:
+            # It answers any request signed with well-known test keys: never expose it.
+            raise ValueError(f"FakeBingx only binds to IPv4 loopback, not {host!r}")
+        self.recv_window_default_ms = recv_window_default_ms
+        self.clock_skew_ms = 0
+        if accounts is None:
+            accounts = {"test-key": "test-secret"}
+        self._accounts = {
+            key: Account(api_key=key, secret=secret, hedge_mode=hedge_mode)
+            for key, secret in accounts.items()
+        }
+        self.contracts = normalize_contracts(contracts) if contracts else default_contracts()
+        self._contract_by_symbol = {c["symbol"]: c for c in self.contracts}
+        self.mark_prices = default_mark_prices()
+        if mark_prices:
+            self.mark_prices.update(mark_prices)
+        self.rate_limits: dict[tuple[str, str], float | None] = dict(DEFAULT_RATE_LIMITS)
+        self.rate_limits[("POST", LEVERAGE_PATH)] = leverage_rate_limit_per_s
+        if rate_limits:
+            self.rate_limits.update({(m.upper(), p): v for (m, p), v in rate_limits.items()})
+        self._rate_lock = threading.Lock()
+        self._rate_windows: dict[tuple[str | None, str, str], deque[float]] = {}
+        self._faults = FaultQueue()
+        self._ledger_lock = threading.Lock()
+        self._ledger: list[RequestRecord] = []
+        self._position_ids = itertools.count(1_900_000_000_000_000_000)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._routes: dict[tuple[str, str], tuple[bool, _Endpoint]] = {
+            ("GET", SERVER_TIME_PATH): (False, self._ep_server_time),
+            ("GET", CONTRACTS_PATH): (False, self._ep_contracts),
+            ("GET", CSWAP_CONTRACTS_PATH): (False, self._ep_cswap_contracts),
+            ("GET", SPOT_SYMBOLS_PATH): (False, self._ep_spot_symbols),
+            ("GET", PREMIUM_INDEX_PATH): (False, self._ep_premium_index),
+            ("GET", CURRENCIES_PATH): (True, self._ep_currencies),
+            ("GET", DUAL_PATH): (True, self._ep_get_dual),
+            ("POST", DUAL_PATH): (True, self._ep_set_dual),
+            ("GET", LEVERAGE_PATH): (True, self._ep_get_leverage),
+            ("POST", LEVERAGE_PATH): (True, self._ep_set_leverage),
+            ("GET", MARGIN_TYPE_PATH): (True, self._ep_get_margin_type),
+            ("POST", MARGIN_TYPE_PATH): (True, self._ep_set_margin_type),
+            ("GET", TIERS_PATH): (True, self._ep_tiers),
+            ("GET", POSITIONS_PATH): (True, self._ep_positions),
+            ("GET", BALANCE_PATH): (True, self._ep_balance_v2),
+            ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
+        }
+        # Bind now so base_url is known before start(); connections wait in the backlog.
+        self._httpd = _SimHTTPServer((host, port), self)
+        self.host, self.port = self._httpd.server_address[:2]
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> Self:
+        if self._thread is not None:
+            raise RuntimeError("FakeBingx already started")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeBingx:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("FakeBingx listening on %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        # Wakes handlers stalled in a delay fault so shutdown does not hang on them.
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- public helpers
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ccxt_urls(self) -> dict[str, dict[str, str]]:
+        sections = {section: f"{self.base_url}{API_PREFIX}" for section in CCXT_URL_SECTIONS}
+        # 'test' too, so a ccxt instance put into sandbox mode still lands here.
+        return {"api": dict(sections), "test": dict(sections)}
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of the ledger (a copy, so callers can iterate while requests arrive)."""
+        with self._ledger_lock:
+            return list(self._ledger)
+
+    def count(self, path: str, method: str | None = None) -> int:
+        method = method.upper() if method else None
+        with self._ledger_lock:
+            return sum(
+                1 for r in self._ledger if r.path == path and (method is None or r.method == method)
+            )
+
+    def clear_requests(self) -> None:
+        with self._ledger_lock:
+            self._ledger.clear()
+
+    def inject(self, fault: Fault) -> None:
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def reset_rate_limits(self) -> None:
+        with self._rate_lock:
+            self._rate_windows.clear()
+
+    def account(self, api_key: str = "test-key") -> Account:
+        return self._accounts[api_key]
+
+    def server_time_ms(self) -> int:
+        return int(time.time() * 1000) + int(self.clock_skew_ms)
+
+    def open_position(
+        self,
+        symbol: str,
+        side: str = "LONG",
+        amount: float = 1.0,
+        price: float | None = None,
+        api_key: str = "test-key",
+    ) -> dict[str, Any]:
+        """Seed an open position (shaped like /user/positions rows); returns the stored dict."""
+        if symbol not in self._contract_by_symbol:
+            raise ValueError(f"unknown symbol {symbol}")
+        side = side.upper()
+        if side not in ("LONG", "SHORT"):
+            raise ValueError("side must be LONG or SHORT")
+        acct = self.account(api_key)
+        mark = self.mark_prices.get(symbol, 1.0)
+        price = mark if price is None else price
+        with acct.lock:
+            lev = acct.leverage[(symbol, side)]
+            notional = abs(amount) * mark
+            pnl = (mark - price) * abs(amount) * (1 if side == "LONG" else -1)
+            init_margin = abs(amount) * price / lev
+            position = {
+                "positionId": str(next(self._position_ids)),
+                "symbol": symbol,
+                "currency": "USDT",
+                "positionAmt": f"{abs(amount):g}",
+                "availableAmt": f"{abs(amount):g}",
+                "positionSide": side,
+                "isolated": acct.margin_type[symbol] != "CROSSED",
+                "avgPrice": f"{price:g}",
+                "initialMargin": f"{init_margin:.4f}",
+                "margin": f"{init_margin + pnl:.4f}",
+                "leverage": lev,
+                "unrealizedProfit": f"{pnl:.4f}",
+                "realisedProfit": "0.0000",
+                "liquidationPrice": 0,
+                "pnlRatio": f"{pnl / init_margin if init_margin else 0:.4f}",
+                "maxMarginReduction": "0.0000",
+                "riskRate": "0.0010",
+                "markPrice": f"{mark:g}",
+                "positionValue": f"{notional:.4f}",
+                "onlyOnePosition": not acct.hedge_mode,
+                "updateTime": self.server_time_ms(),
+            }
+            acct.positions.append(position)
+        return position
+
+    def close_positions(self, symbol: str | None = None, api_key: str = "test-key") -> None:
+        acct = self.account(api_key)
+        with acct.lock:
+            acct.positions[:] = [
+                p for p in acct.positions if symbol is not None and p["symbol"] != symbol
+            ]
+
+    # ----------------------------------------------------------------- request plumbing
+    def _record(self, record: RequestRecord) -> None:
+        with self._ledger_lock:
+            self._ledger.append(record)
+
+    def _ledger_json(self) -> list[dict[str, Any]]:
+        return [asdict(r) for r in self.requests]
+
+    def _handle(
+        self, method: str, path: str, raw_query: str, params: dict[str, str], api_key: str | None
+    ) -> _Reply:
+        route = self._routes.get((method, path))
+        if route is None:
+            return _Reply({"code": 100400, "msg": "this api is not exist"}, http_status=404)
+        signed, endpoint = route
+        try:
+            account = self._authenticate(raw_query, params, api_key) if signed else None
+            headers = self._rate_check(api_key, method, path)
+            reply = endpoint(_Ctx(method, path, params, account))
+            reply.headers.update(headers)
+            return reply
+        except ApiError as err:
+            return _Reply({"code": err.code, "msg": err.msg, "data": {}}, err.http_status)
+
+    def _authenticate(self, raw_query: str, params: dict[str, str], api_key: str | None) -> Account:
+        # Order of checks is our choice (BingX's is unknown); see the project brief.
+        account = self._accounts.get(api_key or "")
+        if account is None:
+            raise ApiError(100413, "Incorrect apiKey")
+        ts_text = params.get("timestamp", "")
+        if not ts_text.lstrip("-").isdigit():
+            raise ApiError(100421, "Null timestamp or timestamp mismatch")
+        pieces = raw_query.split("&") if raw_query else []
+        given = [p[len("signature=") :] for p in pieces if p.startswith("signature=")]
+        message = unquote("&".join(p for p in pieces if p and not p.startswith("signature=")))
+        expected = hmac.new(account.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+        # Exact comparison: upper-case hex is refused, so clients must send what BingX documents.
+        if len(given) != 1 or not hmac.compare_digest(given[0].encode(), expected.encode()):
+            raise ApiError(100001, "Signature verification failed")
+        recv_text = params.get("recvWindow")
+        if recv_text is None:
+            recv_window = self.recv_window_default_ms
+        elif recv_text.isdigit():
+            recv_window = int(recv_text)
+        else:
+            raise ApiError(80014, "Invalid parameters, recvWindow must be an integer")
+        if abs(self.server_time_ms() - int(ts_text)) > recv_window:
+            raise ApiError(80014, "timestamp is invalid")
+        return account
+
+    def _rate_check(self, api_key: str | None, method: str, path: str) -> dict[str, str]:
+        limit = self.rate_limits.get((method, path))
+        if limit is None:
+            return {}
+        allowed = max(1, int(limit))
+        now = time.monotonic()
+        with self._rate_lock:
+            window = self._rate_windows.setdefault((api_key, method, path), deque())
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= allowed:
+                # Refused calls are not counted, so a client that backs off recovers in <= 1 s.
+                raise ApiError(100410, "rate limited")
+            window.append(now)
+            expire_ms = int((1.0 - (now - window[0])) * 1000)
+            return {
+                "X-RateLimit-Requests-Remain": str(allowed - len(window)),
+                "X-RateLimit-Requests-Expire": str(max(expire_ms, 0)),
+            }
+
+    # ----------------------------------------------------------------- endpoint helpers
+    def _contract(self, params: dict[str, str]) -> dict[str, Any]:
+        symbol = params.get("symbol", "")
+        contract = self._contract_by_symbol.get(symbol)
+        if contract is None:
+            raise ApiError(
+                109400,
+                f"{symbol},symbol not exist, please verify it in api: {CONTRACTS_PATH}",
+            )
+        return contract
+
+    def _available(
+        self, acct: Account, symbol: str, lev_long: int, lev_short: int
+    ) -> dict[str, str]:
+        mark = self.mark_prices.get(symbol, 1.0)
+        contract = self._contract_by_symbol[symbol]
+        tiers = leverage_tiers(symbol, int(contract["maxLongLeverage"]))
+
+        def max_val(lev: int) -> str:
+            # Highest tier whose initial margin (1/lev) still covers twice its maintenance ratio.
+            cap = tiers[0]["maxPositionVal"]
+            for tier in tiers:
+                if 1.0 / lev >= 2 * float(tier["maintMarginRatio"]):
+                    cap = tier["maxPositionVal"]
+            return cap
+
+        long_val = acct.balance * lev_long
+        short_val = acct.balance * lev_short
+        return {
+            "availableLongVol": f"{long_val / mark:.4f}",
+            "availableShortVol": f"{short_val / mark:.4f}",
+            "availableLongVal": f"{long_val:.1f}",
+            "availableShortVal": f"{short_val:.1f}",
+            "maxPositionLongVal": max_val(lev_long),
+            "maxPositionShortVal": max_val(lev_short),
+        }
+
+    def _premium(self, symbol: str) -> dict[str, Any]:
+        now = self.server_time_ms()
+        mark = self.mark_prices.get(symbol, 1.0)
+        return {
+            "symbol": symbol,
+            "markPrice": f"{mark:g}",
+            "indexPrice": f"{mark * 1.0001:g}",
+            "lastFundingRate": "0.00010000",
+            "nextFundingTime": (now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS,
+            "fundingIntervalHours": 8,
+            "updateTime": now,
+        }
+
+    def _balance_row(self, acct: Account) -> dict[str, Any]:
+        with acct.lock:
+            used = sum(float(p.get("initialMargin", 0)) for p in acct.positions)
+            upnl = sum(float(p.get("unrealizedProfit", 0)) for p in acct.positions)
+        return {
+            "userId": "116***295",
+            "asset": "USDT",
+            "balance": f"{acct.balance:.4f}",
+            "equity": f"{acct.balance + upnl:.4f}",
+            "unrealizedProfit": f"{upnl:.4f}",
+            "realisedProfit": "0.0000",
+            "availableMargin": f"{acct.balance - used:.4f}",
+            "usedMargin": f"{used:.4f}",
+            "freezedMargin": "0.0000",
+            "shortUid": "12851936",
+        }
+
+    # ----------------------------------------------------------------- public endpoints
+    def _ep_server_time(self, ctx: _Ctx) -> _Reply:
+        return _ok({"serverTime": self.server_time_ms()})
+
+    def _ep_contracts(self, ctx: _Ctx) -> _Reply:
+        return _ok(copy.deepcopy(self.contracts))
+
+    def _ep_cswap_contracts(self, ctx: _Ctx) -> _Reply:
+        return _ok([], timestamp=self.server_time_ms())
+
+    def _ep_spot_symbols(self, ctx: _Ctx) -> _Reply:
+        return _ok({"symbols": []}, debugMsg="")
+
+    def _ep_premium_index(self, ctx: _Ctx) -> _Reply:
+        if ctx.params.get("symbol"):
+            return _ok(self._premium(self._contract(ctx.params)["symbol"]))
+        return _ok([self._premium(c["symbol"]) for c in self.contracts])
+
+    # ----------------------------------------------------------------- signed endpoints
+    def _ep_currencies(self, ctx: _Ctx) -> _Reply:
+        return _ok([], code="0", timestamp=str(self.server_time_ms()))
+
+    def _dual_reply(self, acct: Account) -> _Reply:
+        value = "true" if acct.hedge_mode else "false"
+        return _ok({"dualSidePosition": value}, code="0", timeStamp=str(self.server_time_ms()))
+
+    def _ep_get_dual(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return self._dual_reply(ctx.account)
+
+    def _ep_set_dual(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        value = ctx.params.get("dualSidePosition")
+        if value not in ("true", "false"):
+            raise ApiError(109400, "dualSidePosition must be 'true' or 'false'")
+        with acct.lock:
+            if acct.has_position():
+                raise ApiError(
+                    109400,
+                    "There are positions or pending orders, the position mode cannot be changed",
+                )
+            acct.hedge_mode = value == "true"
+        return self._dual_reply(acct)
+
+    def _ep_get_leverage(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        contract = self._contract(ctx.params)
+        symbol = contract["symbol"]
+        with acct.lock:
+            lev_long = acct.leverage[(symbol, "LONG")]
+            lev_short = acct.leverage[(symbol, "SHORT")]
+        data: dict[str, Any] = {
+            "longLeverage": lev_long,
+            "shortLeverage": lev_short,
+            "maxLongLeverage": int(contract["maxLongLeverage"]),
+            "maxShortLeverage": int(contract["maxShortLeverage"]),
+        }
+        data.update(self._available(acct, symbol, lev_long, lev_short))
+        return _ok(data)
+
+    def _ep_set_leverage(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        contract = self._contract(ctx.params)
+        symbol = contract["symbol"]
+        # Case-sensitive on purpose: the documented values are upper case, so send those.
+        side = ctx.params.get("side", "")
+        with acct.lock:
+            if acct.hedge_mode and side not in ("LONG", "SHORT"):
+                raise ApiError(
+                    109400,
+                    "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT.",
+                )
+            if not acct.hedge_mode and side != "BOTH":
+                raise ApiError(
+                    109400, "In the One-way mode, the 'PositionSide' field can only be set to BOTH."
+                )
+            lev_text = ctx.params.get("leverage", "")
+            if not _POSITIVE_INT.fullmatch(lev_text):
+                raise ApiError(109400, f"leverage illegal: {lev_text!r} is not a positive integer")
+            leverage = int(lev_text)
+            if side == "LONG":
+                max_lev = int(contract["maxLongLeverage"])
+            elif side == "SHORT":
+                max_lev = int(contract["maxShortLeverage"])
+            else:
+                max_lev = min(int(contract["maxLongLeverage"]), int(contract["maxShortLeverage"]))
+            if leverage > max_lev:
+                raise ApiError(
+                    101414,
+                    f"The maximum leverage of {symbol} is {max_lev}x, "
+                    f"please adjust your leverage to {max_lev}x or lower",
+                )
+            sides = ("LONG", "SHORT") if side == "BOTH" else (side,)
+            for s in sides:
+                acct.leverage[(symbol, s)] = leverage
+            for pos in acct.positions:
+                if pos["symbol"] == symbol and pos["positionSide"] in sides:
+                    pos["leverage"] = leverage
+            lev_long = acct.leverage[(symbol, "LONG")]
+            lev_short = acct.leverage[(symbol, "SHORT")]
+        data: dict[str, Any] = {"leverage": leverage, "symbol": symbol}
+        data.update(self._available(acct, symbol, lev_long, lev_short))
+        return _ok(data)
+
+    def _ep_get_margin_type(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        symbol = self._contract(ctx.params)["symbol"]
+        with acct.lock:
+            return _ok({"marginType": acct.margin_type[symbol]})
+
+    def _ep_set_margin_type(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        symbol = self._contract(ctx.params)["symbol"]
+        margin_type = ctx.params.get("marginType", "")
+        if margin_type not in MARGIN_TYPES:
+            raise ApiError(
+                109400, f"marginType illegal, it must be one of {', '.join(MARGIN_TYPES)}"
+            )
+        with acct.lock:
+            if acct.has_position(symbol):
+                raise ApiError(109400, "the account has positions or pending orders")
+            # Setting the current type again succeeds: BingX's answer to a no-op is unknown.
+            acct.margin_type[symbol] = margin_type
+        # BingX answers this one with code/msg only, no data.
+        return _ok()
+
+    def _ep_tiers(self, ctx: _Ctx) -> _Reply:
+        contract = self._contract(ctx.params)
+        tiers = leverage_tiers(contract["symbol"], int(contract["maxLongLeverage"]))
+        return _ok(tiers, timestamp=self.server_time_ms())
+
+    def _ep_positions(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        symbol = None
+        if ctx.params.get("symbol"):
+            symbol = self._contract(ctx.params)["symbol"]
+        with acct.lock:
+            rows = [
+                copy.deepcopy(p) for p in acct.positions if symbol is None or p["symbol"] == symbol
+            ]
+        return _ok(rows)
+
+    def _ep_balance_v2(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok({"balance": self._balance_row(ctx.account)})
+
+    def _ep_balance_v3(self, ctx: _Ctx) -> _Reply:
+        # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2.
+        assert ctx.account is not None
+        return _ok([self._balance_row(ctx.account)])
+
+    # ----------------------------------------------------------------- control endpoint
+    def _control(self, method: str, path: str, body: bytes) -> _Reply:
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else {}
+            if not isinstance(data, dict):
+                raise TypeError("JSON object expected")
+            if (method, path) == ("POST", "/_sim/fault"):
+                self.inject(Fault.from_json(data))
+                return _ok({"pending": self._faults.pending()})
+            if (method, path) == ("GET", "/_sim/requests"):
+                return _ok(self._ledger_json())
+            if (method, path) == ("POST", "/_sim/reset"):
+                self.clear_faults()
+                self.clear_requests()
+                self.reset_rate_limits()
+                return _ok({})
+            if (method, path) == ("POST", "/_sim/position"):
+                position = self.open_position(
+                    data["symbol"],
+                    data.get("side", "LONG"),
+                    float(data.get("amount", 1.0)),
+                    data.get("price"),
+                    data.get("api_key", "test-key"),
+                )
+                return _ok(position)
+            if (method, path) == ("POST", "/_sim/clock"):
+                self.clock_skew_ms = int(data.get("skew_ms", 0))
+                return _ok({"skew_ms": self.clock_skew_ms})
+        except (ValueError, TypeError, KeyError) as err:
+            return _Reply({"code": 100400, "msg": f"bad control request: {err}"}, 400)
+        return _Reply({"code": 100400, "msg": "unknown control endpoint"}, 404)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like ccxt's and requests' pooled sessions
+    server: _SimHTTPServer
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        # The default logs the full request line (query incl. signature) to stderr; don't.
+        pass
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            self._dispatch_inner(method)
+        except (ConnectionError, TimeoutError, OSError) as err:
+            # The client gave up (e.g. its timeout fired during a delay fault): nothing to do.
+            logger.debug("client connection lost: %s", err)
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch_inner(self, method: str) -> None:
+        sim = self.server.sim
+        split = urlsplit(self.path)
+        path, raw_query = split.path, split.query
+        body = self._read_body()
+        if path.startswith("/_sim/"):
+            self._send_reply(None, sim._control(method, path, body))
+            return
+        params = self._body_params(body)
+        params.update(dict(parse_qsl(raw_query, keep_blank_values=True)))
+        api_key = self.headers.get("X-BX-APIKEY")
+        record = RequestRecord(
+            method=method,
+            path=path,
+            params={k: v for k, v in params.items() if k != "signature"},
+            api_key=api_key,
+            t=sim.server_time_ms(),
+        )
+        sim._record(record)
+        fault = sim._faults.take(path, method)
+        if fault is not None:
+            logger.debug("fault on %s %s: %s", method, path, fault)
+            if fault.delay_s > 0 and sim._stopping.wait(fault.delay_s):
+                self._drop_connection()
+                return
+            if self._send_fault(record, fault):
+                return
+        reply = sim._handle(method, path, raw_query, params, api_key)
+        logger.debug("%s %s -> %s %s", method, path, reply.http_status, reply.payload.get("code"))
+        self._send_reply(record, reply)
+
+    def _body_params(self, body: bytes) -> dict[str, str]:
+        if not body:
+            return {}
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        text = body.decode("utf-8", errors="replace")
+        if ctype == "application/json" or text.lstrip().startswith("{"):
+            try:
+                data = json.loads(text)
+            except ValueError:
+                return {}
+            if not isinstance(data, dict):
+                return {}
+            return {str(k): _stringify(v) for k, v in data.items()}
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+    def _send_fault(self, record: RequestRecord, fault: Fault) -> bool:
+        """Answer per the fault; False means 'continue with normal handling' (delay only)."""
+        if fault.reset:
+            self._drop_connection()
+            return True
+        if fault.body is not None:
+            status = fault.http_status or 200
+            record.http_status, record.code = status, fault.code
+            ctype = "text/html" if fault.body.lstrip().startswith(b"<") else "application/json"
+            self._send_bytes(status, fault.body, ctype)
+            return True
+        if fault.http_status is not None:
+            record.http_status, record.code = fault.http_status, fault.code
+            if fault.code is not None:
+                self._send_bytes(fault.http_status, _encode({"code": fault.code, "msg": fault.msg}))
+            else:
+                try:
+                    phrase = http.HTTPStatus(fault.http_status).phrase
+                except ValueError:
+                    phrase = "Error"
+                text = fault.msg or f"{fault.http_status} {phrase}"
+                self._send_bytes(fault.http_status, text.encode(), "text/plain")
+            return True
+        if fault.code is not None:
+            record.http_status, record.code = 200, fault.code
+            self._send_bytes(200, _encode({"code": fault.code, "msg": fault.msg, "data": {}}))
+            return True
+        return False
+
+    def _send_reply(self, record: RequestRecord | None, reply: _Reply) -> None:
+        if record is not None:
+            # Set before writing so a client that has its answer sees a complete ledger entry.
+            record.http_status = reply.http_status
+            record.code = _int_code(reply.payload.get("code"))
+        self._send_bytes(reply.http_status, _encode(reply.payload), headers=reply.headers)
+
+    def _send_bytes(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def _drop_connection(self) -> None:
+        # SO_LINGER 0 makes close() send a TCP RST without any HTTP bytes: a hard reset.
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()

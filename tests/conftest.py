@@ -1,0 +1,80 @@
+"""Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from freqtrade_bingx.sim import FakeBingx
+
+
+API_KEY = "test-key"
+API_SECRET = "test-secret-0123456789abcdef"
+LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
+MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
+MODE_PATH = "/openApi/swap/v1/positionSide/dual"
+TIME_PATH = "/openApi/swap/v2/server/time"
+
+
+@pytest.fixture
+def fake_bingx() -> Iterator[FakeBingx]:
+    with FakeBingx(accounts={API_KEY: API_SECRET}) as server:
+        yield server
+
+
+def futures_config(server: FakeBingx, **overrides: Any) -> dict[str, Any]:
+    from freqtrade.enums import RunMode
+
+    exchange = {
+        "name": "bingx",
+        "key": API_KEY,
+        "secret": API_SECRET,
+        # ccxt's own throttle only slows the tests down; the plugin keeps its limiter.
+        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}, "enableRateLimit": False},
+        "pair_whitelist": ["BTC/USDT:USDT", "ETH/USDT:USDT"],
+        "pair_blacklist": [],
+        **overrides.pop("exchange", {}),
+    }
+    config = {
+        "exchange": exchange,
+        "dry_run": False,
+        "runmode": RunMode.LIVE,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "stake_currency": "USDT",
+        "user_data_dir": None,
+        **overrides,
+    }
+    return config
+
+
+@pytest.fixture
+def make_exchange(fake_bingx, mocker) -> Callable[..., Any]:
+    """Build the plugin's exchange against the fake server; freqtrade's back-off is instant."""
+    import freqtrade.exchange
+    from freqtrade.resolvers import ExchangeResolver
+
+    mocker.patch("freqtrade.exchange.common.time.sleep")
+    built = []
+
+    def make(**overrides: Any):
+        config = futures_config(fake_bingx, **overrides)
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        assert isinstance(exchange, freqtrade.exchange.Bingx)
+        # Short timeouts keep the stall tests quick; a real run uses the defaults.
+        if not config["dry_run"]:
+            exchange.bingx.timeout = (1.0, 0.5)
+            exchange.reload_markets(True, load_leverage_tiers=False)
+        built.append(exchange)
+        return exchange
+
+    yield make
+    for exchange in built:
+        exchange.close()
+
+
+@pytest.fixture
+def quiet_ccxt_logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog

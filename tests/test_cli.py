@@ -1,0 +1,111 @@
+"""``freqtrade-bingx`` against the fake BingX, with the shipped config family."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from freqtrade_bingx import cli
+from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH
+
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@pytest.fixture
+def config_file(fake_bingx, tmp_path):
+    """configs/live.json (which pulls in base.json) pointed at the fake exchange."""
+    override = {
+        "add_config_files": [str(CONFIGS / "live.json")],
+        "user_data_dir": str(tmp_path),
+        "exchange": {
+            "api_key": API_KEY,
+            "secret": API_SECRET,
+            "ccxt_config": {"urls": {"api": fake_bingx.ccxt_urls["api"]}, "enableRateLimit": False},
+        },
+    }
+    path = tmp_path / "fake-bingx.json"
+    path.write_text(json.dumps(override))
+    return path
+
+
+def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file, capsys):
+    account = fake_bingx.account()
+    account.hedge_mode = True
+    account.leverage[("ETH-USDT", "SHORT")] = 7
+    account.margin_type["SOL-USDT"] = "ISOLATED"
+
+    assert cli.main(["-c", str(config_file), "status"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "position mode hedge" in out[0]
+    rows = {line.split()[0]: line.split()[1:] for line in out[2:]}
+    assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x"]
+    assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x"]
+    assert set(rows) == {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 0
+
+
+@pytest.mark.parametrize(
+    "hedge, side, expected_sides",
+    [
+        (False, "both", ["BOTH"]),
+        (False, "long", ["BOTH"]),
+        (True, "both", ["LONG", "SHORT"]),
+        (True, "long", ["LONG"]),
+        (True, "short", ["SHORT"]),
+    ],
+)
+def test_set_leverage_per_side(fake_bingx, config_file, capsys, hedge, side, expected_sides):
+    fake_bingx.account().hedge_mode = hedge
+    assert (
+        cli.main(["-c", str(config_file), "set-leverage", "SOL/USDT:USDT", "8.7", "--side", side])
+        == 0
+    )
+    sent = [r.params for r in fake_bingx.requests if r.path == LEVERAGE_PATH]
+    assert [(p["side"], p["leverage"]) for p in sent] == [(s, "8") for s in expected_sides]
+    out = capsys.readouterr().out
+    for s in expected_sides:
+        assert f"SOL/USDT:USDT {s}: leverage 8x" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["set-leverage", "DOGE/USDT:USDT", "3"], "not a BingX USDT-M perpetual"),
+        (["set-leverage", "BTC/USDT:USDT", "0"], "finite number >= 1"),
+        (["set-leverage", "BTC/USDT:USDT", "nan"], "finite number >= 1"),
+    ],
+)
+def test_errors_are_one_clear_line_and_a_non_zero_exit(
+    fake_bingx, config_file, capsys, args, message
+):
+    assert cli.main(["-c", str(config_file), *args]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 0
+
+
+def test_bad_api_key_says_what_to_fix(fake_bingx, config_file, capsys, tmp_path):
+    wrong = tmp_path / "wrong-key.json"
+    wrong.write_text(json.dumps({"exchange": {"api_key": "not-a-key"}}))
+    assert cli.main(["-c", str(config_file), "-c", str(wrong), "status"]) == 1
+    err = capsys.readouterr().err
+    assert "100413" in err and "exchange.api_key" in err and API_SECRET not in err
+
+
+def test_console_script_is_installed_and_runs(fake_bingx, config_file):
+    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
+    assert script, "pip install . puts freqtrade-bingx next to python"
+    result = subprocess.run(
+        [script, "-c", str(config_file), "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "position mode one_way" in result.stdout

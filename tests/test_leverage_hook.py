@@ -1,0 +1,233 @@
+"""The leverage hook against the fake BingX over loopback: what is sent, and how often."""
+
+import logging
+import math
+
+import pytest
+from freqtrade.exceptions import InvalidOrderException, OperationalException
+
+from freqtrade_bingx.sim import Fault
+from tests.conftest import LEVERAGE_PATH, MARGIN_PATH, MODE_PATH
+
+
+PAIR = "BTC/USDT:USDT"
+
+
+def sent(server, path, method="POST"):
+    return [r.params for r in server.requests if r.path == path and r.method == method]
+
+
+def test_startup_reads_the_position_mode_once(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    assert fake_bingx.count(MODE_PATH, "GET") == 1
+    assert exchange.position_mode.value == "one_way"
+    assert fake_bingx.count(MODE_PATH, "GET") == 1
+
+
+def test_one_way_entry_sets_margin_type_and_both_side_leverage_once(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep(PAIR, 3.0, "buy")
+
+    assert sent(fake_bingx, MARGIN_PATH) == [
+        {
+            "symbol": "BTC-USDT",
+            "marginType": "ISOLATED",
+            **_signed(sent(fake_bingx, MARGIN_PATH)[0]),
+        }
+    ]
+    assert [(p["symbol"], p["side"], p["leverage"]) for p in sent(fake_bingx, LEVERAGE_PATH)] == [
+        ("BTC-USDT", "BOTH", "3")
+    ]
+    assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
+    assert fake_bingx.account().leverage[("BTC-USDT", "SHORT")] == 3
+    assert fake_bingx.account().margin_type["BTC-USDT"] == "ISOLATED"
+
+    # Steady state: the same entry again costs no request at all, on either side.
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 3.0, "buy")
+    exchange._lev_prep(PAIR, 3.0, "sell")
+    assert fake_bingx.requests == []
+
+
+def _signed(params):
+    # The parts of a signed request that are not the caller's parameters.
+    return {k: params[k] for k in ("timestamp", "recvWindow") if k in params}
+
+
+def test_margin_type_already_right_is_only_read(fake_bingx, make_exchange):
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 2, "buy")
+    assert fake_bingx.count(MARGIN_PATH, "GET") == 1
+    assert fake_bingx.count(MARGIN_PATH, "POST") == 0
+
+
+@pytest.mark.parametrize("order_side, expected", [("buy", "LONG"), ("sell", "SHORT")])
+def test_hedge_mode_sets_the_side_of_the_entry_only(
+    fake_bingx, make_exchange, order_side, expected
+):
+    fake_bingx.account().hedge_mode = True
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    other = "SHORT" if expected == "LONG" else "LONG"
+    before_other = fake_bingx.account().leverage[("BTC-USDT", other)]
+
+    exchange._lev_prep(PAIR, 7, order_side)
+
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == [expected]
+    assert fake_bingx.account().leverage[("BTC-USDT", expected)] == 7
+    assert fake_bingx.account().leverage[("BTC-USDT", other)] == before_other
+
+
+def test_hedge_mode_long_and_short_are_remembered_separately(fake_bingx, make_exchange):
+    fake_bingx.account().hedge_mode = True
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    for side in ("buy", "sell", "buy", "sell"):
+        exchange._lev_prep(PAIR, 4, side)
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["LONG", "SHORT"]
+    exchange._lev_prep(PAIR, 5, "sell")
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["LONG", "SHORT", "SHORT"]
+
+
+def test_stoploss_path_never_touches_leverage(fake_bingx, make_exchange, mocker):
+    fake_bingx.account().hedge_mode = True
+    exchange = make_exchange()
+    exchange._lev_prep(PAIR, 3, "buy")  # the long entry
+    fake_bingx.clear_requests()
+    # What freqtrade's create_stoploss does for a long: _lev_prep with the exit side "sell".
+    # The order itself is not this test's business.
+    mocker.patch.object(exchange._api, "create_order", return_value={"id": "1", "info": {}})
+    mocker.patch.object(exchange, "_get_stop_params", return_value={})
+    exchange.create_stoploss(PAIR, 0.01, 50000.0, {"stoploss": "market"}, "sell", leverage=9)
+    assert fake_bingx.count(LEVERAGE_PATH) == 0
+    assert fake_bingx.account().leverage[("BTC-USDT", "SHORT")] != 9
+
+
+@pytest.mark.parametrize(
+    "requested, expected",
+    [(3.0, 3), (3.99, 3), (1, 1), (1.5, 1), (125, 125), (200, 125), (125.7, 125)],
+)
+def test_leverage_is_floored_and_clamped_to_the_pair_max(
+    fake_bingx, make_exchange, caplog, requested, expected
+):
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        exchange._lev_prep(PAIR, requested, "buy")
+    assert [p["leverage"] for p in sent(fake_bingx, LEVERAGE_PATH)] == [str(expected)]
+    changed = [r for r in caplog.records if "sent as" in r.getMessage()]
+    assert bool(changed) == (expected != requested)
+
+
+@pytest.mark.parametrize("bad", [0, 0.99, -3, math.nan, math.inf, -math.inf, None, "5", True])
+def test_bad_leverage_is_refused_and_nothing_is_sent(fake_bingx, make_exchange, bad):
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    fake_bingx.clear_requests()
+    with pytest.raises(InvalidOrderException, match="nothing was sent"):
+        exchange._set_leverage(bad, PAIR, side="buy")
+    assert fake_bingx.count(LEVERAGE_PATH) == 0
+
+
+def test_unknown_pair_is_refused_and_nothing_is_sent(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    with pytest.raises(InvalidOrderException, match="not a BingX USDT-M perpetual"):
+        exchange._lev_prep("NOPE/USDT:USDT", 3, "buy")
+    assert fake_bingx.requests == []
+
+
+def test_dry_run_calls_no_private_endpoint(fake_bingx, make_exchange):
+    exchange = make_exchange(dry_run=True)
+    exchange._lev_prep(PAIR, 3, "buy")
+    exchange.set_margin_mode(PAIR, exchange.margin_mode)
+    private = [r for r in fake_bingx.requests if r.api_key is not None]
+    assert private == []
+
+
+def test_user_flips_to_hedge_mode_mid_run(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    exchange._lev_prep(PAIR, 3, "buy")
+    fake_bingx.account().hedge_mode = True  # the user switched on bingx.com
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep("ETH/USDT:USDT", 4, "sell")
+
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["BOTH", "SHORT"]
+    assert fake_bingx.count(MODE_PATH, "GET") == 1
+    assert exchange.position_mode.value == "hedge"
+    # What was confirmed in one-way mode is forgotten: BTC's LONG is sent again.
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 3, "buy")
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["LONG"]
+
+
+def test_side_refused_after_rereading_the_mode_stops_with_advice(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    fake_bingx.account().hedge_mode = True
+    # BingX keeps refusing whatever side we pick (an account in an odd state).
+    fake_bingx.inject(
+        Fault(
+            path=LEVERAGE_PATH,
+            method="POST",
+            code=109400,
+            times=5,
+            msg="In the One-way mode, the 'Side' field can only be set to BOTH.",
+        )
+    )
+    fake_bingx.clear_requests()
+    with pytest.raises(OperationalException, match="position_mode"):
+        exchange._lev_prep(PAIR, 3, "buy")
+    # Two different requests (BOTH, then LONG after re-reading), never the same one twice.
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["BOTH", "LONG"]
+
+
+def test_accept_fail_logs_a_permanent_error_instead_of_raising(fake_bingx, make_exchange, caplog):
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=80020, msg="risk forbidden"))
+    fake_bingx.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        exchange._lev_prep(PAIR, 3, "buy", accept_fail=True)
+    assert fake_bingx.count(LEVERAGE_PATH) == 1
+    assert any("risk forbidden" in r.getMessage() for r in caplog.records)
+    # Not remembered as set: the next entry tries again.
+    exchange._lev_prep(PAIR, 3, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH) == 2
+
+
+@pytest.mark.parametrize(
+    "setting, start_hedge, switches",
+    [
+        ("hedge", False, True),
+        ("one_way", True, True),
+        ("hedge", True, False),
+        ("auto", False, False),
+    ],
+)
+def test_position_mode_setting_switches_an_empty_account(
+    fake_bingx, make_exchange, setting, start_hedge, switches
+):
+    fake_bingx.account().hedge_mode = start_hedge
+    exchange = make_exchange(exchange={"position_mode": setting})
+    assert fake_bingx.count(MODE_PATH, "POST") == int(switches)
+    expected_hedge = start_hedge if setting == "auto" else setting == "hedge"
+    assert fake_bingx.account().hedge_mode is expected_hedge
+    assert exchange.position_mode.value == ("hedge" if expected_hedge else "one_way")
+
+
+def test_position_mode_setting_with_open_positions_fails_clearly(fake_bingx, make_exchange):
+    fake_bingx.open_position("BTC-USDT", side="LONG", amount=0.01, price=60000.0)
+    with pytest.raises(OperationalException, match="positions are open.*BTC-USDT"):
+        make_exchange(exchange={"position_mode": "hedge"})
+    assert fake_bingx.count(MODE_PATH, "POST") == 0
+
+
+def test_bad_position_mode_setting_is_a_config_error(fake_bingx, make_exchange):
+    with pytest.raises(OperationalException, match="position_mode must be one of"):
+        make_exchange(exchange={"position_mode": "both"})

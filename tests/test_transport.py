@@ -1,0 +1,115 @@
+import pytest
+
+from freqtrade_bingx.transport import (
+    BingxTransport,
+    _RateLimiter,
+    check_base_url,
+    sign,
+    unblock_time_ms,
+)
+
+
+SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07m9RXSPpDQEK2w"
+
+
+def test_signature_known_answer_from_bingx_docs():
+    payload = "symbol=BTC-USDT&timestamp=1667872120843&side=LONG&leverage=6"
+    assert sign(SECRET, payload) == (
+        "4f581ecdb1fa09b9d6e57886b6f70cffed17f82b93399722939e49a38edec2bf"
+    )
+
+
+@pytest.mark.parametrize(
+    "msg, expected",
+    [
+        ("rate limited", None),
+        (
+            (
+                "code:100410:The endpoint trigger frequency limit rule is currently in the "
+                "disabled period and will be unblocked after 1727193814249"
+            ),
+            1727193814249,
+        ),
+        (
+            (
+                "over 20 error code:100202 requests within 480000 ms for this api, please "
+                "verify and fix it ,can retry after time: 1727193970155"
+            ),
+            1727193970155,
+        ),
+    ],
+)
+def test_unblock_time_is_the_absolute_epoch_ms_in_the_message(msg, expected):
+    # 480000 is a duration, not the unblock time: only the 13-digit epoch counts.
+    assert unblock_time_ms(msg) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://open-api.bingx.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"],
+)
+def test_credentials_go_over_https_or_to_loopback(url):
+    check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://open-api.bingx.com", "http://10.0.0.5:8080", "ftp://127.0.0.1", "bingx.com"]
+)
+def test_plain_http_to_another_host_is_refused(url):
+    with pytest.raises(ValueError, match="Refusing to send BingX credentials"):
+        BingxTransport("key", "secret", url)
+
+
+def test_repr_hides_key_and_secret():
+    t = BingxTransport("my-api-key", "my-secret-value", "https://open-api.bingx.com")
+    assert "my-secret-value" not in repr(t)
+    assert "my-api-key" not in repr(t)
+
+
+@pytest.mark.parametrize("timeout", [None, (3, None), (0, 5), ()])
+def test_every_request_needs_a_timeout(timeout):
+    with pytest.raises(ValueError, match="timeout"):
+        BingxTransport("k", "s", "https://open-api.bingx.com", timeout=timeout)
+
+
+def test_missing_credentials_are_refused():
+    with pytest.raises(ValueError, match="key and secret"):
+        BingxTransport("", "s", "https://open-api.bingx.com")
+
+
+class FakeClock:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+@pytest.mark.parametrize("per_second, calls, expected_elapsed", [(2, 10, 4.0), (5, 10, 1.0)])
+def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_elapsed):
+    clock = FakeClock()
+    limiter = _RateLimiter(per_second, clock, clock.sleep)
+    times = []
+    for _ in range(calls):
+        limiter.acquire()
+        times.append(clock.t)
+    assert clock.t - 1000.0 == pytest.approx(expected_elapsed)
+    # No one-second window ever holds more than the limit.
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t - start < 1.0) <= per_second
+
+
+def test_rate_limiter_does_not_wait_when_under_the_limit():
+    clock = FakeClock()
+    limiter = _RateLimiter(2, clock, clock.sleep)
+    limiter.acquire()
+    clock.t += 0.6
+    limiter.acquire()
+    clock.t += 0.6
+    limiter.acquire()
+    assert clock.slept == []
