@@ -50,7 +50,7 @@ def futures_config(server: FakeBingx, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_exchange(fake_bingx, mocker) -> Callable[..., Any]:
+def make_exchange(fake_bingx, mocker, tmp_path) -> Callable[..., Any]:
     """Build the plugin's exchange against the fake server; freqtrade's back-off is instant."""
     import freqtrade.exchange
     from freqtrade.resolvers import ExchangeResolver
@@ -60,6 +60,7 @@ def make_exchange(fake_bingx, mocker) -> Callable[..., Any]:
 
     def make(**overrides: Any):
         config = futures_config(fake_bingx, **overrides)
+        config.setdefault("datadir", tmp_path / "data")
         exchange = ExchangeResolver.load_exchange(config, validate=False)
         assert isinstance(exchange, freqtrade.exchange.Bingx)
         # Short timeouts keep the stall tests quick; a real run uses the defaults.

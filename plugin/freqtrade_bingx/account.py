@@ -42,3 +42,7 @@ def set_margin_type(t: BingxTransport, symbol: str, margin_type: str) -> Any:
 
 def get_positions(t: BingxTransport, symbol: str | None = None) -> list[dict[str, Any]]:
     return t.request("GET", POSITIONS, {"symbol": symbol}) or []
+
+
+def get_tiers(t: BingxTransport, symbol: str) -> list[dict[str, Any]]:
+    return t.request("GET", "/openApi/swap/v1/maintMarginRatio", {"symbol": symbol}) or []

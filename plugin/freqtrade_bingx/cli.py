@@ -2,6 +2,7 @@
 
     freqtrade-bingx -c config.json [-c more.json ...] status
     freqtrade-bingx -c config.json set-leverage BTC/USDT:USDT 5 [--side long|short|both]
+    freqtrade-bingx -c config.json save-offline
 
 Both go through the same adapter freqtrade uses when it trades. They talk to the account, so
 they run with ``dry_run`` off whatever the config says, and need the API key and secret.
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is sent")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="position mode, margin type and leverage per pair")
+    commands.add_parser(
+        "save-offline",
+        help="save BingX's markets and the leverage tiers of the whitelist under the data "
+        "directory, for backtesting without network",
+    )
     set_lev = commands.add_parser("set-leverage", help="set a pair's leverage")
     set_lev.add_argument("pair", help="freqtrade pair, e.g. BTC/USDT:USDT")
     set_lev.add_argument("leverage", type=float)
@@ -56,7 +62,8 @@ def load_exchange(config_files: list[str], log_level: int = logging.WARNING):
     register()
     config = Configuration.from_files(config_files)
     # freqtrade's configuration set up its own (INFO) logging; this tool only says what matters.
-    logging.getLogger().setLevel(log_level)
+    for name in ("", "freqtrade"):
+        logging.getLogger(name).setLevel(log_level)
     if config["exchange"]["name"].lower() != "bingx":
         name = config["exchange"]["name"]
         raise SystemExit(f"error: the config's exchange is {name!r}, not bingx")
@@ -102,6 +109,18 @@ def set_leverage(exchange, pair: str, leverage: float, side: str) -> list[str]:
     return lines
 
 
+def save_offline(exchange) -> list[str]:
+    # Loading markets online writes the snapshot; tiers go to their cache.
+    from freqtrade_bingx import tiers
+
+    exchange.fill_leverage_tiers()
+    tier_cache = tiers.cache_path(exchange._config["datadir"], exchange._config["stake_currency"])
+    return [
+        f"markets snapshot: {exchange._markets_snapshot_path()} ({len(exchange.markets)} markets)",
+        f"leverage tiers: {tier_cache} ({len(tiers.load_cache(tier_cache))} pairs)",
+    ]
+
+
 def _x(value: Any) -> str:
     return "?" if value in (None, "") else f"{value}x"
 
@@ -116,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         exchange = load_exchange(args.config, log_level)
         if args.command == "status":
             lines = status(exchange)
+        elif args.command == "save-offline":
+            lines = save_offline(exchange)
         else:
             lines = set_leverage(exchange, args.pair, args.leverage, args.side)
     except FreqtradeException as e:

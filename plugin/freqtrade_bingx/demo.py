@@ -1,20 +1,26 @@
 """The main job on its embedded default: the plugin against a local fake BingX, no account needed.
 
-Starts the fake exchange on 127.0.0.1, points the shipped live config at it, runs
-``freqtrade-bingx status`` and ``set-leverage`` in one-way and in hedge mode, and prints what
-reached the exchange. Nothing leaves this machine.
+1. Starts the fake exchange on 127.0.0.1, points the shipped live config at it, runs
+   ``freqtrade-bingx status`` and ``set-leverage`` in one-way and in hedge mode, and prints
+   what reached the exchange.
+2. Writes seeded synthetic candles, mark prices and funding rates, saves the fake exchange's
+   markets and leverage tiers for offline use (``freqtrade-bingx save-offline``), stops the
+   fake exchange, and runs ``freqtrade backtesting`` of both example strategies offline.
 
-    python -m freqtrade_bingx.demo --configs configs
+Nothing leaves this machine.
+
+    python -m freqtrade_bingx.demo --configs configs --strategies strategies
 """
 
 import argparse
+import datetime
 import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from freqtrade_bingx import sample_data
 from freqtrade_bingx.sim import FakeBingx
 
 
@@ -22,12 +28,20 @@ DEMO_KEY = "demo-key"
 # A throwaway secret for the local fake exchange only; it never leaves 127.0.0.1.
 DEMO_SECRET = "demo-secret-for-the-local-fake-exchange"
 PRIVATE_PREFIXES = ("/openApi/swap/v1/", "/openApi/swap/v2/trade/", "/openApi/swap/v2/user/")
+STRATEGIES = ("BingxFixedLeverage", "BingxVolatilityLeverage")
+SAMPLE_START = datetime.date(2026, 9, 1)
+SAMPLE_DAYS = 42
+# Leave the strategies five days of candles to warm up, and skip the last, partial day.
+TIMERANGE = (
+    f"{SAMPLE_START + datetime.timedelta(days=5):%Y%m%d}-"
+    f"{SAMPLE_START + datetime.timedelta(days=SAMPLE_DAYS - 1):%Y%m%d}"
+)
 
 
 def _write_config(workdir: Path, configs: Path, server: FakeBingx) -> Path:
     override = {
         "add_config_files": [str((configs / "live.json").resolve())],
-        "user_data_dir": str(workdir),
+        "user_data_dir": str(workdir / "user_data"),
         "exchange": {
             "api_key": DEMO_KEY,
             "secret": DEMO_SECRET,
@@ -36,6 +50,13 @@ def _write_config(workdir: Path, configs: Path, server: FakeBingx) -> Path:
     }
     path = workdir / "local-bingx.json"
     path.write_text(json.dumps(override, indent=2))
+    return path
+
+
+def _bin(name: str) -> str:
+    path = shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        raise SystemExit(f"{name} is not installed next to this python: pip install .")
     return path
 
 
@@ -63,48 +84,90 @@ def _print_ledger(server: FakeBingx, since: int) -> None:
         print(f"  {record.method:<4} {record.path:<36} {shown:<40} -> code {record.code}")
 
 
+def account_settings(server: FakeBingx, config: Path) -> None:
+    cli = _bin("freqtrade-bingx")
+    print(f"Local fake BingX at {server.base_url} (loopback only, synthetic account)")
+    for hedge, steps in (
+        (
+            False,
+            [("set-leverage", "BTC/USDT:USDT", "5"), ("set-leverage", "ETH/USDT:USDT", "12.8")],
+        ),
+        (
+            True,
+            [
+                ("set-leverage", "BTC/USDT:USDT", "10", "--side", "long"),
+                ("set-leverage", "BTC/USDT:USDT", "3", "--side", "short"),
+                ("set-leverage", "SOL/USDT:USDT", "80", "--side", "both"),
+            ],
+        ),
+    ):
+        server.account(DEMO_KEY).hedge_mode = hedge
+        print(f"\n=== Account in {'hedge' if hedge else 'one-way'} mode ===")
+        since = len(server.requests)
+        _run(cli, config, "status")
+        for step in steps:
+            _run(cli, config, *step)
+        _run(cli, config, "status")
+        _print_ledger(server, since)
+
+
+def offline_backtest(workdir: Path, configs: Path, strategies: Path) -> None:
+    """Backtest both example strategies with BingX out of reach (snapshot and tier cache)."""
+    print("\n=== Offline backtest on synthetic data ===")
+    command = [
+        _bin("freqtrade"), "backtesting",
+        "-c", str(configs / "backtest.json"),
+        "--user-data-dir", str(workdir / "user_data"),
+        "--strategy-path", str(strategies),
+        "--strategy-list", *STRATEGIES,
+        "--timerange", TIMERANGE,
+        "--export", "trades",
+    ]  # fmt: skip
+    print("$ freqtrade " + " ".join(command[1:]).replace(str(workdir), "<workdir>"), flush=True)
+    result = subprocess.run(command, text=True, capture_output=True, check=False)
+    for line in result.stderr.splitlines():
+        if "snapshot" in line or " - WARNING - " in line or " - ERROR - " in line:
+            print("  (log) " + line.split(" - ", 3)[-1])
+    print(result.stdout.rstrip())
+    if result.returncode != 0:
+        print(result.stderr[-3000:])
+        raise SystemExit(f"freqtrade backtesting exited with {result.returncode}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--configs",
         type=Path,
         default=Path("configs"),
-        help="folder with the shipped configs (live.json, base.json)",
+        help="folder with the shipped configs (live.json, backtest.json, ...)",
+    )
+    parser.add_argument(
+        "--strategies",
+        type=Path,
+        default=Path("strategies"),
+        help="folder with the example strategies",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("run/main-job"),
+        help="where data, caches and backtest results are written",
     )
     args = parser.parse_args(argv)
-    cli = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
-    if cli is None:
-        raise SystemExit("freqtrade-bingx is not installed next to this python: pip install .")
+    workdir = args.workdir.resolve()
+    datadir = workdir / "user_data" / "data" / "bingx"
+    sample_data.generate_sample_data(datadir, start=SAMPLE_START.isoformat(), days=SAMPLE_DAYS)
+    print(f"Synthetic sample data (seeded, labelled) in {datadir}")
 
-    with (
-        FakeBingx(accounts={DEMO_KEY: DEMO_SECRET}) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        config = _write_config(Path(tmp), args.configs, server)
-        print(f"Local fake BingX at {server.base_url} (loopback only, synthetic account)")
-        for hedge, steps in (
-            (
-                False,
-                [("set-leverage", "BTC/USDT:USDT", "5"), ("set-leverage", "ETH/USDT:USDT", "12.8")],
-            ),
-            (
-                True,
-                [
-                    ("set-leverage", "BTC/USDT:USDT", "10", "--side", "long"),
-                    ("set-leverage", "BTC/USDT:USDT", "3", "--side", "short"),
-                    ("set-leverage", "SOL/USDT:USDT", "80", "--side", "both"),
-                ],
-            ),
-        ):
-            server.account(DEMO_KEY).hedge_mode = hedge
-            mode = "hedge" if hedge else "one-way"
-            print(f"\n=== Account in {mode} mode ===")
-            since = len(server.requests)
-            _run(cli, config, "status")
-            for step in steps:
-                _run(cli, config, *step)
-            _run(cli, config, "status")
-            _print_ledger(server, since)
+    with FakeBingx(accounts={DEMO_KEY: DEMO_SECRET}) as server:
+        config = _write_config(workdir, args.configs, server)
+        account_settings(server, config)
+        print("\n=== Saving markets and leverage tiers for offline use ===")
+        _run(_bin("freqtrade-bingx"), config, "save-offline")
+    # The fake exchange is gone now, and the backtest config names the real BingX host, which
+    # this machine cannot reach: freqtrade runs on the saved snapshot and tier cache.
+    offline_backtest(workdir, args.configs.resolve(), args.strategies.resolve())
     return 0
 
 

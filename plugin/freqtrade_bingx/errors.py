@@ -52,6 +52,16 @@ class Rule:
         return self.pattern is None or re.search(self.pattern, error.msg, re.IGNORECASE) is not None
 
 
+# BingX's 109400 when the position side does not fit the account's mode: "In the Hedge mode,
+# the 'Side' field can only be set to LONG or SHORT." / "In the One-way mode, the
+# 'PositionSide' field can only be set to BOTH."
+POSITION_SIDE_MISMATCH = r"in the (hedge|one-way) mode"
+
+
+def names_position_side_mismatch(text: str) -> bool:
+    return re.search(POSITION_SIDE_MISMATCH, text, re.IGNORECASE) is not None
+
+
 _KEY_HINT = "check exchange.api_key / exchange.secret and the key's permissions on bingx.com"
 
 # First match wins. Each row quotes a reply BingX really sends.
@@ -78,9 +88,7 @@ RULES: tuple[Rule, ...] = (
         code=100419,
         hint="add this machine's public IP to the API key's whitelist on bingx.com",
     ),
-    # "In the Hedge mode, the 'Side' field can only be set to LONG or SHORT." and the One-way
-    # twin; the server often says 'PositionSide' instead of 'Side'.
-    Rule(PositionModeMismatch, code=109400, pattern=r"in the (hedge|one-way) mode"),
+    Rule(PositionModeMismatch, code=109400, pattern=POSITION_SIDE_MISMATCH),
     Rule(InsufficientFundsError, code=109400, pattern=r"margin is not enough"),
     Rule(InsufficientFundsError, code=100202, hint="insufficient balance"),
     Rule(InsufficientFundsError, code=80012, pattern=r"margin is not enough"),

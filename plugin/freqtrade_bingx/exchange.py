@@ -27,6 +27,8 @@ from freqtrade.exchange.exchange_types import FtHas
 
 from freqtrade_bingx import __version__, account
 from freqtrade_bingx.errors import PositionModeMismatch, translate
+from freqtrade_bingx.futures_data import BingxFuturesDataMixin
+from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
 from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
 
@@ -58,10 +60,16 @@ class BingxFuturesMixin:
 
     _ft_has_futures: FtHas = {
         "ccxt_futures_name": "swap",
+        **STOPLOSS_FT_HAS_FUTURES,
     }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, config: dict, *args, **kwargs) -> None:
         logger.info("freqtrade-bingx %s: BingX USDT-M futures adapter in use", __version__)
+        # freqtrade blanks key and secret in its config (and, in dry-run, never gives them to
+        # ccxt). Kept for read-only requests such as leverage tiers.
+        exchange_conf = kwargs.get("exchange_config") or config.get("exchange", {})
+        self._configured_key = exchange_conf.get("api_key") or exchange_conf.get("key") or ""
+        self._configured_secret = exchange_conf.get("secret") or ""
         # Set before freqtrade's __init__, which calls additional_exchange_init.
         self._bingx_transport: BingxTransport | None = None
         self._position_mode: PositionMode | None = None
@@ -69,7 +77,7 @@ class BingxFuturesMixin:
         self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
         self._margin_type_confirmed: dict[str, str] = {}
         self._stoploss_call = threading.local()
-        super().__init__(*args, **kwargs)
+        super().__init__(config, *args, **kwargs)
 
     # --- transport ----------------------------------------------------------------------
 
@@ -79,10 +87,10 @@ class BingxFuturesMixin:
         if self._bingx_transport is None:
             exchange_conf = self._config.get("exchange", {})
             try:
+                key, secret = self._credentials()
                 self._bingx_transport = BingxTransport(
-                    # freqtrade blanks key and secret in its config at run time; ccxt keeps them.
-                    self._api.apiKey,
-                    self._api.secret,
+                    key,
+                    secret,
                     swap_base_url(self._api),
                     recv_window_ms=exchange_conf.get("recv_window", DEFAULT_RECV_WINDOW_MS),
                     rate_limits=_rate_limit_overrides(exchange_conf),
@@ -90,6 +98,15 @@ class BingxFuturesMixin:
             except ValueError as e:
                 raise OperationalException(f"BingX futures: {e}") from e
         return self._bingx_transport
+
+    def _credentials(self) -> tuple[str, str]:
+        # ccxt's object first: freqtrade blanks its config's copy at run time.
+        key = self._api.apiKey or self._configured_key
+        secret = self._api.secret or self._configured_secret
+        return key, secret
+
+    def can_sign(self) -> bool:
+        return all(self._credentials())
 
     def _call(self, action: str, endpoint: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -363,5 +380,5 @@ def _as_float(value: Any) -> float:
         return 0.0
 
 
-class Bingx(BingxFuturesMixin, FreqtradeBingx):
+class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
     """freqtrade's ``Bingx`` with USDT-M perpetual futures (registered by the plugin)."""

@@ -59,14 +59,18 @@ _EPOCH_MS = re.compile(r"\b(1\d{12})\b")
 _SIGNATURE_IN_URL = re.compile(r"(signature=)[0-9a-fA-F]+")
 
 
+def redact_signatures(text: str) -> str:
+    """``text`` with any ``signature=<hex>`` made unreadable (ccxt's errors quote signed URLs)."""
+    return _SIGNATURE_IN_URL.sub(r"\1<redacted>", text)
+
+
 class _RedactSignatures(logging.Filter):
     """urllib3 logs each request's URL at DEBUG; BingX's signature rides in that URL."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _SIGNATURE_IN_URL.sub(r"\1<redacted>", a) if isinstance(a, str) else a
-                for a in record.args
+                redact_signatures(a) if isinstance(a, str) else a for a in record.args
             )
         return True
 

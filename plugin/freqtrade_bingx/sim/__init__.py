@@ -7,10 +7,20 @@
         srv.ccxt_urls                                # for exchange.ccxt_config["urls"]
         srv.inject(Fault("/openApi/swap/v2/trade/leverage", code=100410, msg="rate limited"))
         srv.count("/openApi/swap/v2/trade/leverage", "POST")
+        srv.set_price("BTC-USDT", 60000.0)           # pin the last price (matches orders now)
+        srv.set_mark_price("BTC-USDT", 59990.0)      # pin the mark price on its own
+        srv.release_price("BTC-USDT")                # walk on from the pinned value
+        srv.price("BTC-USDT"), srv.mark_price("BTC-USDT"), srv.index_price("BTC-USDT")
+        srv.orders("test-key"), srv.fills("test-key")  # trading ledgers (BingX-shaped dicts)
+        srv.tick()                                   # match orders / settle funding now
+
+Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
+``market.py``); orders, positions, fees and funding are modelled in ``orders.py``.
 
 Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, ``body`` as a
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,
-``POST /_sim/clock`` (``{"skew_ms": n}``). Run standalone with ``python -m freqtrade_bingx.sim``.
+``POST /_sim/clock`` (``{"skew_ms": n}``), ``POST /_sim/price`` (``{"symbol": ..., "price": p,
+"mark_price": m, "release": true}``). Run standalone with ``python -m freqtrade_bingx.sim``.
 """
 
 from .accounts import Account, default_contracts, leverage_tiers, make_contract

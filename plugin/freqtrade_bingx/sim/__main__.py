@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         default=5.0,
         help="set-leverage calls per second per key; 0 disables the limit",
     )
+    parser.add_argument("--seed", default="1", help="seed of the price walk")
+    parser.add_argument(
+        "--volatility", type=float, default=0.0005, help="per-minute log volatility; 0 = flat"
+    )
+    parser.add_argument("--balance", type=float, default=10_000.0, help="USDT per account")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
 
@@ -45,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         hedge_mode=args.hedge,
         accounts={args.key: args.secret},
         leverage_rate_limit_per_s=args.leverage_rate_limit or None,
+        seed=args.seed,
+        volatility=args.volatility,
+        balance=args.balance,
     )
     done = threading.Event()
 

@@ -159,6 +159,12 @@ class Account:
     positions: list[dict[str, Any]] = field(default_factory=list)
     balance: float = 10_000.0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # Trading state, kept by sim.orders.TradingEngine (orders by id in creation order).
+    orders: dict[int, Any] = field(default_factory=dict, repr=False)
+    fills: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    incomes: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    realised_pnl: float = 0.0
+    funded_until: int | None = None
 
     def has_position(self, symbol: str | None = None) -> bool:
         with self.lock:
@@ -166,3 +172,13 @@ class Account:
                 float(p.get("positionAmt", 0)) != 0 and (symbol is None or p["symbol"] == symbol)
                 for p in self.positions
             )
+
+    def has_open_orders(self, symbol: str | None = None) -> bool:
+        with self.lock:
+            return any(
+                o.is_open and (symbol is None or o.symbol == symbol) for o in self.orders.values()
+            )
+
+    def busy(self, symbol: str | None = None) -> bool:
+        """Open positions or pending orders: BingX then refuses mode and margin-type changes."""
+        return self.has_position(symbol) or self.has_open_orders(symbol)

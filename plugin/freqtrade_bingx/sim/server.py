@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import http
 import ipaddress
-import itertools
 import json
 import logging
 import re
@@ -36,7 +35,10 @@ from .accounts import (
     leverage_tiers,
     normalize_contracts,
 )
+from .errors import ApiError
 from .faults import Fault, FaultQueue
+from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
+from .orders import TradingEngine
 
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,21 @@ TIERS_PATH = "/openApi/swap/v1/maintMarginRatio"
 POSITIONS_PATH = "/openApi/swap/v2/user/positions"
 BALANCE_PATH = "/openApi/swap/v2/user/balance"
 BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
+INCOME_PATH = "/openApi/swap/v2/user/income"
+# Market data, as ccxt 4.5.90 calls it for linear swaps.
+KLINES_PATH = "/openApi/swap/v3/quote/klines"
+MARK_KLINES_PATH = "/openApi/swap/v1/market/markPriceKlines"  # fetch_ohlcv(price='mark')
+TICKER_PATH = "/openApi/swap/v2/quote/ticker"
+DEPTH_PATH = "/openApi/swap/v2/quote/depth"
+TRADES_PATH = "/openApi/swap/v2/quote/trades"
+FUNDING_RATE_PATH = "/openApi/swap/v2/quote/fundingRate"
+# Trading.
+ORDER_PATH = "/openApi/swap/v2/trade/order"  # POST create, GET query, DELETE cancel
+OPEN_ORDERS_PATH = "/openApi/swap/v2/trade/openOrders"
+ALL_OPEN_ORDERS_PATH = "/openApi/swap/v2/trade/allOpenOrders"  # DELETE: cancel_all_orders
+ALL_ORDERS_PATH = "/openApi/swap/v2/trade/allOrders"  # fetch_closed/canceled_orders
+FULL_ORDER_PATH = "/openApi/swap/v1/trade/fullOrder"  # fetch_orders
+FILLS_PATH = "/openApi/swap/v2/trade/allFillOrders"  # fetch_my_trades
 
 # Every section of ccxt 4.5.90's bingx urls['api']; hard-coded because sim/ must not import ccxt.
 CCXT_URL_SECTIONS = (
@@ -72,12 +89,26 @@ CCXT_URL_SECTIONS = (
 )
 
 # Server-side limits per (api key, method, path) in requests per rolling second.
+# Trading: BingX states 10 requests/s per UID for placing orders (the figure commonly quoted
+# from its docs); we apply the same 10/s to cancel, query and open orders (our assumption, not
+# a published figure). History endpoints get 5/s, the spacing ccxt's own cost table implies
+# (cost 2 at rateLimit 100 ms). ccxt with enableRateLimit stays below all of them.
 DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = {
     ("POST", DUAL_PATH): 2.0,
     ("POST", MARGIN_TYPE_PATH): 2.0,
+    ("POST", ORDER_PATH): 10.0,
+    ("DELETE", ORDER_PATH): 10.0,
+    ("GET", ORDER_PATH): 10.0,
+    ("GET", OPEN_ORDERS_PATH): 10.0,
+    ("DELETE", ALL_OPEN_ORDERS_PATH): 10.0,
+    ("GET", ALL_ORDERS_PATH): 5.0,
+    ("GET", FULL_ORDER_PATH): 5.0,
+    ("GET", FILLS_PATH): 5.0,
+    ("GET", INCOME_PATH): 5.0,
 }
+TICK_INTERVAL_S = 0.2
 
-FUNDING_INTERVAL_MS = 8 * 3600 * 1000
+FUNDING_INTERVAL_MS = FUNDING_INTERVAL_HOURS * 3600 * 1000
 _POSITIVE_INT = re.compile(r"[1-9][0-9]*")
 
 
@@ -92,16 +123,6 @@ class RequestRecord:
     http_status: int | None = None
     code: int | None = None
     t: int = 0
-
-
-class ApiError(Exception):
-    """A BingX business error: HTTP 200 (unless told otherwise) with a non-zero code."""
-
-    def __init__(self, code: int, msg: str, http_status: int = 200) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
 
 
 @dataclass
@@ -161,6 +182,10 @@ class FakeBingx:
         contracts: list[dict[str, Any]] | None = None,
         mark_prices: dict[str, float] | None = None,
         rate_limits: dict[tuple[str, str], float | None] | None = None,
+        seed: int | str = 1,
+        volatility: float = 0.0005,
+        anchor_ms: int | None = None,
+        balance: float | None = None,
     ) -> None:
         if host == "localhost":
             host = "127.0.0.1"
@@ -179,11 +204,27 @@ class FakeBingx:
             key: Account(api_key=key, secret=secret, hedge_mode=hedge_mode)
             for key, secret in accounts.items()
         }
+        if balance is not None:
+            for acct in self._accounts.values():
+                acct.balance = float(balance)
         self.contracts = normalize_contracts(contracts) if contracts else default_contracts()
         self._contract_by_symbol = {c["symbol"]: c for c in self.contracts}
-        self.mark_prices = default_mark_prices()
+        initial = default_mark_prices()
         if mark_prices:
-            self.mark_prices.update(mark_prices)
+            initial.update(mark_prices)
+        # Prices: a seeded walk per symbol, equal to ``initial`` at anchor_ms (default: now).
+        self.market = PriceModel(
+            {c["symbol"]: float(initial.get(c["symbol"], 1.0)) for c in self.contracts},
+            anchor_ms=self.server_time_ms() if anchor_ms is None else int(anchor_ms),
+            seed=seed,
+            volatility=volatility,
+        )
+        self.engine = TradingEngine(
+            self.market,
+            lambda symbol: self._contract({"symbol": symbol}),
+            self.server_time_ms,
+            lambda: list(self._accounts.values()),
+        )
         self.rate_limits: dict[tuple[str, str], float | None] = dict(DEFAULT_RATE_LIMITS)
         self.rate_limits[("POST", LEVERAGE_PATH)] = leverage_rate_limit_per_s
         if rate_limits:
@@ -193,9 +234,9 @@ class FakeBingx:
         self._faults = FaultQueue()
         self._ledger_lock = threading.Lock()
         self._ledger: list[RequestRecord] = []
-        self._position_ids = itertools.count(1_900_000_000_000_000_000)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
         self._routes: dict[tuple[str, str], tuple[bool, _Endpoint]] = {
             ("GET", SERVER_TIME_PATH): (False, self._ep_server_time),
             ("GET", CONTRACTS_PATH): (False, self._ep_contracts),
@@ -213,6 +254,21 @@ class FakeBingx:
             ("GET", POSITIONS_PATH): (True, self._ep_positions),
             ("GET", BALANCE_PATH): (True, self._ep_balance_v2),
             ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
+            ("GET", INCOME_PATH): (True, self._ep_income),
+            ("GET", KLINES_PATH): (False, self._ep_klines),
+            ("GET", MARK_KLINES_PATH): (False, self._ep_mark_klines),
+            ("GET", TICKER_PATH): (False, self._ep_ticker),
+            ("GET", DEPTH_PATH): (False, self._ep_depth),
+            ("GET", TRADES_PATH): (False, self._ep_trades),
+            ("GET", FUNDING_RATE_PATH): (False, self._ep_funding_rate),
+            ("POST", ORDER_PATH): (True, self._ep_create_order),
+            ("GET", ORDER_PATH): (True, self._ep_query_order),
+            ("DELETE", ORDER_PATH): (True, self._ep_cancel_order),
+            ("GET", OPEN_ORDERS_PATH): (True, self._ep_open_orders),
+            ("DELETE", ALL_OPEN_ORDERS_PATH): (True, self._ep_cancel_all),
+            ("GET", ALL_ORDERS_PATH): (True, self._ep_all_orders),
+            ("GET", FULL_ORDER_PATH): (True, self._ep_full_orders),
+            ("GET", FILLS_PATH): (True, self._ep_fills),
         }
         # Bind now so base_url is known before start(); connections wait in the backlog.
         self._httpd = _SimHTTPServer((host, port), self)
@@ -229,8 +285,20 @@ class FakeBingx:
             daemon=True,
         )
         self._thread.start()
+        # Background matching so resting and stop orders fill even when nobody asks.
+        self._ticker = threading.Thread(
+            target=self._tick_loop, name=f"FakeBingx-tick:{self.port}", daemon=True
+        )
+        self._ticker.start()
         logger.info("FakeBingx listening on %s", self.base_url)
         return self
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(TICK_INTERVAL_S):
+            try:
+                self.engine.tick()
+            except Exception:  # the loop must survive; the error shows up in the log
+                logger.exception("FakeBingx tick failed")
 
     def stop(self) -> None:
         # Wakes handlers stalled in a delay fault so shutdown does not hang on them.
@@ -239,6 +307,9 @@ class FakeBingx:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
         self._httpd.server_close()
 
     def __enter__(self) -> Self:
@@ -291,7 +362,65 @@ class FakeBingx:
         return self._accounts[api_key]
 
     def server_time_ms(self) -> int:
-        return int(time.time() * 1000) + int(self.clock_skew_ms)
+        return int(time.time() * 1000) + int(getattr(self, "clock_skew_ms", 0))
+
+    # ----------------------------------------------------------------- prices
+    def _symbol(self, symbol: str) -> str:
+        if symbol not in self._contract_by_symbol:
+            raise ValueError(f"unknown symbol {symbol}")
+        return symbol
+
+    def price(self, symbol: str) -> float:
+        """The current last (contract) price of ``symbol``."""
+        return self.market.last(self._symbol(symbol), self.server_time_ms())
+
+    def mark_price(self, symbol: str) -> float:
+        return self.market.mark(self._symbol(symbol), self.server_time_ms())
+
+    def index_price(self, symbol: str) -> float:
+        return self.market.index(self._symbol(symbol), self.server_time_ms())
+
+    def set_price(self, symbol: str, price: float) -> None:
+        """Pin the last price (mark follows with its basis) and match orders against it now."""
+        self.market.pin(self._symbol(symbol), float(price), self.server_time_ms())
+        self.engine.tick()
+
+    def set_mark_price(self, symbol: str, price: float) -> None:
+        """Pin the mark price on its own (released by release_price or release_mark_price)."""
+        self.market.pin_mark(self._symbol(symbol), float(price), self.server_time_ms())
+        self.engine.tick()
+
+    def release_mark_price(self, symbol: str) -> None:
+        self.market.release_mark(self._symbol(symbol), self.server_time_ms())
+        self.engine.tick()
+
+    def release_price(self, symbol: str) -> None:
+        """Let the walk move the price again, continuing from the pinned value."""
+        self.market.release(self._symbol(symbol), self.server_time_ms())
+        self.engine.tick()
+
+    @property
+    def mark_prices(self) -> dict[str, float]:
+        """Current mark price of every symbol (a snapshot)."""
+        now = self.server_time_ms()
+        return {s: self.market.mark(s, now) for s in self._contract_by_symbol}
+
+    def tick(self) -> None:
+        """Match open orders and settle funding now (the background tick does this too)."""
+        self.engine.tick()
+
+    # ----------------------------------------------------------------- trading ledgers
+    def orders(self, api_key: str = "test-key") -> list[dict[str, Any]]:
+        """Every order of the account, oldest first, shaped like BingX's order queries."""
+        acct = self.account(api_key)
+        with acct.lock:
+            return [self.engine._show(o) for o in acct.orders.values()]
+
+    def fills(self, api_key: str = "test-key") -> list[dict[str, Any]]:
+        """Every fill of the account, oldest first (price, qty, commission, realizedPnl...)."""
+        acct = self.account(api_key)
+        with acct.lock:
+            return copy.deepcopy(acct.fills)
 
     def open_position(
         self,
@@ -308,38 +437,10 @@ class FakeBingx:
         if side not in ("LONG", "SHORT"):
             raise ValueError("side must be LONG or SHORT")
         acct = self.account(api_key)
-        mark = self.mark_prices.get(symbol, 1.0)
-        price = mark if price is None else price
+        now = self.server_time_ms()
+        price = self.market.mark(symbol, now) if price is None else float(price)
         with acct.lock:
-            lev = acct.leverage[(symbol, side)]
-            notional = abs(amount) * mark
-            pnl = (mark - price) * abs(amount) * (1 if side == "LONG" else -1)
-            init_margin = abs(amount) * price / lev
-            position = {
-                "positionId": str(next(self._position_ids)),
-                "symbol": symbol,
-                "currency": "USDT",
-                "positionAmt": f"{abs(amount):g}",
-                "availableAmt": f"{abs(amount):g}",
-                "positionSide": side,
-                "isolated": acct.margin_type[symbol] != "CROSSED",
-                "avgPrice": f"{price:g}",
-                "initialMargin": f"{init_margin:.4f}",
-                "margin": f"{init_margin + pnl:.4f}",
-                "leverage": lev,
-                "unrealizedProfit": f"{pnl:.4f}",
-                "realisedProfit": "0.0000",
-                "liquidationPrice": 0,
-                "pnlRatio": f"{pnl / init_margin if init_margin else 0:.4f}",
-                "maxMarginReduction": "0.0000",
-                "riskRate": "0.0010",
-                "markPrice": f"{mark:g}",
-                "positionValue": f"{notional:.4f}",
-                "onlyOnePosition": not acct.hedge_mode,
-                "updateTime": self.server_time_ms(),
-            }
-            acct.positions.append(position)
-        return position
+            return self.engine.new_position(acct, symbol, side, abs(amount), price, now)
 
     def close_positions(self, symbol: str | None = None, api_key: str = "test-key") -> None:
         acct = self.account(api_key)
@@ -366,6 +467,8 @@ class FakeBingx:
         try:
             account = self._authenticate(raw_query, params, api_key) if signed else None
             headers = self._rate_check(api_key, method, path)
+            # Lazy matching: every answer reflects fills due at the current price.
+            self.engine.tick()
             reply = endpoint(_Ctx(method, path, params, account))
             reply.headers.update(headers)
             return reply
@@ -432,7 +535,7 @@ class FakeBingx:
     def _available(
         self, acct: Account, symbol: str, lev_long: int, lev_short: int
     ) -> dict[str, str]:
-        mark = self.mark_prices.get(symbol, 1.0)
+        mark = self.market.mark(symbol, self.server_time_ms())
         contract = self._contract_by_symbol[symbol]
         tiers = leverage_tiers(symbol, int(contract["maxLongLeverage"]))
 
@@ -457,33 +560,21 @@ class FakeBingx:
 
     def _premium(self, symbol: str) -> dict[str, Any]:
         now = self.server_time_ms()
-        mark = self.mark_prices.get(symbol, 1.0)
+        pp = int(self._contract_by_symbol[symbol]["pricePrecision"])
+        next_funding = self.market.next_funding_ms(now)
         return {
             "symbol": symbol,
-            "markPrice": f"{mark:g}",
-            "indexPrice": f"{mark * 1.0001:g}",
-            "lastFundingRate": "0.00010000",
-            "nextFundingTime": (now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS,
-            "fundingIntervalHours": 8,
+            "markPrice": f"{self.market.mark(symbol, now):.{pp}f}",
+            "indexPrice": f"{self.market.index(symbol, now):.{pp}f}",
+            # The rate that will be settled at nextFundingTime (and then shows in fundingRate).
+            "lastFundingRate": f"{self.market.funding_rate(symbol, next_funding):.8f}",
+            "nextFundingTime": next_funding,
+            "fundingIntervalHours": FUNDING_INTERVAL_HOURS,
             "updateTime": now,
         }
 
     def _balance_row(self, acct: Account) -> dict[str, Any]:
-        with acct.lock:
-            used = sum(float(p.get("initialMargin", 0)) for p in acct.positions)
-            upnl = sum(float(p.get("unrealizedProfit", 0)) for p in acct.positions)
-        return {
-            "userId": "116***295",
-            "asset": "USDT",
-            "balance": f"{acct.balance:.4f}",
-            "equity": f"{acct.balance + upnl:.4f}",
-            "unrealizedProfit": f"{upnl:.4f}",
-            "realisedProfit": "0.0000",
-            "availableMargin": f"{acct.balance - used:.4f}",
-            "usedMargin": f"{used:.4f}",
-            "freezedMargin": "0.0000",
-            "shortUid": "12851936",
-        }
+        return self.engine.balance_row(acct)
 
     # ----------------------------------------------------------------- public endpoints
     def _ep_server_time(self, ctx: _Ctx) -> _Reply:
@@ -522,7 +613,7 @@ class FakeBingx:
         if value not in ("true", "false"):
             raise ApiError(109400, "dualSidePosition must be 'true' or 'false'")
         with acct.lock:
-            if acct.has_position():
+            if acct.busy():
                 raise ApiError(
                     109400,
                     "There are positions or pending orders, the position mode cannot be changed",
@@ -609,7 +700,7 @@ class FakeBingx:
                 109400, f"marginType illegal, it must be one of {', '.join(MARGIN_TYPES)}"
             )
         with acct.lock:
-            if acct.has_position(symbol):
+            if acct.busy(symbol):
                 raise ApiError(109400, "the account has positions or pending orders")
             # Setting the current type again succeeds: BingX's answer to a no-op is unknown.
             acct.margin_type[symbol] = margin_type
@@ -627,6 +718,7 @@ class FakeBingx:
         symbol = None
         if ctx.params.get("symbol"):
             symbol = self._contract(ctx.params)["symbol"]
+        self.engine.refresh(acct)
         with acct.lock:
             rows = [
                 copy.deepcopy(p) for p in acct.positions if symbol is None or p["symbol"] == symbol
@@ -641,6 +733,136 @@ class FakeBingx:
         # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2.
         assert ctx.account is not None
         return _ok([self._balance_row(ctx.account)])
+
+    # ----------------------------------------------------------------- market data
+    @staticmethod
+    def _int_param(params: dict[str, str], name: str) -> int | None:
+        text = params.get(name)
+        if text is None or text == "":
+            return None
+        if not text.lstrip("-").isdigit():
+            raise ApiError(109400, f"Invalid parameters, {name} must be an integer")
+        return int(text)
+
+    def _klines(self, ctx: _Ctx, mark: bool) -> list[dict[str, Any]]:
+        contract = self._contract(ctx.params)
+        symbol = contract["symbol"]
+        interval = ctx.params.get("interval", "")
+        if interval not in INTERVALS:
+            raise ApiError(109400, f"Invalid parameters, interval {interval!r} illegal")
+        limit = self._int_param(ctx.params, "limit") or 500
+        if not 1 <= limit <= 1440:
+            raise ApiError(109400, "Invalid parameters, limit must be between 1 and 1440")
+        start = self._int_param(ctx.params, "startTime")
+        end = self._int_param(ctx.params, "endTime")
+        now = self.server_time_ms()
+        step = INTERVALS[interval] * MINUTE_MS
+        pp = int(contract["pricePrecision"])
+        rows = []
+        for open_ms in self.market.candle_opens(step, start, end, limit, now):
+            o, h, lo, c, v = self.market.candle(symbol, open_ms, step, now, mark=mark)
+            row: dict[str, Any] = {
+                "open": f"{o:.{pp}f}",
+                "close": f"{c:.{pp}f}",
+                "high": f"{h:.{pp}f}",
+                "low": f"{lo:.{pp}f}",
+                "volume": f"{v:.2f}",
+            }
+            if mark:
+                # BingX's mark klines carry openTime and closeTime; ccxt reads closeTime, and
+                # BingX's own sample shows it equal to openTime, so we send it that way.
+                row.update({"openTime": open_ms, "closeTime": open_ms})
+            else:
+                row["time"] = open_ms
+            rows.append(row)
+        return rows
+
+    def _ep_klines(self, ctx: _Ctx) -> _Reply:
+        return _ok(self._klines(ctx, mark=False))
+
+    def _ep_mark_klines(self, ctx: _Ctx) -> _Reply:
+        return _ok(self._klines(ctx, mark=True))
+
+    def _ep_ticker(self, ctx: _Ctx) -> _Reply:
+        now = self.server_time_ms()
+        if ctx.params.get("symbol"):
+            contract = self._contract(ctx.params)
+            pp = int(contract["pricePrecision"])
+            return _ok(self.market.ticker(contract["symbol"], now, pp))
+        return _ok(
+            [self.market.ticker(c["symbol"], now, int(c["pricePrecision"])) for c in self.contracts]
+        )
+
+    def _ep_depth(self, ctx: _Ctx) -> _Reply:
+        contract = self._contract(ctx.params)
+        limit = self._int_param(ctx.params, "limit") or 20
+        if limit not in (5, 10, 20, 50, 100, 500, 1000):
+            raise ApiError(109400, "Invalid parameters, limit must be 5/10/20/50/100/500/1000")
+        book = self.market.depth(
+            contract["symbol"],
+            self.server_time_ms(),
+            limit,
+            int(contract["pricePrecision"]),
+            int(contract["quantityPrecision"]),
+        )
+        return _ok(book)
+
+    def _ep_trades(self, ctx: _Ctx) -> _Reply:
+        contract = self._contract(ctx.params)
+        limit = min(max(self._int_param(ctx.params, "limit") or 500, 1), 1000)
+        rows = self.market.trades(
+            contract["symbol"], self.server_time_ms(), limit, int(contract["pricePrecision"])
+        )
+        return _ok(rows)
+
+    def _ep_funding_rate(self, ctx: _Ctx) -> _Reply:
+        contract = self._contract(ctx.params)
+        limit = min(max(self._int_param(ctx.params, "limit") or 100, 1), 1000)
+        rows = self.market.funding_history(
+            contract["symbol"],
+            self._int_param(ctx.params, "startTime"),
+            self._int_param(ctx.params, "endTime"),
+            limit,
+            self.server_time_ms(),
+        )
+        return _ok(rows)
+
+    # ----------------------------------------------------------------- trading endpoints
+    def _ep_create_order(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok({"order": self.engine.create(ctx.account, ctx.params)})
+
+    def _ep_query_order(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.query(ctx.account, ctx.params))
+
+    def _ep_cancel_order(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.cancel(ctx.account, ctx.params))
+
+    def _ep_cancel_all(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.cancel_all(ctx.account, ctx.params))
+
+    def _ep_open_orders(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.open_orders(ctx.account, ctx.params))
+
+    def _ep_all_orders(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.all_orders(ctx.account, ctx.params))
+
+    def _ep_full_orders(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.full_orders(ctx.account, ctx.params))
+
+    def _ep_fills(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.fills(ctx.account, ctx.params), code="0")
+
+    def _ep_income(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.engine.income(ctx.account, ctx.params))
 
     # ----------------------------------------------------------------- control endpoint
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
@@ -667,6 +889,15 @@ class FakeBingx:
                     data.get("api_key", "test-key"),
                 )
                 return _ok(position)
+            if (method, path) == ("POST", "/_sim/price"):
+                symbol = data["symbol"]
+                if data.get("release"):
+                    self.release_price(symbol)
+                if data.get("price") is not None:
+                    self.set_price(symbol, float(data["price"]))
+                if data.get("mark_price") is not None:
+                    self.set_mark_price(symbol, float(data["mark_price"]))
+                return _ok({"price": self.price(symbol), "markPrice": self.mark_price(symbol)})
             if (method, path) == ("POST", "/_sim/clock"):
                 self.clock_skew_ms = int(data.get("skew_ms", 0))
                 return _ok({"skew_ms": self.clock_skew_ms})

@@ -1,0 +1,206 @@
+"""What freqtrade needs besides orders to trade and backtest BingX futures.
+
+- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk.
+- Liquidation prices by BingX's rule for dry-run and backtesting.
+- A markets snapshot, so backtesting and the plugin's tools run without network.
+- ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from freqtrade.enums import MarginMode, TradingMode
+from freqtrade.enums.runmode import TRADE_MODES
+from freqtrade.exceptions import (
+    InvalidOrderException,
+    OperationalException,
+    TemporaryError,
+)
+
+from freqtrade_bingx import account, liquidation, markets_cache, tiers
+from freqtrade_bingx.transport import redact_signatures
+
+
+logger = logging.getLogger(__name__)
+
+# Loading tiers for many pairs takes a while at 5 requests/s: say how far it got this often.
+TIER_PROGRESS_EVERY = 25
+DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
+
+
+class BingxFuturesDataMixin:
+    # --- demo account -------------------------------------------------------------------
+
+    def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
+        api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        if exchange_config.get("demo_trading", False):
+            # ccxt's BingX has no urls['demo'], so freqtrade's own demo switch cannot apply;
+            # its 'test' URLs are BingX's VST demo host (open-api-vst.bingx.com). The plugin's
+            # transport follows ccxt's swap URL, so both go there.
+            api.set_sandbox_mode(True)
+        return api
+
+    # --- markets snapshot -----------------------------------------------------------------
+
+    def _markets_snapshot_path(self) -> Path | None:
+        datadir = self._config.get("datadir")
+        if not datadir:
+            return None
+        return markets_cache.snapshot_path(datadir, self.trading_mode.value)
+
+    def _load_async_markets(self, reload: bool = False) -> None:
+        try:
+            super()._load_async_markets(reload=reload)
+        except TemporaryError as e:
+            if not self._may_use_markets_snapshot():
+                raise
+            path = self._markets_snapshot_path()
+            loaded = markets_cache.load(path) if path else None
+            if loaded is None:
+                raise
+            markets, saved = loaded
+            self._api_async.set_markets(markets)
+            logger.warning(
+                "BingX could not be reached (%s); using the markets snapshot saved %s (%s)",
+                redact_signatures(str(e)),
+                saved,
+                path,
+            )
+            return
+        path = self._markets_snapshot_path()
+        if path is not None and self._api_async.markets:
+            markets_cache.save(
+                path, self._api_async.markets, source=self._api_async.urls["api"].get("swap", "")
+            )
+
+    def _may_use_markets_snapshot(self) -> bool:
+        # Backtesting, hyperopt and tools may run on a snapshot; a trading bot must not trade on
+        # markets it could not confirm, and one that already has markets keeps them.
+        return self._config.get("runmode") not in TRADE_MODES and not self._api_async.markets
+
+    # --- leverage tiers -------------------------------------------------------------------
+
+    def load_leverage_tiers(self) -> dict[str, list[dict]]:
+        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged."""
+        if self.trading_mode != TradingMode.FUTURES:
+            return {}
+        stake = self._config["stake_currency"]
+        wanted = self._tier_pairs(stake)
+        path = (
+            tiers.cache_path(self._config["datadir"], stake) if "datadir" in self._config else None
+        )
+        cached = tiers.load_cache(path) if path else {}
+        result = {pair: cached[pair] for pair in wanted if pair in cached}
+        missing = [pair for pair in wanted if pair not in result]
+        if missing and self.can_sign():
+            fetched = self._fetch_tiers(missing)
+            result.update(fetched)
+            if fetched and path:
+                tiers.save_cache(path, {**cached, **fetched})
+        estimated = [pair for pair in wanted if pair not in result]
+        if estimated:
+            logger.warning(
+                "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
+                " and no cache. Using one estimated tier per pair from the contract's max "
+                "leverage (maintenance rate 1/(2*max)); liquidation prices are estimates.",
+                len(estimated),
+                ", ".join(estimated[:5]),
+                " ..." if len(estimated) > 5 else "",
+            )
+            for pair in estimated:
+                result[pair] = tiers.fallback_tiers(self.max_leverage_for_side(pair, "BOTH") or 1)
+        return result
+
+    def parse_leverage_tier(self, tier) -> dict:
+        # load_leverage_tiers already returns freqtrade's shape.
+        return dict(tier)
+
+    def _tier_pairs(self, stake: str) -> list[str]:
+        swaps = {
+            pair
+            for pair, market in self.markets.items()
+            if market.get("swap") and market.get("linear") and market.get("quote") == stake
+        }
+        whitelist = [p for p in self._config["exchange"].get("pair_whitelist", []) if p in swaps]
+        # A static whitelist needs only its pairs; dynamic pairlists may pick any swap.
+        return sorted(whitelist) if whitelist else sorted(swaps)
+
+    def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
+        fetched: dict[str, list[dict]] = {}
+        if len(pairs) > TIER_PROGRESS_EVERY:
+            logger.info("Loading BingX leverage tiers for %d pairs (5 requests/s)", len(pairs))
+        for done, pair in enumerate(pairs, start=1):
+            symbol = self.markets[pair]["id"]
+            try:
+                rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
+                fetched[pair] = tiers.parse_tiers(
+                    rows, self.max_leverage_for_side(pair, "BOTH") or 1
+                )
+            except OperationalException as e:
+                logger.warning("Stopped loading BingX tiers: %s", e)
+                break
+            except (TemporaryError, InvalidOrderException, ValueError) as e:
+                logger.warning("No BingX tiers for %s: %s", pair, e)
+            if done % TIER_PROGRESS_EVERY == 0:
+                logger.info("BingX leverage tiers: %d/%d pairs", done, len(pairs))
+        return fetched
+
+    # --- liquidation ----------------------------------------------------------------------
+
+    def dry_run_liquidation_price(
+        self,
+        pair: str,
+        open_rate: float,
+        is_short: bool,
+        amount: float,
+        stake_amount: float,
+        leverage: float,
+        wallet_balance: float,
+        open_trades: list,
+    ) -> float | None:
+        if self.trading_mode != TradingMode.FUTURES:
+            return super().dry_run_liquidation_price(
+                pair,
+                open_rate,
+                is_short,
+                amount,
+                stake_amount,
+                leverage,
+                wallet_balance,
+                open_trades,
+            )
+        mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, open_rate * amount)
+        if self.margin_mode == MarginMode.ISOLATED:
+            margin = wallet_balance
+        else:
+            # Cross: the wallet backs every position; the others' maintenance is spoken for.
+            margin = wallet_balance - sum(
+                self._maintenance_margin(t.pair, t.open_rate * t.amount)
+                for t in open_trades
+                if t.pair != pair
+            )
+        return liquidation.liquidation_price(
+            entry=open_rate,
+            qty=amount,
+            margin=margin,
+            is_short=is_short,
+            mmr=mmr,
+            maint_amount=maint_amount or 0.0,
+            fee=self.markets[pair].get("taker") or DEFAULT_TAKER_FEE,
+        )
+
+    def _maintenance_margin(self, pair: str, notional: float) -> float:
+        mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, notional)
+        return notional * mmr - (maint_amount or 0.0)
+
+    # --- funding --------------------------------------------------------------------------
+
+    def funding_interval_hours(self, pair: str) -> int | None:
+        """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
+
+        freqtrade charges funding from the funding-rate history, which holds one row per
+        funding event, at a 1h funding timeframe that divides every BingX interval.
+        """
+        interval = (self._api.fetch_funding_rate(pair) or {}).get("interval") or ""
+        return int(interval[:-1]) if interval.endswith("h") else None

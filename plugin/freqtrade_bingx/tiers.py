@@ -1,0 +1,109 @@
+"""BingX maintenance-margin tiers in the shape freqtrade's leverage code expects.
+
+BingX's tier endpoint (``GET /openApi/swap/v1/maintMarginRatio``, signed, one symbol a call)
+gives each tier's position-value range, maintenance margin rate and maintenance amount, but no
+maximum leverage. ccxt therefore returns ``maxLeverage: None``, which breaks freqtrade's
+``get_max_leverage``. Here each tier's maximum leverage is derived instead: the contract's
+maximum (``maxLongLeverage`` / ``maxShortLeverage``) caps it, and within a tier the initial
+margin at full leverage must cover twice the maintenance rate (``floor(1 / (2 * rate))``), the
+rule that makes tier 1 of BingX's ladders agree with the contract maximum. That is a derivation,
+and the log says so once.
+"""
+
+import json
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+
+logger = logging.getLogger(__name__)
+
+CACHE_MAX_AGE = timedelta(weeks=4)
+SOURCE = "BingX GET /openApi/swap/v1/maintMarginRatio"
+
+
+def _number(row: dict, key: str) -> float:
+    try:
+        return float(row[key])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"BingX tier row lacks a number in {key!r}: {row!r}") from e
+
+
+def tier_max_leverage(maint_margin_rate: float, contract_max: float) -> float:
+    if maint_margin_rate <= 0:
+        return float(contract_max)
+    return float(max(1, min(int(contract_max), math.floor(1 / (2 * maint_margin_rate)))))
+
+
+def parse_tiers(rows: list[dict[str, Any]], contract_max: float) -> list[dict[str, Any]]:
+    """BingX tier rows -> freqtrade ``LeverageTier`` dicts, lowest tier first.
+
+    :raises ValueError: on a reply freqtrade could not use (empty, a field missing or garbled).
+    """
+    if not rows:
+        raise ValueError("BingX returned no tiers")
+    tiers = []
+    for row in rows:
+        rate = _number(row, "maintMarginRatio")
+        tiers.append(
+            {
+                "minNotional": _number(row, "minPositionVal"),
+                "maxNotional": _number(row, "maxPositionVal"),
+                "maintenanceMarginRate": rate,
+                "maxLeverage": tier_max_leverage(rate, contract_max),
+                "maintAmt": _number(row, "maintAmount"),
+            }
+        )
+    tiers.sort(key=lambda tier: tier["minNotional"])
+    return tiers
+
+
+def fallback_tiers(contract_max: float) -> list[dict[str, Any]]:
+    """One tier from the contract alone, for when no real tiers can be had.
+
+    Maintenance rate ``1 / (2 * max leverage)`` is the same derivation run backwards; the
+    caller logs that these tiers are an estimate. Used for the maximum leverage and liquidation
+    estimates of dry-run and backtesting only; never written to the cache.
+    """
+    contract_max = max(1.0, float(contract_max))
+    return [
+        {
+            "minNotional": 0.0,
+            "maxNotional": None,
+            "maintenanceMarginRate": 1 / (2 * contract_max),
+            "maxLeverage": contract_max,
+            "maintAmt": 0.0,
+        }
+    ]
+
+
+def cache_path(datadir: Path, stake_currency: str) -> Path:
+    # Beside freqtrade's own tier cache; a name of its own so neither reads the other's format.
+    return Path(datadir) / "futures" / f"bingx_leverage_tiers_{stake_currency}.json"
+
+
+def load_cache(path: Path, now: datetime | None = None) -> dict[str, list[dict]]:
+    """Tiers cached within the last four weeks; {} when there is no usable cache."""
+    if not path.is_file():
+        return {}
+    try:
+        content = json.loads(path.read_text())
+        updated = datetime.fromisoformat(content["updated"])
+        data = content["data"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        logger.warning("Ignoring unreadable BingX tier cache %s: %s", path, e)
+        return {}
+    if updated < (now or datetime.now(UTC)) - CACHE_MAX_AGE:
+        logger.info("BingX tier cache %s is older than four weeks; reloading", path)
+        return {}
+    return data
+
+
+def save_cache(path: Path, tiers: dict[str, list[dict]], now: datetime | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = {"updated": (now or datetime.now(UTC)).isoformat(), "source": SOURCE, "data": tiers}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(content, indent=1))
+    tmp.replace(path)
