@@ -219,6 +219,29 @@ def test_every_rule_is_exercised_by_a_case():
         assert (rule.code, rule.http_status) in exercised, rule
 
 
+@pytest.mark.parametrize(
+    "code, msg", [(101414, "leverage exceeds the maximum"), (80020, "risk forbidden")]
+)
+def test_a_refused_request_is_not_sent_again_until_forgotten(
+    fake_bingx, exchange, mocker, code, msg
+):
+    import freqtrade_bingx.exchange as module
+
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=code, msg=msg))
+    for _ in range(3):  # freqtrade retries the entry on every loop while the signal lasts
+        with pytest.raises(InvalidOrderException, match=msg):
+            exchange._lev_prep(PAIR, 3, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
+    # Another leverage is another request.
+    exchange._lev_prep(PAIR, 4, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2
+    # Ten minutes later the refusal is forgotten and the request may go out once more.
+    later = time.monotonic() + module.REFUSAL_MEMORY_S + 1
+    mocker.patch.object(module, "monotonic", return_value=later)
+    exchange._lev_prep(PAIR, 3, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 3
+
+
 def test_leverage_illegal_is_permanent(fake_bingx, exchange):
     fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=80012, msg="leverage illegal"))
     with pytest.raises(InvalidOrderException):

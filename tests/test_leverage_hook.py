@@ -196,9 +196,11 @@ def test_accept_fail_logs_a_permanent_error_instead_of_raising(fake_bingx, make_
         exchange._lev_prep(PAIR, 3, "buy", accept_fail=True)
     assert fake_bingx.count(LEVERAGE_PATH) == 1
     assert any("risk forbidden" in r.getMessage() for r in caplog.records)
-    # Not remembered as set: the next entry tries again.
-    exchange._lev_prep(PAIR, 3, "buy")
-    assert fake_bingx.count(LEVERAGE_PATH) == 2
+    # Not remembered as set, and not sent again either: the refusal is answered locally.
+    assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        exchange._lev_prep(PAIR, 3, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH) == 1
 
 
 @pytest.mark.parametrize(

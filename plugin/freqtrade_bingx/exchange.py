@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from freqtrade.constants import BuySell
@@ -37,6 +38,11 @@ logger = logging.getLogger(__name__)
 
 MARGIN_TYPES = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
 POSITION_MODE_SETTINGS = ("auto", "one_way", "hedge")
+# A setting BingX refused for good (unknown symbol, leverage too high, risk control ...) is
+# answered locally with the same error for this long instead of being sent again: BingX blocks
+# an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
+# on every loop while the strategy's signal lasts.
+REFUSAL_MEMORY_S = 600.0
 
 
 def swap_base_url(api: Any) -> str:
@@ -76,6 +82,8 @@ class BingxFuturesMixin:
         # What BingX confirmed, so an unchanged setting costs no request.
         self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
         self._margin_type_confirmed: dict[str, str] = {}
+        # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
+        self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
 
@@ -83,7 +91,11 @@ class BingxFuturesMixin:
 
     @property
     def bingx(self) -> BingxTransport:
-        """The signed transport, built on first use (never in dry-run or backtesting)."""
+        """The signed transport, built on first use.
+
+        Live trading uses it for every account setting; dry-run and backtesting only for the
+        read-only tier endpoint, and only when the config has keys.
+        """
         if self._bingx_transport is None:
             exchange_conf = self._config.get("exchange", {})
             try:
@@ -198,6 +210,21 @@ class BingxFuturesMixin:
     def _forget_confirmed(self) -> None:
         self._leverage_confirmed.clear()
         self._margin_type_confirmed.clear()
+        self._refusals.clear()
+
+    def _unless_refused(self, key: tuple, send: Callable[[], Any]) -> Any:
+        """``send()``, unless BingX refused the same request for good a short while ago."""
+        held = self._refusals.get(key)
+        if held is not None:
+            forget_at, error = held
+            if monotonic() < forget_at:
+                raise type(error)(f"{error} [not sent again: BingX refused this request]")
+            del self._refusals[key]
+        try:
+            return send()
+        except InvalidOrderException as e:
+            self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, e)
+            raise
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
@@ -284,12 +311,10 @@ class BingxFuturesMixin:
 
     def _send_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
         self._leverage_confirmed.pop((symbol, pos_side), None)
-        self._call(
-            f"set leverage {leverage}x ({pos_side}) on {symbol}",
-            account.set_leverage,
-            symbol,
-            pos_side,
-            leverage,
+        action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
+        self._unless_refused(
+            ("leverage", symbol, pos_side, leverage),
+            lambda: self._call(action, account.set_leverage, symbol, pos_side, leverage),
         )
         self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
@@ -341,6 +366,12 @@ class BingxFuturesMixin:
         if self._margin_type_confirmed.get(symbol) == target:
             return
         self._margin_type_confirmed.pop(symbol, None)
+        self._unless_refused(
+            ("margin type", symbol, target), lambda: self._set_margin_type(symbol, target)
+        )
+        self._margin_type_confirmed[symbol] = target
+
+    def _set_margin_type(self, symbol: str, target: str) -> None:
         data = self._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
         current = str((data or {}).get("marginType", "")).upper()
         if current != target:
@@ -348,7 +379,6 @@ class BingxFuturesMixin:
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
             )
             logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
-        self._margin_type_confirmed[symbol] = target
 
 
 def _mode_help(pair: str, error: Exception) -> OperationalException:
