@@ -233,3 +233,13 @@ def test_position_mode_setting_with_open_positions_fails_clearly(fake_bingx, mak
 def test_bad_position_mode_setting_is_a_config_error(fake_bingx, make_exchange):
     with pytest.raises(OperationalException, match="position_mode must be one of"):
         make_exchange(exchange={"position_mode": "both"})
+
+
+def test_ccxt_signed_requests_use_the_measured_clock_offset(fake_bingx, make_exchange):
+    fake_bingx.clock_skew_ms = 30_000  # BingX 30 s ahead: far outside the 5 s recvWindow
+    exchange = make_exchange()
+    assert abs(exchange.bingx.offset_ms - 30_000) < 2_000
+    balance = exchange._api.fetch_balance()  # a signed ccxt request
+    assert "USDT" in balance
+    timestamps = [int(r.params["timestamp"]) for r in fake_bingx.requests if "balance" in r.path]
+    assert timestamps and abs(timestamps[-1] - fake_bingx.server_time_ms()) < 5_000

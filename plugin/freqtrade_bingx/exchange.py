@@ -89,6 +89,26 @@ class BingxFuturesMixin:
 
     # --- transport ----------------------------------------------------------------------
 
+    def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
+        api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        if self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"]:
+            # ccxt's BingX stamps signed requests with the local clock and never corrects
+            # drift, so a clock off by more than recvWindow fails every order with 80014.
+            # Stamp them with BingX's clock as the transport measures it instead.
+            api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+        return api
+
+    def _bingx_clock_offset_ms(self) -> int:
+        """BingX's clock minus ours; measured on first use and after each timestamp error."""
+        transport = self.bingx
+        if not transport.clock_synced:
+            try:
+                transport.sync_time()
+            except BingxError as e:
+                # ccxt's request goes out unadjusted and BingX's answer will say what is wrong.
+                logger.warning("Could not read BingX server time: %s", e)
+        return transport.offset_ms
+
     @property
     def bingx(self) -> BingxTransport:
         """The signed transport, built on first use.

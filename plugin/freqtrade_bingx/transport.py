@@ -270,6 +270,15 @@ class BingxTransport:
         logger.debug("BingX clock offset: %d ms", self._offset_ms)
         return self._offset_ms
 
+    @property
+    def clock_synced(self) -> bool:
+        return self._offset_ms is not None
+
+    @property
+    def offset_ms(self) -> int:
+        """BingX's clock minus ours, as last measured (0 before the first measurement)."""
+        return self._offset_ms or 0
+
     def blocked_until_ms(self, path: str) -> int:
         return self._blocked.get(path, (0, ""))[0]
 
