@@ -43,8 +43,9 @@ def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file,
     out = capsys.readouterr().out.splitlines()
     assert "position mode hedge" in out[0]
     rows = {line.split()[0]: line.split()[1:] for line in out[2:]}
-    assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x"]
-    assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x"]
+    # The last column is BingX's funding interval from its premium index.
+    assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x", "8h"]
+    assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x", "8h"]
     assert set(rows) == {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 0
 

@@ -82,7 +82,8 @@ def status(exchange) -> list[str]:
     mode = exchange.refresh_position_mode()
     lines = [
         f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
-        f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}",
+        f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}"
+        f" {'funding':>8}",
     ]
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
         symbol = exchange._symbol(pair)
@@ -92,6 +93,7 @@ def status(exchange) -> list[str]:
             f"{pair:<18} {symbol:<12} {(margin or {}).get('marginType', '?')!s:<10} "
             f"{_x(lev.get('longLeverage')):>6} {_x(lev.get('shortLeverage')):>6} "
             f"{_x(exchange.max_leverage_for_side(pair, 'BOTH')):>6}"
+            f" {_every(exchange.funding_interval_hours(pair)):>8}"
         )
     return lines
 
@@ -119,6 +121,10 @@ def save_offline(exchange) -> list[str]:
         f"markets snapshot: {exchange._markets_snapshot_path()} ({len(exchange.markets)} markets)",
         f"leverage tiers: {tier_cache} ({len(tiers.load_cache(tier_cache))} pairs)",
     ]
+
+
+def _every(hours: int | None) -> str:
+    return "?" if hours is None else f"{hours}h"
 
 
 def _x(value: Any) -> str:
