@@ -113,3 +113,24 @@ def test_rate_limiter_does_not_wait_when_under_the_limit():
     clock.t += 0.6
     limiter.acquire()
     assert clock.slept == []
+
+
+def test_rate_limiter_counts_a_request_from_its_reply():
+    # BingX counts a request when it arrives: a window opened by a slow request must be
+    # measured from its reply, or the next burst reaches BingX less than a second later.
+    clock = FakeClock()
+    limiter = _RateLimiter(2, clock, clock.sleep)
+    stamps = [limiter.acquire(), limiter.acquire()]
+    clock.t += 0.3  # the round trip
+    for stamp in stamps:
+        limiter.settle(stamp)
+    clock.t += 0.2
+    limiter.acquire()
+    assert clock.t == pytest.approx(1000.0 + 0.3 + 1.0)
+
+
+def test_environment_proxies_are_read_once(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    t = BingxTransport("k", "s", "https://open-api.bingx.com")
+    assert t.session.trust_env is False
+    assert t.session.proxies.get("https") == "http://proxy.example:3128"

@@ -82,8 +82,10 @@ def status(exchange) -> list[str]:
     mode = exchange.refresh_position_mode()
     lines = [
         f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
-        f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}"
-        f" {'funding':>8}",
+        (
+            f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}"
+            f" {'funding':>8}"
+        ),
     ]
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
         symbol = exchange._symbol(pair)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import os
 import re
 import threading
 import time
@@ -185,7 +186,8 @@ class _RateLimiter:
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait for a free slot; returns its stamp, to be passed to :meth:`settle`."""
         with self._lock:
             while True:
                 now = self._clock()
@@ -193,8 +195,21 @@ class _RateLimiter:
                     self._sent.popleft()
                 if len(self._sent) < self._capacity:
                     self._sent.append(now)
-                    return
+                    return now
                 self._sleep(self._window - (now - self._sent[0]))
+
+    def settle(self, stamp: float) -> None:
+        """Re-stamp a slot with the time its reply came in.
+
+        BingX counts a request when it arrives, some time after it was stamped here; counting
+        from the reply keeps the next window clear of it however long the trip took.
+        """
+        with self._lock:
+            try:
+                self._sent.remove(stamp)
+            except ValueError:
+                return  # already out of the window
+            self._sent.append(self._clock())  # the latest time: the deque stays in order
 
 
 class BingxTransport:
@@ -229,7 +244,7 @@ class BingxTransport:
         self.base_url = base_url.rstrip("/")
         self.recv_window_ms = int(recv_window_ms)
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or _session_for(self.base_url)
         self._clock = clock
         self._sleep = sleep
         limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
@@ -289,10 +304,12 @@ class BingxTransport:
         method = method.upper()
         self._refuse_if_blocked(method, path)
         limiter = self._limiters.get((method, path))
-        if limiter:
-            limiter.acquire()
-        query = self._query(params or {}, signed)
-        response = self._send(method, path, query, signed)
+        stamp = limiter.acquire() if limiter else None
+        try:
+            response = self._send(method, path, self._query(params or {}, signed), signed)
+        finally:
+            if limiter:
+                limiter.settle(stamp)
         return self._unpack(method, path, response, signed)
 
     # --- steps ----------------------------------------------------------------------------
@@ -388,6 +405,21 @@ class BingxTransport:
         except BingxError as e:
             # The original clock error is what the caller needs to see; this one is logged.
             logger.warning("Could not re-read BingX server time: %s", e)
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """A keep-alive session that reads proxy and CA settings from the environment once.
+
+    With ``trust_env`` on, requests re-reads the environment and ~/.netrc on every call, which
+    was a measurable part of a loopback round trip (bench/leverage_call.py).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
+    return session
 
 
 def _wire_value(value: Any) -> str:

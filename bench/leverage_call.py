@@ -1,0 +1,189 @@
+"""Per-call cost of one leverage change against the loopback fake BingX.
+
+Three clients set leverage on the same fake server, in the same process, interleaved call by
+call (the order rotates every round):
+
+- plugin: the plugin's ``Bingx._set_leverage`` hook, exactly as freqtrade calls it
+  (``@retrier``, position side, whole-number check, signed transport, error translation).
+  The value alternates between two leverages so the plugin's memory of the confirmed value
+  never lets it skip the request. Its client-side limiter is switched off for this
+  measurement (``exchange.leverage_rate_limit: 0``), and the server has no limit on the
+  endpoint, so no call waits for a rate-limit slot.
+- bare: a few lines of ``requests.Session`` (keep-alive): HMAC-SHA256 over the query string,
+  one POST, the JSON envelope checked. The floor any Python client pays.
+- ccxt: ``ccxt.bingx`` (sync, ``enableRateLimit: False``) ``set_leverage(lev, symbol,
+  {'side': 'BOTH'})`` on the same server.
+
+Each figure is the median wall time of one call.
+"""
+
+import hashlib
+import hmac
+import itertools
+import sys
+import time
+from pathlib import Path
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    API_KEY,
+    API_SECRET,
+    LEVERAGE_PATH,
+    median,
+    no_nagle_stalls,
+    plugin_exchange,
+    quiet_logs,
+)
+
+
+PAIR = "BTC/USDT:USDT"
+SYMBOL = "BTC-USDT"
+LEVERAGES = (3, 4)
+
+
+def bare_client(base_url: str, offset_ms: int = 0):
+    """A minimal signed BingX client: the cost floor of a leverage POST from Python."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False  # as the plugin's and ccxt's sessions: no environment scan per call
+    url = base_url + LEVERAGE_PATH
+    headers = {"X-BX-APIKEY": API_KEY}
+    secret = API_SECRET.encode()
+
+    def set_leverage(leverage: int) -> None:
+        query = (
+            f"symbol={SYMBOL}&side=BOTH&leverage={leverage}"
+            f"&timestamp={int(time.time() * 1000) + offset_ms}&recvWindow=5000"
+        )
+        signature = hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
+        reply = session.post(f"{url}?{query}&signature={signature}", headers=headers, timeout=5)
+        if reply.json().get("code") not in (0, "0"):
+            raise RuntimeError(f"bare client: {reply.text}")
+
+    return set_leverage, session.close
+
+
+def ccxt_client(server):
+    import ccxt
+
+    api = ccxt.bingx(
+        {
+            "apiKey": API_KEY,
+            "secret": API_SECRET,
+            "urls": {"api": server.ccxt_urls["api"]},
+            "enableRateLimit": False,
+        }
+    )
+    api.load_markets()
+
+    def set_leverage(leverage: int) -> None:
+        api.set_leverage(leverage, PAIR, {"side": "BOTH"})
+
+    def close() -> None:
+        session = getattr(api, "session", None)
+        if session is not None:
+            session.close()
+
+    return set_leverage, close
+
+
+def plugin_client(exchange):
+    if exchange.bingx._limiters.get(("POST", LEVERAGE_PATH)) is not None:
+        raise SystemExit("could not switch the plugin's leverage limiter off")
+
+    def set_leverage(leverage: int) -> None:
+        if exchange._set_leverage(leverage, PAIR, side="buy") != leverage:
+            raise RuntimeError("plugin did not confirm the leverage")
+
+    return set_leverage
+
+
+def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, float]]]:
+    """(wall, client-thread CPU) seconds per call for each client, interleaved call by call."""
+    from freqtrade_bingx.sim import FakeBingx
+
+    quiet_logs()
+    with (
+        no_nagle_stalls(),
+        FakeBingx(accounts={API_KEY: API_SECRET}, leverage_rate_limit_per_s=None) as server,
+        plugin_exchange(server, leverage_rate_limit=0) as exchange,
+    ):
+        bare, bare_close = bare_client(server.base_url)
+        ccxt_set, ccxt_close = ccxt_client(server)
+        clients = {
+            "plugin": plugin_client(exchange),
+            "bare": bare,
+            "ccxt": ccxt_set,
+        }
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+        levs = {name: itertools.cycle(LEVERAGES) for name in clients}
+        names = list(clients)
+        try:
+            for round_no in range(warmup + calls):
+                shift = round_no % len(names)
+                for name in names[shift:] + names[:shift]:
+                    call = clients[name]
+                    leverage = next(levs[name])
+                    cpu = time.thread_time()
+                    start = time.perf_counter()
+                    call(leverage)
+                    elapsed = time.perf_counter() - start
+                    cpu = time.thread_time() - cpu
+                    if round_no >= warmup:
+                        times[name].append((elapsed, cpu))
+            sent = server.count(LEVERAGE_PATH, "POST")
+            expected = len(names) * (warmup + calls)
+            if sent != expected:
+                raise RuntimeError(f"{sent} leverage POSTs reached the server, not {expected}")
+            refused = [r for r in server.requests if r.code not in (0, None)]
+            if refused:
+                raise RuntimeError(f"the server refused {len(refused)} calls: {refused[0]}")
+        finally:
+            bare_close()
+            ccxt_close()
+    return times
+
+
+def main(calls: int = 300) -> list[dict]:
+    times = measure(calls)
+    wall = {name: median([w for w, _ in values]) * 1e6 for name, values in times.items()}
+    cpu = {name: median([c for _, c in values]) * 1e6 for name, values in times.items()}
+    vs_bare = wall["plugin"] / wall["bare"]
+    vs_ccxt = wall["plugin"] / wall["ccxt"]
+    misses = []
+    if vs_bare > 1.10:
+        misses.append(f"x{vs_bare:.2f} of bare")
+    if vs_ccxt >= 1.0:
+        misses.append(f"x{vs_ccxt:.3f} of ccxt")
+    verdict = "met" if not misses else "missed: " + "; ".join(misses)
+    return [
+        {
+            "benchmark": f"2. leverage change, per call ({calls} calls each, interleaved)",
+            "plugin": f"{wall['plugin']:.0f} µs (client CPU {cpu['plugin']:.0f} µs)",
+            "peer": f"bare requests {wall['bare']:.0f} µs (CPU {cpu['bare']:.0f}); "
+            f"ccxt {wall['ccxt']:.0f} µs (CPU {cpu['ccxt']:.0f})",
+            "result": f"x{vs_bare:.3f} of bare ({wall['plugin'] - wall['bare']:+.0f} µs); "
+            f"x{vs_ccxt:.3f} of ccxt ({wall['plugin'] - wall['ccxt']:+.0f} µs)",
+            "target": f"≤ x1.10 of bare and < ccxt: {verdict}",
+            "how": (
+                f"{calls} calls per client after 20 warm-up calls, interleaved call by call "
+                "(order rotating) on one in-process loopback FakeBingx with no server-side "
+                "limit and TCP_NODELAY set on its sockets (else 40 ms delayed-ACK stalls hit "
+                "every client alike). plugin = freqtrade's `_set_leverage` hook of the plugin "
+                "class, alternating 3x/4x so its cache never skips a request, client-side "
+                "limiter off (`leverage_rate_limit: 0`) for this measurement only; bare = "
+                "`requests.Session` keep-alive POST, HMAC over the query, envelope checked; "
+                "ccxt = sync `ccxt.bingx.set_leverage(lev, symbol, {'side': 'BOTH'})`, "
+                "`enableRateLimit: False`. Median wall µs per call; client CPU = "
+                "`time.thread_time` of the calling thread."
+            ),
+        }
+    ]
+
+
+if __name__ == "__main__":
+    for row in main(int(sys.argv[1]) if len(sys.argv) > 1 else 300):
+        print(row)
