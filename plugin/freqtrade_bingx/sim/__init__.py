@@ -21,6 +21,11 @@ Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, 
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,
 ``POST /_sim/clock`` (``{"skew_ms": n}``), ``POST /_sim/price`` (``{"symbol": ..., "price": p,
 "mark_price": m, "release": true}``). Run standalone with ``python -m freqtrade_bingx.sim``.
+
+Ledger entries (``srv.requests``) carry method, path, params (without the signature), the API
+key, HTTP status, ``code`` and ``msg`` of the answer. pytest fixtures: ``bingx_sim`` and
+``bingx_rehearsal`` in ``freqtrade_bingx.sim.pytest_fixture``; a live freqtrade session against
+this server: ``freqtrade_bingx.rehearse``.
 """
 
 from .accounts import Account, default_contracts, leverage_tiers, make_contract

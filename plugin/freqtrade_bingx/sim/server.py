@@ -123,6 +123,7 @@ class RequestRecord:
     http_status: int | None = None
     code: int | None = None
     t: int = 0
+    msg: str = ""
 
 
 @dataclass
@@ -999,12 +1000,12 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if fault.body is not None:
             status = fault.http_status or 200
-            record.http_status, record.code = status, fault.code
+            record.http_status, record.code, record.msg = status, fault.code, fault.msg
             ctype = "text/html" if fault.body.lstrip().startswith(b"<") else "application/json"
             self._send_bytes(status, fault.body, ctype)
             return True
         if fault.http_status is not None:
-            record.http_status, record.code = fault.http_status, fault.code
+            record.http_status, record.code, record.msg = fault.http_status, fault.code, fault.msg
             if fault.code is not None:
                 self._send_bytes(fault.http_status, _encode({"code": fault.code, "msg": fault.msg}))
             else:
@@ -1016,7 +1017,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_bytes(fault.http_status, text.encode(), "text/plain")
             return True
         if fault.code is not None:
-            record.http_status, record.code = 200, fault.code
+            record.http_status, record.code, record.msg = 200, fault.code, fault.msg
             self._send_bytes(200, _encode({"code": fault.code, "msg": fault.msg, "data": {}}))
             return True
         return False
@@ -1026,6 +1027,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Set before writing so a client that has its answer sees a complete ledger entry.
             record.http_status = reply.http_status
             record.code = _int_code(reply.payload.get("code"))
+            record.msg = str(reply.payload.get("msg") or "")
         self._send_bytes(reply.http_status, _encode(reply.payload), headers=reply.headers)
 
     def _send_bytes(
