@@ -2,6 +2,7 @@
 
 import logging
 import math
+import re
 
 import pytest
 from freqtrade.exceptions import InvalidOrderException, OperationalException
@@ -243,3 +244,33 @@ def test_ccxt_signed_requests_use_the_measured_clock_offset(fake_bingx, make_exc
     assert "USDT" in balance
     timestamps = [int(r.params["timestamp"]) for r in fake_bingx.requests if "balance" in r.path]
     assert timestamps and abs(timestamps[-1] - fake_bingx.server_time_ms()) < 5_000
+
+
+def test_clock_jump_mid_run_is_corrected_after_one_rejected_ccxt_request(fake_bingx, make_exchange):
+    import ccxt
+
+    exchange = make_exchange()
+    exchange._api.fetch_balance()
+    fake_bingx.clock_skew_ms = 30_000  # BingX's clock jumps 30 s ahead mid-run
+    with pytest.raises(ccxt.BadRequest, match="80014"):
+        exchange._api.fetch_balance()
+    assert "USDT" in exchange._api.fetch_balance()  # re-synced before this request
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_ccxt_errors_carry_no_signature(fake_bingx, make_exchange, sync):
+    import ccxt
+
+    exchange = make_exchange()
+    # Nothing listens on port 1: every request fails with the signed URL in ccxt's message.
+    for api in (exchange._api, exchange._api_async):
+        api.urls["api"] = dict.fromkeys(api.urls["api"], "http://127.0.0.1:1/openApi")
+    with pytest.raises(ccxt.NetworkError) as raised:
+        if sync:
+            exchange._api.fetch_balance()
+        else:
+            exchange.loop.run_until_complete(exchange._api_async.fetch_balance())
+    message = str(raised.value)
+    assert "signature=<redacted>" in message
+    assert not re.search(r"[0-9a-f]{64}", message)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

@@ -9,11 +9,13 @@ freqtrade exceptions that make the bot retry, back off, skip the pair or stop.
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
+import ccxt
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.exceptions import (
@@ -31,7 +33,12 @@ from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
+from freqtrade_bingx.transport import (
+    DEFAULT_RECV_WINDOW_MS,
+    BingxError,
+    BingxTransport,
+    redact_signatures,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -85,23 +92,35 @@ class BingxFuturesMixin:
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
+        self._bingx_clock_stale = False
         super().__init__(config, *args, **kwargs)
 
     # --- transport ----------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        redact_ccxt_errors(api, sync)
         if self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"]:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
-            # Stamp them with BingX's clock as the transport measures it instead.
+            # Stamp them with BingX's clock as the transport measures it instead, and re-read
+            # that clock after BingX rejects one of ccxt's timestamps.
             api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+            handle_errors = api.handle_errors
+
+            def note_clock_errors(code, reason, url, method, headers, body, *rest):
+                if body and CCXT_CLOCK_ERROR.search(body):
+                    self._bingx_clock_stale = True
+                return handle_errors(code, reason, url, method, headers, body, *rest)
+
+            api.handle_errors = note_clock_errors
         return api
 
     def _bingx_clock_offset_ms(self) -> int:
         """BingX's clock minus ours; measured on first use and after each timestamp error."""
         transport = self.bingx
-        if not transport.clock_synced:
+        if not transport.clock_synced or self._bingx_clock_stale:
+            self._bingx_clock_stale = False
             try:
                 transport.sync_time()
             except BingxError as e:
@@ -399,6 +418,40 @@ class BingxFuturesMixin:
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
             )
             logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
+
+
+# A BingX timestamp error in a reply body ccxt received: {"code":80014,...} / "100421".
+CCXT_CLOCK_ERROR = re.compile(r'"code"\s*:\s*"?(80014|100421)\b')
+
+
+def redact_ccxt_errors(api: Any, sync: bool) -> None:
+    """Remove signatures from the messages of ccxt's errors before anyone logs them.
+
+    ccxt's network errors quote the request URL, and BingX's signature travels in it; freqtrade
+    logs those messages. The original exception is not chained, since it holds the same text.
+    """
+    fetch = api.fetch
+
+    def redacted(error: ccxt.BaseError) -> ccxt.BaseError:
+        return type(error)(redact_signatures(str(error)))
+
+    if sync:
+
+        def fetch_redacted(*args, **kwargs):
+            try:
+                return fetch(*args, **kwargs)
+            except ccxt.BaseError as e:
+                raise redacted(e) from None
+
+    else:
+
+        async def fetch_redacted(*args, **kwargs):
+            try:
+                return await fetch(*args, **kwargs)
+            except ccxt.BaseError as e:
+                raise redacted(e) from None
+
+    api.fetch = fetch_redacted
 
 
 def _mode_help(pair: str, error: Exception) -> OperationalException:
