@@ -3,7 +3,10 @@
 1. Starts the fake exchange on 127.0.0.1, points the shipped live config at it, runs
    ``freqtrade-bingx status`` and ``set-leverage`` in one-way and in hedge mode, and prints
    what reached the exchange.
-2. Writes seeded synthetic candles, mark prices and funding rates, saves the fake exchange's
+2. Runs a real ``freqtrade trade`` in live mode (dry_run off) against a fresh local exchange
+   in hedge mode for a minute, with a few injected faults, and prints what happened: trades,
+   leverage calls per pair and side, errors met and how they were handled.
+3. Writes seeded synthetic candles, mark prices and funding rates, saves the fake exchange's
    markets and leverage tiers for offline use (``freqtrade-bingx save-offline``), stops the
    fake exchange, and runs ``freqtrade backtesting`` of both example strategies offline.
 
@@ -21,7 +24,8 @@ import sys
 from pathlib import Path
 
 from freqtrade_bingx import sample_data
-from freqtrade_bingx.sim import FakeBingx
+from freqtrade_bingx.rehearse import SETTLE_SECONDS, Rehearsal
+from freqtrade_bingx.sim import FakeBingx, Fault
 
 
 DEMO_KEY = "demo-key"
@@ -111,6 +115,53 @@ def account_settings(server: FakeBingx, config: Path) -> None:
         _print_ledger(server, since)
 
 
+LIVE_SECONDS = 60
+
+
+def _rate_limit_block(server: FakeBingx) -> None:
+    # BingX's wording; the number is the absolute time (epoch ms) the block ends.
+    until = server.server_time_ms() + 5_000
+    server.inject(
+        Fault(
+            path="/openApi/swap/v2/trade/leverage",
+            method="POST",
+            code=100410,
+            msg="code:100410:The endpoint trigger frequency limit rule is currently in the "
+            f"disabled period and will be unblocked after {until}",
+        )
+    )
+
+
+def live_session(workdir: Path, configs: Path) -> None:
+    """freqtrade trading live (dry_run off) against the local exchange, hedge mode."""
+    print(
+        f"\n=== freqtrade trading live against a local exchange (hedge mode, {LIVE_SECONDS} s) ==="
+    )
+    session_dir = workdir / "live-session"
+    shutil.rmtree(session_dir, ignore_errors=True)
+    session_dir.mkdir(parents=True)
+    rehearsal = Rehearsal(
+        hedge=True,
+        config_files=[configs / "live.json"],
+        workdir=session_dir,
+        faults=[
+            (8, _rate_limit_block),
+            (20, Fault(path="/openApi/swap/v2/trade/order", method="POST", http_status=503,
+                       body=b"Service Temporarily Unavailable")),
+            (30, Fault(path="/openApi/swap/v2/quote/depth", reset=True)),
+        ],
+    )  # fmt: skip
+    try:
+        rehearsal.start()
+        rehearsal.run(LIVE_SECONDS)
+        # Stop at a quiet moment (no order in flight) if one comes soon.
+        rehearsal.run(SETTLE_SECONDS, on_tick=lambda r: r.settled(), poll_s=0.25)
+    finally:
+        rehearsal.stop()
+    print(rehearsal.summary().text())
+    print(f"freqtrade's log: {rehearsal.log_path}")
+
+
 def offline_backtest(workdir: Path, configs: Path, strategies: Path) -> None:
     """Backtest both example strategies with BingX out of reach (snapshot and tier cache)."""
     print("\n=== Offline backtest on synthetic data ===")
@@ -165,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         account_settings(server, config)
         print("\n=== Saving markets and leverage tiers for offline use ===")
         _run(_bin("freqtrade-bingx"), config, "save-offline")
+    live_session(workdir, args.configs.resolve())
     # The fake exchange is gone now, and the backtest config names the real BingX host, which
     # this machine cannot reach: freqtrade runs on the saved snapshot and tier cache.
     offline_backtest(workdir, args.configs.resolve(), args.strategies.resolve())
