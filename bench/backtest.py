@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import API_KEY, API_SECRET, median, quiet_logs
+from _support import median, quiet_logs
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,36 +44,6 @@ def _closed_loopback_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/openApi"
-
-
-def prepare(work: Path) -> Path:
-    """Synthetic data, markets snapshot and tier cache in ``work/user_data``."""
-    from freqtrade_bingx import cli, sample_data
-    from freqtrade_bingx.demo import SAMPLE_DAYS, SAMPLE_START
-    from freqtrade_bingx.sim import FakeBingx
-
-    user_data = work / "user_data"
-    datadir = user_data / "data" / "bingx"
-    sample_data.generate_sample_data(datadir, start=SAMPLE_START.isoformat(), days=SAMPLE_DAYS)
-    with FakeBingx(accounts={API_KEY: API_SECRET}) as server:
-        local = work / "save-offline.json"
-        local.write_text(
-            json.dumps(
-                {
-                    "add_config_files": [str(ROOT / "configs" / "live.json")],
-                    "user_data_dir": str(user_data),
-                    "exchange": {
-                        "api_key": API_KEY,
-                        "secret": API_SECRET,
-                        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}},
-                    },
-                }
-            )
-        )
-        with contextlib.redirect_stdout(None):
-            if cli.main(["-c", str(local), "save-offline"]) != 0:
-                raise RuntimeError("freqtrade-bingx save-offline failed against the fake")
-    return user_data
 
 
 def backtesting(user_data: Path, strategies: list[str]):
@@ -151,9 +121,12 @@ def measure(runs: int, strategies: tuple[str, ...]) -> dict:
     }
     if impls["plugin"] is impls["stock"]:
         raise RuntimeError("the plugin no longer overrides dry_run_liquidation_price")
+    from freqtrade_bingx.demo import prepare_offline
+
     with tempfile.TemporaryDirectory(prefix="ftbx-backtest-") as tmp:
         quiet_logs()
-        user_data = prepare(Path(tmp))
+        with contextlib.redirect_stdout(None):
+            user_data = prepare_offline(Path(tmp), ROOT / "configs")
         bt = backtesting(user_data, list(strategies))
         quiet_logs()  # freqtrade's configuration set its own logging up
         if type(bt.exchange) is not plugin_class:

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx import cli, sample_data, tiers
-from freqtrade_bingx.demo import SAMPLE_DAYS, SAMPLE_START, STRATEGIES, TIMERANGE
+from freqtrade_bingx import tiers
+from freqtrade_bingx.demo import STRATEGIES, TIMERANGE, prepare_offline
 from freqtrade_bingx.liquidation import liquidation_price
-from freqtrade_bingx.sim import FakeBingx
-from tests.conftest import API_KEY, API_SECRET
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,26 +25,8 @@ TAKER_FEE = 0.0005
 
 @pytest.fixture(scope="module")
 def backtest(tmp_path_factory):
-    work = tmp_path_factory.mktemp("backtest")
-    user_data = work / "user_data"
+    user_data = prepare_offline(tmp_path_factory.mktemp("backtest"), ROOT / "configs")
     datadir = user_data / "data" / "bingx"
-    sample_data.generate_sample_data(datadir, start=SAMPLE_START.isoformat(), days=SAMPLE_DAYS)
-    with FakeBingx(accounts={API_KEY: API_SECRET}) as server:
-        local = work / "local.json"
-        local.write_text(
-            json.dumps(
-                {
-                    "add_config_files": [str(ROOT / "configs" / "live.json")],
-                    "user_data_dir": str(user_data),
-                    "exchange": {
-                        "api_key": API_KEY,
-                        "secret": API_SECRET,
-                        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}},
-                    },
-                }
-            )
-        )
-        assert cli.main(["-c", str(local), "save-offline"]) == 0
     freqtrade = shutil.which("freqtrade", path=str(Path(sys.executable).parent))
     result = subprocess.run(
         [

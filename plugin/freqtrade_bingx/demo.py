@@ -57,6 +57,20 @@ def _write_config(workdir: Path, configs: Path, server: FakeBingx) -> Path:
     return path
 
 
+def prepare_offline(workdir: Path, configs: Path) -> Path:
+    """Synthetic data, and a fake exchange's markets snapshot and tier cache, for offline
+    backtests in ``workdir/user_data`` (which it returns)."""
+    from freqtrade_bingx import cli
+
+    datadir = workdir / "user_data" / "data" / "bingx"
+    sample_data.generate_sample_data(datadir, start=SAMPLE_START.isoformat(), days=SAMPLE_DAYS)
+    with FakeBingx(accounts={DEMO_KEY: DEMO_SECRET}) as server:
+        config = _write_config(workdir, configs, server)
+        if cli.main(["-c", str(config), "save-offline"]) != 0:
+            raise RuntimeError("freqtrade-bingx save-offline failed against the fake exchange")
+    return workdir / "user_data"
+
+
 def _bin(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
