@@ -274,3 +274,18 @@ def test_ccxt_errors_carry_no_signature(fake_bingx, make_exchange, sync):
     assert "signature=<redacted>" in message
     assert not re.search(r"[0-9a-f]{64}", message)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"code":0,"msg":"","data":{"orderId"', b"<html>ok</html>", b'{"msg":"no code"}']
+)
+def test_a_garbled_200_reply_to_ccxt_is_an_error_not_an_empty_order(
+    fake_bingx, make_exchange, body
+):
+    import ccxt
+
+    exchange = make_exchange()
+    fake_bingx.set_price("BTC-USDT", 60000.0)
+    fake_bingx.inject(Fault(path="/openApi/swap/v2/trade/order", method="POST", body=body))
+    with pytest.raises(ccxt.ExchangeNotAvailable, match="not a BingX envelope"):
+        exchange._api.create_order(PAIR, "market", "buy", 0.01, None, {"positionSide": "BOTH"})

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 from freqtrade.constants import BuySell
@@ -100,20 +101,27 @@ class BingxFuturesMixin:
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
         redact_ccxt_errors(api, sync)
-        if self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"]:
+        live_futures = self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"]
+        if live_futures:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX rejects one of ccxt's timestamps.
+            # that clock after BingX rejects one of ccxt's timestamps (below).
             api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
-            handle_errors = api.handle_errors
+        handle_errors = api.handle_errors
 
-            def note_clock_errors(code, reason, url, method, headers, body, *rest):
-                if body and CCXT_CLOCK_ERROR.search(body):
-                    self._bingx_clock_stale = True
-                return handle_errors(code, reason, url, method, headers, body, *rest)
+        def check_reply(code, reason, url, method, headers, body, response, *rest):
+            if code == 200 and not is_bingx_envelope(response):
+                # ccxt would read a truncated or non-JSON 200 reply as an empty result (an
+                # order with id None, which freqtrade then records as a trade).
+                raise ccxt.ExchangeNotAvailable(
+                    f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
+                )
+            if live_futures and body and CCXT_CLOCK_ERROR.search(body):
+                self._bingx_clock_stale = True
+            return handle_errors(code, reason, url, method, headers, body, response, *rest)
 
-            api.handle_errors = note_clock_errors
+        api.handle_errors = check_reply
         return api
 
     def _bingx_clock_offset_ms(self) -> int:
@@ -422,6 +430,11 @@ class BingxFuturesMixin:
 
 # A BingX timestamp error in a reply body ccxt received: {"code":80014,...} / "100421".
 CCXT_CLOCK_ERROR = re.compile(r'"code"\s*:\s*"?(80014|100421)\b')
+
+
+def is_bingx_envelope(response: Any) -> bool:
+    """BingX answers every REST call with ``{"code": ..., "msg": ..., "data": ...}``."""
+    return isinstance(response, dict) and "code" in response
 
 
 def redact_ccxt_errors(api: Any, sync: bool) -> None:

@@ -16,6 +16,12 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+# BingX's 100410 for an endpoint blocked until an absolute time (epoch ms).
+UNBLOCK_MSG = (
+    "code:100410:The endpoint trigger frequency limit rule is currently in the disabled "
+    "period and will be unblocked after {unblock_ms}"
+)
+
 
 @dataclass
 class Fault:
@@ -26,6 +32,11 @@ class Fault:
     is sent (with a JSON envelope if ``code`` is set, a plain reason text otherwise); else
     ``code`` is sent as an envelope error with HTTP 200. A fault with only ``delay_s`` stalls
     and then lets the request be handled normally.
+
+    ``params`` narrows the fault to requests carrying these parameter values (e.g. one
+    symbol's entry orders). ``unblock_in_s`` makes ``msg`` name an unblock time that many
+    seconds after the request arrived, in server epoch ms: ``{unblock_ms}`` in ``msg`` is
+    replaced by it (an empty ``msg`` becomes BingX's "will be unblocked after" form).
     """
 
     path: str
@@ -37,6 +48,8 @@ class Fault:
     delay_s: float = 0.0
     reset: bool = False
     times: int = 1
+    params: dict[str, str] | None = None
+    unblock_in_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.method is not None:
@@ -46,8 +59,20 @@ class Fault:
         if self.delay_s < 0:
             raise ValueError("Fault.delay_s must be >= 0")
 
-    def matches(self, path: str, method: str) -> bool:
-        return self.path == path and (self.method is None or self.method == method.upper())
+    def matches(self, path: str, method: str, params: dict[str, str] | None = None) -> bool:
+        if self.path != path or (self.method is not None and self.method != method.upper()):
+            return False
+        if self.params:
+            given = params or {}
+            return all(given.get(name) == str(value) for name, value in self.params.items())
+        return True
+
+    def message(self, now_ms: int) -> str:
+        """``msg`` as sent for a request that arrived at ``now_ms`` (server time)."""
+        if self.unblock_in_s is None:
+            return self.msg
+        template = self.msg or UNBLOCK_MSG
+        return template.replace("{unblock_ms}", str(now_ms + int(self.unblock_in_s * 1000)))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -75,11 +100,11 @@ class FaultQueue:
         with self._lock:
             self._faults.append([fault, fault.times])
 
-    def take(self, path: str, method: str) -> Fault | None:
+    def take(self, path: str, method: str, params: dict[str, str] | None = None) -> Fault | None:
         with self._lock:
             for entry in self._faults:
                 fault, remaining = entry
-                if fault.matches(path, method):
+                if fault.matches(path, method, params):
                     remaining -= 1
                     if remaining <= 0:
                         self._faults.remove(entry)

@@ -966,7 +966,7 @@ class _Handler(BaseHTTPRequestHandler):
             t=sim.server_time_ms(),
         )
         sim._record(record)
-        fault = sim._faults.take(path, method)
+        fault = sim._faults.take(path, method, record.params)
         if fault is not None:
             logger.debug("fault on %s %s: %s", method, path, fault)
             if fault.delay_s > 0 and sim._stopping.wait(fault.delay_s):
@@ -995,30 +995,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_fault(self, record: RequestRecord, fault: Fault) -> bool:
         """Answer per the fault; False means 'continue with normal handling' (delay only)."""
+        msg = fault.message(record.t)
         if fault.reset:
             self._drop_connection()
             return True
         if fault.body is not None:
             status = fault.http_status or 200
-            record.http_status, record.code, record.msg = status, fault.code, fault.msg
+            record.http_status, record.code, record.msg = status, fault.code, msg
             ctype = "text/html" if fault.body.lstrip().startswith(b"<") else "application/json"
             self._send_bytes(status, fault.body, ctype)
             return True
         if fault.http_status is not None:
-            record.http_status, record.code, record.msg = fault.http_status, fault.code, fault.msg
+            record.http_status, record.code, record.msg = fault.http_status, fault.code, msg
             if fault.code is not None:
-                self._send_bytes(fault.http_status, _encode({"code": fault.code, "msg": fault.msg}))
+                self._send_bytes(fault.http_status, _encode({"code": fault.code, "msg": msg}))
             else:
                 try:
                     phrase = http.HTTPStatus(fault.http_status).phrase
                 except ValueError:
                     phrase = "Error"
-                text = fault.msg or f"{fault.http_status} {phrase}"
+                text = msg or f"{fault.http_status} {phrase}"
                 self._send_bytes(fault.http_status, text.encode(), "text/plain")
             return True
         if fault.code is not None:
-            record.http_status, record.code, record.msg = 200, fault.code, fault.msg
-            self._send_bytes(200, _encode({"code": fault.code, "msg": fault.msg, "data": {}}))
+            record.http_status, record.code, record.msg = 200, fault.code, msg
+            self._send_bytes(200, _encode({"code": fault.code, "msg": msg, "data": {}}))
             return True
         return False
 
