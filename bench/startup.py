@@ -90,15 +90,20 @@ def main(runs: int = 60) -> list[dict]:
         _check(with_py, True)
         _check(without_py, False)
         heavy = max(5, runs // 4)
-        for name, args, n, target_ms in (
-            ("python -c pass", ["-c", "pass"], runs, 5.0),
-            ("freqtrade --version", ["-m", "freqtrade", "--version"], heavy, 5.0),
-            ("import freqtrade.exchange", ["-c", "import freqtrade.exchange"], heavy, None),
-        ):
+        # Only python -c pass has a target (the issue's); the heavier starts are shown for
+        # comparison, with few runs, so their differences are mostly run-to-run noise.
+        for name, args, n, target_ms, info in (
+            ("python -c pass", ["-c", "pass"], runs, 5.0, ""),
+            ("freqtrade --version", ["-m", "freqtrade", "--version"], heavy, None,
+             ("(informational: does not import freqtrade.exchange; the .pth line is the only "
+              "difference, so this is noise of a ~0.5 s start)")),
+            ("import freqtrade.exchange", ["-c", "import freqtrade.exchange"], heavy, None,
+             "(informational: registers the plugin's class)"),
+        ):  # fmt: skip
             env_cmds = ([str(with_py), *args], [str(without_py), *args])
             with_plugin, without, diff = compare(env_cmds, n)
             if target_ms is None:
-                target = "(informational: registers the plugin's class)"
+                target = info
             else:
                 verdict = "met" if diff * 1000 < target_ms else "missed"
                 target = f"< {target_ms:.0f} ms added: {verdict}"
