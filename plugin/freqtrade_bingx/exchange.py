@@ -101,7 +101,8 @@ class BingxFuturesMixin:
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
         redact_ccxt_errors(api, sync)
-        live_futures = self.trading_mode == TradingMode.FUTURES and not self._config["dry_run"]
+        futures = self.trading_mode == TradingMode.FUTURES
+        live_futures = futures and not self._config["dry_run"]
         if live_futures:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
@@ -111,9 +112,10 @@ class BingxFuturesMixin:
         handle_errors = api.handle_errors
 
         def check_reply(code, reason, url, method, headers, body, response, *rest):
-            if code == 200 and not is_bingx_envelope(response):
+            if futures and code == 200 and not is_bingx_envelope(response):
                 # ccxt would read a truncated or non-JSON 200 reply as an empty result (an
-                # order with id None, which freqtrade then records as a trade).
+                # order with id None, which freqtrade then records as a trade). Spot is left
+                # as freqtrade's stock Bingx has it.
                 raise ccxt.ExchangeNotAvailable(
                     f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
                 )
