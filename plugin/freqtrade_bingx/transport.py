@@ -178,7 +178,6 @@ class _RateLimiter:
     """At most ``per_second`` calls in any one-second window; callers wait for a slot."""
 
     def __init__(self, per_second: float, clock: Callable[[], float], sleep: Callable) -> None:
-        self._per_second = per_second
         self._capacity = max(1, int(per_second))
         self._window = self._capacity / per_second
         self._clock = clock
