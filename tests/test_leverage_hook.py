@@ -252,7 +252,7 @@ def test_clock_jump_mid_run_is_corrected_after_one_rejected_ccxt_request(fake_bi
     exchange = make_exchange()
     exchange._api.fetch_balance()
     fake_bingx.clock_skew_ms = 30_000  # BingX's clock jumps 30 s ahead mid-run
-    with pytest.raises(ccxt.BadRequest, match="80014"):
+    with pytest.raises(ccxt.ExchangeNotAvailable, match="80014"):
         exchange._api.fetch_balance()
     assert "USDT" in exchange._api.fetch_balance()  # re-synced before this request
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from freqtrade.enums import PriceType
-from freqtrade.exceptions import DependencyException
+from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import Exchange
 
 from freqtrade_bingx.orders import WORKING_TYPES, swap_order_params
@@ -530,6 +530,6 @@ def test_a_side_refusal_without_a_mode_change_is_not_repeated(fake_bingx, live):
         )
     )
     fake_bingx.clear_requests()
-    with pytest.raises(DependencyException):
+    with pytest.raises(OperationalException, match="Position mode"):
         _enter(exchange, "buy")
     assert len(sent_orders(fake_bingx)) == 1

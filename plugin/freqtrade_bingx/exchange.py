@@ -9,14 +9,11 @@ freqtrade exceptions that make the bot retry, back off, skip the pair or stop.
 
 import logging
 import math
-import re
 import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
-from urllib.parse import urlsplit
 
-import ccxt
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.exceptions import (
@@ -30,16 +27,13 @@ from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
 from freqtrade_bingx import __version__, account
+from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
+from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import (
-    DEFAULT_RECV_WINDOW_MS,
-    BingxError,
-    BingxTransport,
-    redact_signatures,
-)
+from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
@@ -101,29 +95,21 @@ class BingxFuturesMixin:
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
         redact_ccxt_errors(api, sync)
-        futures = self.trading_mode == TradingMode.FUTURES
-        live_futures = futures and not self._config["dry_run"]
-        if live_futures:
+        if self.trading_mode != TradingMode.FUTURES:
+            return api  # spot: freqtrade's stock Bingx
+        live = not self._config["dry_run"]
+        if live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX rejects one of ccxt's timestamps (below).
+            # that clock after BingX refused one of ccxt's timestamps.
             api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
-        handle_errors = api.handle_errors
 
-        def check_reply(code, reason, url, method, headers, body, response, *rest):
-            if futures and code == 200 and not is_bingx_envelope(response):
-                # ccxt would read a truncated or non-JSON 200 reply as an empty result (an
-                # order with id None, which freqtrade then records as a trade). Spot is left
-                # as freqtrade's stock Bingx has it.
-                raise ccxt.ExchangeNotAvailable(
-                    f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
-                )
-            if live_futures and body and CCXT_CLOCK_ERROR.search(body):
-                self._bingx_clock_stale = True
-            return handle_errors(code, reason, url, method, headers, body, response, *rest)
+        def clock_refused() -> None:
+            self._bingx_clock_stale = True
 
-        api.handle_errors = check_reply
+        # BingX's errors on ccxt's requests go through the plugin's table, as its own do.
+        route_ccxt_errors(api, on_clock_error=clock_refused if live else None)
         return api
 
     def _bingx_clock_offset_ms(self) -> int:
@@ -428,45 +414,6 @@ class BingxFuturesMixin:
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
             )
             logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
-
-
-# A BingX timestamp error in a reply body ccxt received: {"code":80014,...} / "100421".
-CCXT_CLOCK_ERROR = re.compile(r'"code"\s*:\s*"?(80014|100421)\b')
-
-
-def is_bingx_envelope(response: Any) -> bool:
-    """BingX answers every REST call with ``{"code": ..., "msg": ..., "data": ...}``."""
-    return isinstance(response, dict) and "code" in response
-
-
-def redact_ccxt_errors(api: Any, sync: bool) -> None:
-    """Remove signatures from the messages of ccxt's errors before anyone logs them.
-
-    ccxt's network errors quote the request URL, and BingX's signature travels in it; freqtrade
-    logs those messages. The original exception is not chained, since it holds the same text.
-    """
-    fetch = api.fetch
-
-    def redacted(error: ccxt.BaseError) -> ccxt.BaseError:
-        return type(error)(redact_signatures(str(error)))
-
-    if sync:
-
-        def fetch_redacted(*args, **kwargs):
-            try:
-                return fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    else:
-
-        async def fetch_redacted(*args, **kwargs):
-            try:
-                return await fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    api.fetch = fetch_redacted
 
 
 def _mode_help(pair: str, error: Exception) -> OperationalException:

@@ -52,8 +52,13 @@ DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = {
 }
 
 RATE_LIMIT_CODE = 100410
-# Codes after which our clock offset is suspect: re-read the server time.
-CLOCK_ERROR_CODES = frozenset({80014, 100421})
+# Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
+# generic "Invalid parameters" ("Invalid parameters, err:EOF"; since 2025-10 sent as 109400, see
+# BingX's change log) and 100421 also answers "This pair is currently restricted from API
+# trading": only a message about the timestamp ("timestamp is invalid", "Null timestamp or
+# timestamp mismatch") is a clock problem.
+CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
+TIMESTAMP_TEXT = r"timestamp"
 # A 100410 without an unblock time ("rate limited") still means: slow down for a moment.
 PLAIN_RATE_LIMIT_PAUSE_MS = 1000
 _EPOCH_MS = re.compile(r"\b(1\d{12})\b")
@@ -162,6 +167,13 @@ def check_base_url(base_url: str) -> None:
         f"Refusing to send BingX credentials to {parts.scheme}://{parts.hostname}: "
         "use https (plain http is only allowed to 127.0.0.1/localhost)"
     )
+
+
+def is_clock_error(code: int | None, msg: str) -> bool:
+    """True when BingX refused a request's timestamp (not another invalid parameter)."""
+    if code not in CLOCK_ERROR_CODES:
+        return False
+    return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
 def unblock_time_ms(msg: str) -> int | None:
@@ -374,7 +386,7 @@ class BingxTransport:
             until = unblock_time_ms(msg)
             pause_end = self._server_now_ms_no_sync() + PLAIN_RATE_LIMIT_PAUSE_MS
             self._block(path, until or pause_end, msg)
-        elif code in CLOCK_ERROR_CODES and signed:
+        elif signed and is_clock_error(code, msg):
             self._resync_after_clock_error()
         if code is None or code == 0:
             raise BingxBadResponse(
