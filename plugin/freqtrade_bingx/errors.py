@@ -150,14 +150,14 @@ RULES: tuple[Rule, ...] = (
     # please try again later."
     Rule(TemporaryError, pattern=r"system is busy|try again later"),
     # --- not enough money: skip the entry --------------------------------------------------
-    # Any code: 109400 "margin is not enough" (set leverage page); [common] 80012; [ccxt]
-    # 80012 "{\"Code\":101253,\"Msg\":\"margin is not enough\"}"; [place] 101204 / [batch]
-    # 80001 / [common] 101400 "Insufficient margin"
-    Rule(InsufficientFundsError, pattern=r"margin (is )?not enough|insufficient margin"),
-    Rule(InsufficientFundsError, code=101204, hint="insufficient margin"),  # [ccxt] msg ""
-    Rule(InsufficientFundsError, code=101253, hint="insufficient margin"),  # [ccxt]
-    # [codes] "Insufficient balance" / "Insufficient assets"
+    # [place] 101204 "Insufficient margin"; [ccxt] {"code":101204,"msg":"","data":{}}
+    Rule(InsufficientFundsError, code=101204, hint="insufficient margin"),
+    # [codes] 100202 "Insufficient balance" / "Insufficient assets"
     Rule(InsufficientFundsError, code=100202, hint="insufficient balance"),
+    # Any code: 109400 "margin is not enough" (set leverage page); [common] 80012; [ccxt]
+    # 80012 "{\"Code\":101253,\"Msg\":\"margin is not enough\"}"; [batch] 80001 / [common]
+    # 101400 "Insufficient margin"
+    Rule(InsufficientFundsError, pattern=r"margin (is )?not enough|insufficient margin"),
     # --- orders that are gone --------------------------------------------------------------
     # [cancel] 80018 "order is already filled, The order doesn't exist"; [log] 80017 / 80018
     # -> 109422 ("order status illegal", "position not exist"). Not temporary: freqtrade's
@@ -179,11 +179,11 @@ RULES: tuple[Rule, ...] = (
         hint="close the pair's positions and orders on BingX before changing this setting",
     ),
     # A stop that the price has already crossed: freqtrade exits the trade instead of leaving
-    # it without a stop. Any code (STOP_PRICE_CROSSED), and [place] 110411 / 110412 / 110413.
-    Rule(InvalidOrderException, pattern=STOP_PRICE_CROSSED, hint="the price is already there"),
+    # it without a stop. [place] 110411 / 110412 / 110413, and any code (STOP_PRICE_CROSSED).
     Rule(InvalidOrderException, code=110411, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110412, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110413, hint="take-profit price already crossed"),
+    Rule(InvalidOrderException, pattern=STOP_PRICE_CROSSED, hint="the price is already there"),
     # [place] 101290 "The Reduce Only order can only decrease the position and not be used to
     # open a position. Please check your positions and open orders." (also with an empty msg)
     Rule(InvalidOrderException, code=101290, hint="a reduce-only order would open a position"),
@@ -192,8 +192,8 @@ RULES: tuple[Rule, ...] = (
     Rule(InvalidOrderException, code=101481, hint="duplicate client order id"),
     Rule(InvalidOrderException, code=109201, hint="duplicate order"),
     # [place] 101205 / [batch] 80001 "No position to close"; [place] 80017 "position not exist"
-    Rule(InvalidOrderException, pattern=r"no position to close|position not exist"),
     Rule(InvalidOrderException, code=101205, hint="no position to close"),
+    Rule(InvalidOrderException, pattern=r"no position to close|position not exist"),
     # [place] 101400 "Please ensure that the minimum nominal value of the order placed must be
     # greater than 2u" / "The trading pair is not available for trading"; [common] "Order size
     # error"; [ccxt] 110425 "Please ensure that the minimum nominal value ..."
