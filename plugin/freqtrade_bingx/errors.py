@@ -183,7 +183,7 @@ RULES: tuple[Rule, ...] = (
     Rule(InvalidOrderException, code=110411, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110412, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110413, hint="take-profit price already crossed"),
-    Rule(InvalidOrderException, pattern=STOP_PRICE_CROSSED, hint="the price is already there"),
+    Rule(InvalidOrderException, pattern=STOP_PRICE_CROSSED, hint="stop price already crossed"),
     # [place] 101290 "The Reduce Only order can only decrease the position and not be used to
     # open a position. Please check your positions and open orders." (also with an empty msg)
     Rule(InvalidOrderException, code=101290, hint="a reduce-only order would open a position"),
