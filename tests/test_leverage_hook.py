@@ -195,13 +195,13 @@ def test_accept_fail_logs_a_permanent_error_instead_of_raising(fake_bingx, make_
     fake_bingx.clear_requests()
     with caplog.at_level(logging.WARNING):
         exchange._lev_prep(PAIR, 3, "buy", accept_fail=True)
-    assert fake_bingx.count(LEVERAGE_PATH) == 1
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
     assert any("risk forbidden" in r.getMessage() for r in caplog.records)
     # Not remembered as set, and not sent again either: the refusal is answered locally.
     assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed
     with pytest.raises(InvalidOrderException, match="not sent again"):
         exchange._lev_prep(PAIR, 3, "buy")
-    assert fake_bingx.count(LEVERAGE_PATH) == 1
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
 
 
 @pytest.mark.parametrize(

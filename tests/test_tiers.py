@@ -14,15 +14,15 @@ TIER_PATH = "/openApi/swap/v1/maintMarginRatio"
 def test_bingx_rows_become_freqtrade_tiers_with_a_max_leverage():
     rows = leverage_tiers("BTC-USDT", 125)
     assert all("maxLeverage" not in row for row in rows)  # what BingX sends
-    parsed = tiers.parse_tiers(list(reversed(rows)), contract_max=125)
+    parsed = tiers.parse_tiers(list(reversed(rows)), pair_max=125)
     assert [t["minNotional"] for t in parsed] == sorted(t["minNotional"] for t in parsed)
-    # Tier 1 rate 0.4% -> floor(1 / 0.008) = 125 = the contract max; tier 2 0.8% -> 62.
+    # Tier 1 rate 0.4% -> floor(1 / 0.008) = 125 = the pair max; tier 2 0.8% -> 62.
     assert [t["maxLeverage"] for t in parsed[:3]] == [125.0, 62.0, 25.0]
     assert all(isinstance(t["maxLeverage"], float) for t in parsed)
     assert parsed[0]["maintAmt"] == 0.0
 
 
-def test_contract_max_caps_every_tier():
+def test_pair_max_caps_every_tier():
     rows = [
         {
             "minPositionVal": "0",
@@ -31,7 +31,7 @@ def test_contract_max_caps_every_tier():
             "maintAmount": "0",
         }
     ]
-    assert tiers.parse_tiers(rows, contract_max=20)[0]["maxLeverage"] == 20.0
+    assert tiers.parse_tiers(rows, pair_max=20)[0]["maxLeverage"] == 20.0
 
 
 @pytest.mark.parametrize(
