@@ -412,10 +412,9 @@ class BingxFuturesMixin:
             if maximum is None or maximum >= leverage:
                 raise
             logger.warning(
-                "BingX: the maximum leverage for %s %s is %dx; sending %dx instead of %dx",
+                "BingX says the maximum leverage for %s %s is %dx; sending that instead of %dx",
                 pair,
                 pos_side,
-                maximum,
                 maximum,
                 leverage,
             )
@@ -485,10 +484,10 @@ class BingxFuturesMixin:
             self.read_account_leverage(pair)
         except FreqtradeException as e:
             logger.warning(
-                "Could not read the account's maximum leverage for %s (%s); using %s",
+                "Could not read the account's maximum leverage for %s (%s); using the tiers "
+                "as loaded",
                 pair,
                 e,
-                "the tiers as loaded",
             )
 
     def _remember_maximum(self, pair: str, pos_side: PositionSide, maximum: int) -> None:
