@@ -193,6 +193,9 @@ MATRIX = [
 @pytest.fixture(scope="module")
 def server():
     with FakeBingx(accounts={API_KEY: API_SECRET}) as fake:
+        # ccxt's throttle is off in these tests (futures_config): the fake's per-account limits
+        # would answer 100410 to the retries themselves. Injected faults are the subject here.
+        fake.rate_limits.clear()
         fake.set_price("BTC-USDT", 60000.0)
         yield fake
 

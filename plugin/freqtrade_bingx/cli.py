@@ -89,7 +89,7 @@ def status(exchange) -> list[str]:
     ]
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
         symbol = exchange._symbol(pair)
-        lev = exchange._call(f"read leverage of {symbol}", account.get_leverage, symbol) or {}
+        lev = exchange.read_account_leverage(pair)
         margin = exchange._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
         lines.append(
             f"{pair:<18} {symbol:<12} {(margin or {}).get('marginType', '?')!s:<10} "

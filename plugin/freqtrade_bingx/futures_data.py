@@ -1,6 +1,7 @@
 """What freqtrade needs besides orders to trade and backtest BingX futures.
 
-- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk.
+- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk,
+  held to the account's maximum leverage where the plugin has read it.
 - Liquidation prices by BingX's rule for dry-run and backtesting.
 - A markets snapshot, so backtesting and the plugin's tools run without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
@@ -24,7 +25,7 @@ from freqtrade_bingx.transport import redact_signatures
 
 logger = logging.getLogger(__name__)
 
-# Loading tiers for many pairs takes a while at 5 requests/s: say how far it got this often.
+# Loading tiers for many pairs takes a while (5 pairs/s): say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
 
@@ -82,7 +83,11 @@ class BingxFuturesDataMixin:
     # --- leverage tiers -------------------------------------------------------------------
 
     def load_leverage_tiers(self) -> dict[str, list[dict]]:
-        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged."""
+        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged.
+
+        Each tier's maximum leverage is held to the pair's maximum: the account's where the
+        plugin has read it (GET leverage, together with the tiers), else as cached.
+        """
         if self.trading_mode != TradingMode.FUTURES:
             return {}
         stake = self._config["stake_currency"]
@@ -98,23 +103,40 @@ class BingxFuturesDataMixin:
             result.update(fetched)
             if fetched and path:
                 tiers.save_cache(path, {**cached, **fetched})
-        estimated = [pair for pair in wanted if pair not in result]
-        if estimated:
+        self._estimated_tiers = {pair for pair in wanted if pair not in result}
+        if self._estimated_tiers:
+            estimated = sorted(self._estimated_tiers)
             logger.warning(
                 "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
-                " and no cache. Using one estimated tier per pair from the contract's max "
-                "leverage (maintenance rate 1/(2*max)); liquidation prices are estimates.",
+                " and no cache. Using one estimated tier per pair from the maximum leverage "
+                "(maintenance rate 1/(2*max)); liquidation prices are estimates.",
                 len(estimated),
                 ", ".join(estimated[:5]),
                 " ..." if len(estimated) > 5 else "",
             )
-            for pair in estimated:
-                result[pair] = tiers.fallback_tiers(self.max_leverage_for_side(pair, "BOTH") or 1)
-        return result
+        return {pair: self._capped_tiers(pair, result.get(pair)) for pair in wanted}
 
     def parse_leverage_tier(self, tier) -> dict:
         # load_leverage_tiers already returns freqtrade's shape.
         return dict(tier)
+
+    def _capped_tiers(self, pair: str, rows: list[dict] | None) -> list[dict]:
+        """``rows`` (None: no tiers) held to the best maximum leverage known for ``pair``."""
+        maximum = self.max_leverage_for_side(pair, "BOTH") or 1
+        if rows is None:
+            return tiers.fallback_tiers(maximum)
+        if self._account_maximum_known(pair):
+            return tiers.recap(rows, maximum)
+        return rows  # capped when fetched, with the account's figure where it was read
+
+    def _refresh_pair_tiers(self, pair: str) -> None:
+        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these)."""
+        if pair in self._leverage_tiers:
+            rows = None if pair in self._estimated_tiers else self._leverage_tiers[pair]
+            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+
+    def _account_maximum_known(self, pair: str) -> bool:
+        return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))
 
     def _tier_pairs(self, stake: str) -> list[str]:
         swaps = {
@@ -127,12 +149,14 @@ class BingxFuturesDataMixin:
         return sorted(whitelist) if whitelist else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
+        """Tiers from BingX, each pair's read together with the account's maximum leverage."""
         fetched: dict[str, list[dict]] = {}
         if len(pairs) > TIER_PROGRESS_EVERY:
-            logger.info("Loading BingX leverage tiers for %d pairs (5 requests/s)", len(pairs))
+            logger.info("Loading BingX leverage tiers for %d pairs (5 pairs/s)", len(pairs))
         for done, pair in enumerate(pairs, start=1):
             symbol = self.markets[pair]["id"]
             try:
+                self._learn_account_leverage(pair)
                 rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
                 fetched[pair] = tiers.parse_tiers(
                     rows, self.max_leverage_for_side(pair, "BOTH") or 1

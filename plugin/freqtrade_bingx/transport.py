@@ -29,6 +29,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
+from freqtrade_bingx.rate_limits import client_limits
+
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +40,9 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 DEFAULT_RECV_WINDOW_MS = 5000
 SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
-# Requests per second per endpoint, kept on the client so BingX never has to refuse one.
-# Set leverage: BingX's endpoint page says 5/s per UID, its markdown export and ccxt say 2/s:
-# we take the lower figure.
-DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = {
-    ("POST", "/openApi/swap/v2/trade/leverage"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/leverage"): 5.0,
-    ("POST", "/openApi/swap/v1/positionSide/dual"): 2.0,
-    ("GET", "/openApi/swap/v1/positionSide/dual"): 5.0,
-    ("POST", "/openApi/swap/v2/trade/marginType"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/marginType"): 5.0,
-    ("GET", "/openApi/swap/v1/maintMarginRatio"): 5.0,
-}
+# Requests per second per endpoint, kept on the client so BingX never has to refuse one:
+# BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
+DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = client_limits()
 
 RATE_LIMIT_CODE = 100410
 # Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
