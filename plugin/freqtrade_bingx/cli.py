@@ -118,7 +118,7 @@ def save_offline(exchange) -> list[str]:
     from freqtrade_bingx import tiers
 
     exchange.fill_leverage_tiers()
-    tier_cache = tiers.cache_path(exchange._config["datadir"], exchange._config["stake_currency"])
+    tier_cache = exchange.tier_cache_path()
     return [
         f"markets snapshot: {exchange._markets_snapshot_path()} ({len(exchange.markets)} markets)",
         f"leverage tiers: {tier_cache} ({len(tiers.load_cache(tier_cache))} pairs)",
