@@ -49,6 +49,9 @@ DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = {
     ("POST", "/openApi/swap/v2/trade/marginType"): 2.0,
     ("GET", "/openApi/swap/v2/trade/marginType"): 5.0,
     ("GET", "/openApi/swap/v1/maintMarginRatio"): 5.0,
+    # Used by ``freqtrade-bingx preflight``; from their endpoint pages.
+    ("POST", "/openApi/swap/v2/trade/order/test"): 5.0,
+    ("GET", "/openApi/v1/account/apiPermissions"): 2.0,
 }
 
 RATE_LIMIT_CODE = 100410
