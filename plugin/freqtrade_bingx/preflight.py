@@ -11,16 +11,27 @@ a check pointless):
 - the leverage the strategy asks for (its ``leverage()`` callback, or ``--leverage``) is within
   what the account allows per pair and side (``maxLongLeverage`` / ``maxShortLeverage``);
 - BingX's test-order endpoint accepts the entry, exit and stop orders the strategy would send,
-  built by the plugin's own exchange class, at the market's smallest quantity.
+  built by the plugin's own exchange class (``_get_params``, ``_get_stop_params``, the position
+  side of the account's mode) and ccxt's request builder, at the market's smallest quantity.
+  Entries are tested on every pair and side; exits and stops once per side, on the first pair:
+  with nothing open BingX answers them "No position to close" (101205), which counts as a
+  failing request, and the check reports it as the expected answer.
 
 It only reads, plus ``POST /openApi/swap/v2/trade/order/test``, which validates an order and
 places nothing. It never sets leverage, margin type or position mode, and never places or
-cancels an order. It stops sending test orders after the first one BingX refuses, because
+cancels an order. The key is checked before ccxt loads markets, and after a key, IP or rate
+limit error nothing more is sent; test orders stop after the first one BingX refuses, because
 BingX blocks an endpoint after more than 20 failing requests in 8 minutes.
+
+A strategy given by name is loaded as freqtrade loads it; its ``leverage()`` is called per pair
+and side with the current price, ``proposed_leverage`` 1 and ``max_leverage`` the account's
+maximum for that side. Without one, ``--leverage`` (default 1, freqtrade's own default) is
+checked for both sides with freqtrade's default order types and a stop order.
 """
 
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -333,6 +344,13 @@ class Preflight:
         if not self.exchange.markets:
             self._add(FAIL, "markets", "BingX's markets could not be loaded (see the log above)")
             raise Stop
+        if not self.pairs:
+            self._add(
+                WARN,
+                "pairs",
+                "exchange.pair_whitelist is empty (a dynamic pairlist?): no pair was checked; "
+                "list the pairs you expect to trade there for this check",
+            )
 
     def _check_position_mode(self) -> None:
         if self._mode is None:
@@ -631,8 +649,9 @@ def _holds(position: dict[str, Any], symbol: str | None = None) -> bool:
 
 
 def _is_leverage(value: Any) -> bool:
+    # numbers.Real: a strategy may answer with a numpy number.
     return (
-        isinstance(value, int | float)
+        isinstance(value, numbers.Real)
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value >= 1
