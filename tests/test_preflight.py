@@ -282,3 +282,28 @@ def test_console_script_exits_non_zero_on_a_failed_check(fake_bingx, tmp_path):
     assert "FAIL  leverage BTC/USDT:USDT" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("VERDICT: FAIL")
     assert_nothing_changed(fake_bingx, before)
+
+
+def test_preflight_of_a_demo_config_talks_to_the_demo_host(fake_bingx, tmp_path, capsys):
+    from freqtrade_bingx.sim import FakeBingx
+
+    with FakeBingx(accounts={API_KEY: API_SECRET}) as live:
+        override = {
+            "add_config_files": [str(ROOT / "configs" / "demo.json")],
+            "user_data_dir": str(tmp_path),
+            "exchange": {
+                "api_key": API_KEY,
+                "secret": API_SECRET,
+                "ccxt_config": {
+                    "urls": {"api": live.ccxt_urls["api"], "test": fake_bingx.ccxt_urls["test"]},
+                    "enableRateLimit": False,
+                },
+            },
+        }
+        config = tmp_path / "demo-preflight.json"
+        config.write_text(json.dumps(override))
+        code, statuses, lines = preflight(capsys, fake_bingx, config, "--leverage", "2")
+        assert live.requests == []
+    assert code == 0 and set(statuses.values()) == {"PASS"}, "\n".join(lines)
+    assert fake_bingx.base_url in lines[0]
+    assert fake_bingx.count(ORDER_TEST_PATH, "POST") == 6 + 2 * 2
