@@ -144,6 +144,8 @@ def _demo_config(demo_host: FakeBingx, live_host: FakeBingx, tmp_path: Path, **e
 def test_demo_config_passes_freqtrades_start_up_validation(fake_bingx, decoy_live_host, tmp_path):
     config = _demo_config(fake_bingx, decoy_live_host, tmp_path)
     assert config["exchange"]["demo_trading"] is True and config["dry_run"] is False
+    # Not freqtrade's default live database, which a live bot would then share.
+    assert config["db_url"] == "sqlite:///tradesv3.demo.sqlite"
     # The path `freqtrade trade` takes: validate=True (markets, config checks, clock check),
     # then the leverage tiers.
     exchange = ExchangeResolver.load_exchange(config, validate=True, load_leverage_tiers=True)
