@@ -72,6 +72,8 @@ class BingxFuturesMixin:
 
     _ft_has_futures: FtHas = {
         "ccxt_futures_name": "swap",
+        # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
+        "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
     }
 

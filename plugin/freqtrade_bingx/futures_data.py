@@ -14,6 +14,7 @@ from typing import Any
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
+    ConfigurationError,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
@@ -34,13 +35,30 @@ class BingxFuturesDataMixin:
     # --- demo account -------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
+        demo = bool(exchange_config.get("demo_trading", False))
+        if demo and self.trading_mode != TradingMode.FUTURES:
+            # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
+            # else there). Refused here, before any ccxt object exists, so a spot config with
+            # demo_trading can never fall through to the live host, which takes the same keys.
+            raise ConfigurationError(
+                "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
+                "trading_mode to futures, or use dry_run for spot"
+            )
+        # freqtrade's own demo switch calls ccxt's enable_demo_trading, which needs
+        # urls['demo']; ccxt's BingX has none. Its urls['test'] are the VST demo host
+        # (open-api-vst.bingx.com), reached with sandbox mode, which also makes ccxt load swap
+        # markets only. The plugin's transport follows ccxt's swap URL, so both go there.
+        if demo:
+            exchange_config = {**exchange_config, "demo_trading": False}
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
-        if exchange_config.get("demo_trading", False):
-            # ccxt's BingX has no urls['demo'], so freqtrade's own demo switch cannot apply;
-            # its 'test' URLs are BingX's VST demo host (open-api-vst.bingx.com). The plugin's
-            # transport follows ccxt's swap URL, so both go there.
+        if demo:
             api.set_sandbox_mode(True)
         return api
+
+    def _demo_variant(self, path: Path) -> Path:
+        """A cache file of the demo host beside the live one: their markets and tiers differ,
+        and freqtrade names both data directories after the exchange (``bingx``)."""
+        return path.with_stem(f"{path.stem}_demo") if self._is_demo_trading else path
 
     # --- markets snapshot -----------------------------------------------------------------
 
@@ -48,7 +66,7 @@ class BingxFuturesDataMixin:
         datadir = self._config.get("datadir")
         if not datadir:
             return None
-        return markets_cache.snapshot_path(datadir, self.trading_mode.value)
+        return self._demo_variant(markets_cache.snapshot_path(datadir, self.trading_mode.value))
 
     def _load_async_markets(self, reload: bool = False) -> None:
         try:
@@ -92,9 +110,7 @@ class BingxFuturesDataMixin:
             return {}
         stake = self._config["stake_currency"]
         wanted = self._tier_pairs(stake)
-        path = (
-            tiers.cache_path(self._config["datadir"], stake) if "datadir" in self._config else None
-        )
+        path = self.tier_cache_path()
         cached = tiers.load_cache(path) if path else {}
         result = {pair: cached[pair] for pair in wanted if pair in cached}
         missing = [pair for pair in wanted if pair not in result]
@@ -115,6 +131,13 @@ class BingxFuturesDataMixin:
                 " ..." if len(estimated) > 5 else "",
             )
         return {pair: self._capped_tiers(pair, result.get(pair)) for pair in wanted}
+
+    def tier_cache_path(self) -> Path | None:
+        if "datadir" not in self._config:
+            return None
+        return self._demo_variant(
+            tiers.cache_path(self._config["datadir"], self._config["stake_currency"])
+        )
 
     def parse_leverage_tier(self, tier) -> dict:
         # load_leverage_tiers already returns freqtrade's shape.

@@ -87,6 +87,12 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit(
         "GET", "/openApi/swap/v2/user/positions", 5, f"{_ACCOUNT}: Query position data", PLUGIN
     ),
+    # ``freqtrade-bingx preflight``: BingX's test-order page, and the key-permissions page of
+    # its common account section (not a swap page).
+    RateLimit("POST", "/openApi/swap/v2/trade/order/test", 5, f"{_TRADE}: Test Order", PLUGIN),
+    RateLimit(
+        "GET", "/openApi/v1/account/apiPermissions", 2, "account: Query API Key Permissions", PLUGIN
+    ),
     # --- freqtrade's requests through ccxt
     RateLimit(
         "POST",

@@ -181,6 +181,11 @@ class Account:
     incomes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     realised_pnl: float = 0.0
     funded_until: int | None = None
+    # The key as GET /openApi/v1/account/apiPermissions describes it: permission numbers
+    # (1 spot trading, 2 read, 3 perpetual futures trading, 4 universal transfer, 5 withdrawal,
+    # 7 sub-account transfer) and the IP whitelist (empty: the key is bound to no IP).
+    permissions: list[int] = field(default_factory=lambda: [2, 3])
+    ip_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.1"])
 
     def max_leverage_for(self, contract: dict[str, Any], side: str) -> int:
         """The account's maximum on ``side``; BOTH (one-way) is held to the lower of the two."""

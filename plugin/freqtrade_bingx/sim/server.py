@@ -75,6 +75,9 @@ ALL_OPEN_ORDERS_PATH = "/openApi/swap/v2/trade/allOpenOrders"  # DELETE: cancel_
 ALL_ORDERS_PATH = "/openApi/swap/v2/trade/allOrders"  # fetch_closed/canceled_orders
 FULL_ORDER_PATH = "/openApi/swap/v1/trade/fullOrder"  # fetch_orders
 FILLS_PATH = "/openApi/swap/v2/trade/allFillOrders"  # fetch_my_trades
+ORDER_TEST_PATH = "/openApi/swap/v2/trade/order/test"  # validates, places nothing
+# BingX's "Query user API Key permissions" (common / sub-account section of its API docs).
+API_PERMISSIONS_PATH = "/openApi/v1/account/apiPermissions"
 
 # Every section of ccxt 4.5.90's bingx urls['api']; hard-coded because sim/ must not import ccxt.
 CCXT_URL_SECTIONS = (
@@ -260,6 +263,8 @@ class FakeBingx:
             ("GET", ALL_ORDERS_PATH): (True, self._ep_all_orders),
             ("GET", FULL_ORDER_PATH): (True, self._ep_full_orders),
             ("GET", FILLS_PATH): (True, self._ep_fills),
+            ("POST", ORDER_TEST_PATH): (True, self._ep_test_order),
+            ("GET", API_PERMISSIONS_PATH): (True, self._ep_api_permissions),
         }
         # Bind now so base_url is known before start(); connections wait in the backlog.
         self._httpd = _SimHTTPServer((host, port), self)
@@ -821,6 +826,27 @@ class FakeBingx:
     def _ep_create_order(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None
         return _ok({"order": self.engine.create(ctx.account, ctx.params)})
+
+    def _ep_test_order(self, ctx: _Ctx) -> _Reply:
+        # Same parameters, checks and reply as placing an order (BingX's page for
+        # /trade/order/test); BingX.Net records the reply as {"order": {symbol, orderId, side,
+        # positionSide, type, clientOrderID, workingType}}.
+        assert ctx.account is not None
+        return _ok({"order": self.engine.test_order(ctx.account, ctx.params)})
+
+    def _ep_api_permissions(self, ctx: _Ctx) -> _Reply:
+        # Fields from BingX's page (apiKey, permissions, ipAddresses, note). The masked key,
+        # permission numbers as ints and [""] for a key without IP whitelist follow the reply
+        # BingX.Net records for the sibling endpoint /openApi/account/v1/apiKey/query.
+        acct = ctx.account
+        assert acct is not None
+        with acct.lock:
+            permissions = list(acct.permissions)
+            addresses = list(acct.ip_whitelist) or [""]
+        masked = f"{acct.api_key[:2]}*******{acct.api_key[-2:]}"
+        return _ok(
+            {"apiKey": masked, "permissions": permissions, "ipAddresses": addresses, "note": ""}
+        )
 
     def _ep_query_order(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None
