@@ -26,20 +26,19 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account
+from freqtrade_bingx import __version__, account, replies, settings
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
+from freqtrade_bingx.transport import BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
 
 MARGIN_TYPES = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
-POSITION_MODE_SETTINGS = ("auto", "one_way", "hedge")
 # A setting BingX refused for good (unknown symbol, leverage too high, risk control ...) is
 # answered locally with the same error for this long instead of being sent again: BingX blocks
 # an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
@@ -70,14 +69,18 @@ class BingxFuturesMixin:
         "ccxt_futures_name": "swap",
         **STOPLOSS_FT_HAS_FUTURES,
     }
+    # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
+    # setting before freqtrade's own __init__ set them.
+    _exchange_ws = None
+    _ws_async = None
 
     def __init__(self, config: dict, *args, **kwargs) -> None:
         logger.info("freqtrade-bingx %s: BingX USDT-M futures adapter in use", __version__)
-        # freqtrade blanks key and secret in its config (and, in dry-run, never gives them to
-        # ccxt). Kept for read-only requests such as leverage tiers.
         exchange_conf = kwargs.get("exchange_config") or config.get("exchange", {})
-        self._configured_key = exchange_conf.get("api_key") or exchange_conf.get("key") or ""
-        self._configured_secret = exchange_conf.get("secret") or ""
+        # Checked in every mode before anything is built or sent: a bad value stops here.
+        # The key and secret are kept because freqtrade blanks them in its config (and, in
+        # dry-run, never gives them to ccxt); read-only requests such as tiers use them.
+        self._settings = settings.from_config(exchange_conf)
         # Set before freqtrade's __init__, which calls additional_exchange_init.
         self._bingx_transport: BingxTransport | None = None
         self._position_mode: PositionMode | None = None
@@ -114,6 +117,10 @@ class BingxFuturesMixin:
 
     def _bingx_clock_offset_ms(self) -> int:
         """BingX's clock minus ours; measured on first use and after each timestamp error."""
+        if not self.can_sign():
+            # ccxt stamps public requests too, and without keys nothing is ever signed: its
+            # own clock is good enough, and the signed transport cannot be built.
+            return 0
         transport = self.bingx
         if not transport.clock_synced or self._bingx_clock_stale:
             self._bingx_clock_stale = False
@@ -132,15 +139,14 @@ class BingxFuturesMixin:
         read-only tier endpoint, and only when the config has keys.
         """
         if self._bingx_transport is None:
-            exchange_conf = self._config.get("exchange", {})
             try:
                 key, secret = self._credentials()
                 self._bingx_transport = BingxTransport(
                     key,
                     secret,
                     swap_base_url(self._api),
-                    recv_window_ms=exchange_conf.get("recv_window", DEFAULT_RECV_WINDOW_MS),
-                    rate_limits=_rate_limit_overrides(exchange_conf),
+                    recv_window_ms=self._settings.recv_window_ms,
+                    rate_limits=_rate_limit_overrides(self._settings),
                 )
             except ValueError as e:
                 raise OperationalException(f"BingX futures: {e}") from e
@@ -148,16 +154,25 @@ class BingxFuturesMixin:
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
-        key = self._api.apiKey or self._configured_key
-        secret = self._api.secret or self._configured_secret
+        key = self._api.apiKey or self._settings.api_key
+        secret = self._api.secret or self._settings.secret
         return key, secret
 
     def can_sign(self) -> bool:
         return all(self._credentials())
 
-    def _call(self, action: str, endpoint: Callable[..., Any], *args: Any) -> Any:
+    def _call(
+        self,
+        action: str,
+        endpoint: Callable[..., Any],
+        *args: Any,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """``endpoint``'s reply data, checked by ``parse`` (see :mod:`freqtrade_bingx.replies`);
+        BingX's errors and malformed replies as freqtrade exceptions."""
         try:
-            return endpoint(self.bingx, *args)
+            data = endpoint(self.bingx, *args)
+            return parse(data) if parse else data
         except BingxError as e:
             raise translate(e, action) from e
 
@@ -185,11 +200,9 @@ class BingxFuturesMixin:
 
     def refresh_position_mode(self) -> PositionMode:
         """Read the account's position mode; forget confirmed settings if it changed."""
-        data = self._call("read the position mode", account.get_position_mode)
-        try:
-            mode = PositionMode.from_dual_side((data or {})["dualSidePosition"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise TemporaryError(f"BingX position mode reply not understood: {data!r}") from e
+        mode = self._call(
+            "read the position mode", account.get_position_mode, parse=replies.position_mode
+        )
         if self._position_mode is not None and mode is not self._position_mode:
             logger.warning(
                 "BingX position mode changed from %s to %s", self._position_mode.value, mode.value
@@ -206,12 +219,7 @@ class BingxFuturesMixin:
 
     def apply_position_mode_setting(self) -> None:
         """Honour ``exchange.position_mode`` (``auto``, ``one_way`` or ``hedge``)."""
-        wanted = self._config.get("exchange", {}).get("position_mode", "auto")
-        if wanted not in POSITION_MODE_SETTINGS:
-            raise ConfigurationError(
-                f"exchange.position_mode must be one of {', '.join(POSITION_MODE_SETTINGS)}, "
-                f"not {wanted!r}"
-            )
+        wanted = self._settings.position_mode  # checked in __init__
         if wanted == "auto" or PositionMode(wanted) is self.position_mode:
             return
         self.set_position_mode(PositionMode(wanted))
@@ -221,10 +229,10 @@ class BingxFuturesMixin:
         current = self.position_mode
         if mode is current:
             return
-        positions = self._call("read open positions", account.get_positions)
-        open_symbols = sorted(
-            {str(p.get("symbol")) for p in positions if _as_float(p.get("positionAmt")) != 0}
+        positions = self._call(
+            "read open positions", account.get_positions, parse=replies.positions
         )
+        open_symbols = sorted({p.symbol for p in positions if p.amount != 0})
         if open_symbols:
             raise OperationalException(
                 f"BingX account is in {current.value} mode and exchange.position_mode asks for "
@@ -349,7 +357,9 @@ class BingxFuturesMixin:
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
         self._unless_refused(
             ("leverage", symbol, pos_side, leverage),
-            lambda: self._call(action, account.set_leverage, symbol, pos_side, leverage),
+            lambda: self._call(
+                action, account.set_leverage, symbol, pos_side, leverage, parse=replies.leverage_set
+            ),
         )
         self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
@@ -407,8 +417,12 @@ class BingxFuturesMixin:
         self._margin_type_confirmed[symbol] = target
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
-        data = self._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
-        current = str((data or {}).get("marginType", "")).upper()
+        current = self._call(
+            f"read margin type of {symbol}",
+            account.get_margin_type,
+            symbol,
+            parse=replies.margin_type,
+        )
         if current != target:
             self._call(
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
@@ -424,11 +438,10 @@ def _mode_help(pair: str, error: Exception) -> OperationalException:
     )
 
 
-def _rate_limit_overrides(exchange_conf: dict) -> dict[tuple[str, str], float]:
-    per_second = exchange_conf.get("leverage_rate_limit")
-    if per_second is None:
+def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str], float]:
+    if config.leverage_rate_limit is None:
         return {}
-    return {("POST", account.LEVERAGE): float(per_second)}
+    return {("POST", account.LEVERAGE): config.leverage_rate_limit}
 
 
 def _as_int(value: Any) -> int | None:
@@ -436,13 +449,6 @@ def _as_int(value: Any) -> int | None:
         return int(float(value))
     except (TypeError, ValueError):
         return None
-
-
-def _as_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
