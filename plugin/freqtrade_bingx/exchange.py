@@ -447,7 +447,7 @@ def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str
 def _as_int(value: Any) -> int | None:
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf" or "1e400"
         return None
 
 
