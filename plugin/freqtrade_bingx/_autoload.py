@@ -75,7 +75,7 @@ def _load_plugin_class(stock: type) -> type:
 
 
 class _RegisteringLoader:
-    """Runs the real loader of ``freqtrade.exchange``, then registers the plugin."""
+    """Runs the real loader of ``freqtrade.exchange``, then makes its ``Bingx`` the plugin's."""
 
     def __init__(self, loader) -> None:
         self._loader = loader
