@@ -8,20 +8,25 @@
 """
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ccxt
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    DDosProtection,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
 )
+from freqtrade.exchange.common import retrier
 
-from freqtrade_bingx import account, liquidation, markets_cache, tiers
-from freqtrade_bingx.transport import redact_signatures
+from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx.errors import translate
+from freqtrade_bingx.transport import BingxError, redact_signatures
 
 
 logger = logging.getLogger(__name__)
@@ -69,6 +74,9 @@ class BingxFuturesDataMixin:
         return self._demo_variant(markets_cache.snapshot_path(datadir, self.trading_mode.value))
 
     def _load_async_markets(self, reload: bool = False) -> None:
+        if self.trading_mode != TradingMode.FUTURES:
+            # Spot is freqtrade's stock Bingx: no snapshot written, none read.
+            return super()._load_async_markets(reload=reload)
         try:
             super()._load_async_markets(reload=reload)
         except TemporaryError as e:
@@ -180,7 +188,12 @@ class BingxFuturesDataMixin:
             symbol = self.markets[pair]["id"]
             try:
                 self._learn_account_leverage(pair)
-                rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
+                rows = self._call(
+                    f"read leverage tiers of {symbol}",
+                    account.get_tiers,
+                    symbol,
+                    parse=_checked_tier_rows(symbol),
+                )
                 fetched[pair] = tiers.parse_tiers(
                     rows, self.max_leverage_for_side(pair, "BOTH") or 1
                 )
@@ -243,11 +256,36 @@ class BingxFuturesDataMixin:
 
     # --- funding --------------------------------------------------------------------------
 
+    @retrier
     def funding_interval_hours(self, pair: str) -> int | None:
         """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
 
         freqtrade charges funding from the funding-rate history, which holds one row per
         funding event, at a 1h funding timeframe that divides every BingX interval.
         """
-        interval = (self._api.fetch_funding_rate(pair) or {}).get("interval") or ""
-        return int(interval[:-1]) if interval.endswith("h") else None
+        symbol = self._symbol(pair)
+        try:
+            # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the
+            # raw reply is checked here instead.
+            reply = self._api.swapV2PublicGetQuotePremiumIndex({"symbol": symbol})
+        except ccxt.DDoSProtection as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(f"Could not read the funding interval of {pair}: {e}") from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+        try:
+            data = reply.get("data") if isinstance(reply, dict) else reply
+            return replies.funding_interval_hours(data, symbol)
+        except BingxError as e:
+            raise translate(e, f"read the funding interval of {pair}") from e
+
+
+def _checked_tier_rows(symbol: str) -> Callable[[Any], list[dict[str, Any]]]:
+    """A reply check for ``symbol``'s tiers that hands the checked rows on as BingX sent them."""
+
+    def check(data: Any) -> list[dict[str, Any]]:
+        replies.tiers(data, symbol)
+        return data
+
+    return check
