@@ -42,7 +42,9 @@ def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file,
 
     out = capsys.readouterr().out.splitlines()
     assert "position mode hedge" in out[0]
-    rows = {line.split()[0]: line.split()[1:] for line in out[2:]}
+    # configs/base.json names no stoploss_price_type: BingX's mark price, said as the default.
+    assert out[1].startswith("stoploss trigger price: mark (MARK_PRICE, default;")
+    rows = {line.split()[0]: line.split()[1:] for line in out[3:]}
     # The last column is BingX's funding interval from its premium index.
     assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x", "8h"]
     assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x", "8h"]

@@ -169,8 +169,14 @@ def test_ccxt_request_for_each_order(exchange_in, ccxt_requests, mode, kind, sid
     _request_for(exchange, kind, side)
 
     if kind == "stoploss":
-        # A standalone conditional order freqtrade can fetch and cancel by id.
-        common = {"type": "STOP_MARKET", "stopPrice": 57000, "quantity": 0.01}
+        # A standalone conditional order freqtrade can fetch and cancel by id, with its
+        # trigger price named although order_types names none (BingX's default, said aloud).
+        common = {
+            "type": "STOP_MARKET",
+            "stopPrice": 57000,
+            "quantity": 0.01,
+            "workingType": "MARK_PRICE",
+        }
     else:
         common = {"type": "LIMIT", "price": 60000, "quantity": 0.01}
     assert built == [{"symbol": "BTC-USDT", **common, **expected}]
@@ -238,6 +244,7 @@ def test_hedge_stoploss_reaches_ccxt_with_reduce_only_that_ccxt_drops(exchange_i
         "positionSide": "LONG",
         "hedged": True,
         "reduceOnly": True,
+        "workingType": "MARK_PRICE",
     }
     assert "reduceOnly" not in built[0]
     assert "hedged" not in built[0]

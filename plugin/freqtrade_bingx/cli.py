@@ -103,11 +103,13 @@ def load_exchange(
 
 
 def status(exchange) -> list[str]:
-    from freqtrade_bingx import account, replies
+    from freqtrade_bingx import account, replies, stops
 
     mode = exchange.refresh_position_mode()
     lines = [
         f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
+        # From the config's order_types (a strategy's own order_types are not read here).
+        stops.describe_trigger(exchange._config.get("order_types", {})),
         (
             f"{'pair':<18} {'symbol':<12} {'margin':<10} {'long':>6} {'short':>6} {'max':>6}"
             f" {'funding':>8}"

@@ -9,30 +9,35 @@ freqtrade's stoploss on exchange sends ``stopLossPrice``, from which ccxt 4.5.90
 standalone conditional order (``STOP_MARKET``, or ``STOP`` with a limit price) with
 ``stopPrice``. It lives on the ordinary order endpoints, so freqtrade fetches and cancels it by
 id like any order, and ccxt parses ``stopPrice`` of a ``STOP*`` order back as
-``stopLossPrice``. Nothing here runs outside futures: spot is freqtrade's own ``Bingx``.
+``stopLossPrice``. Once triggered, its fill lives under another order id; reading it back,
+and the trigger price sent with it, are described in :mod:`freqtrade_bingx.stops`. Nothing
+here runs outside futures: spot is freqtrade's own ``Bingx``.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import ccxt
 from freqtrade.constants import BuySell
-from freqtrade.enums import PriceType, TradingMode
-from freqtrade.exceptions import DependencyException, OperationalException
-from freqtrade.exchange.exchange_types import FtHas
+from freqtrade.enums import RunMode, TradingMode
+from freqtrade.exceptions import (
+    DDosProtection,
+    DependencyException,
+    InvalidOrderException,
+    OperationalException,
+    TemporaryError,
+)
+from freqtrade.exchange.common import API_RETRY_COUNT, retrier
+from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 
+from freqtrade_bingx import stops
 from freqtrade_bingx.errors import names_position_side_mismatch
 from freqtrade_bingx.position_mode import PositionMode, position_side
+from freqtrade_bingx.stops import WORKING_TYPES
 
 
 logger = logging.getLogger(__name__)
-
-# freqtrade's order_types.stoploss_price_type -> BingX's workingType (BingX's default, when
-# freqtrade sends none, is MARK_PRICE).
-WORKING_TYPES: dict[PriceType, str] = {
-    PriceType.LAST: "CONTRACT_PRICE",
-    PriceType.MARK: "MARK_PRICE",
-    PriceType.INDEX: "INDEX_PRICE",
-}
 
 # Stoploss-on-exchange capabilities of BingX swaps, merged into the exchange's _ft_has_futures.
 # stoploss_on_exchange and the limit/market stop types come from freqtrade's Bingx already.
@@ -46,6 +51,16 @@ STOPLOSS_FT_HAS_FUTURES: FtHas = {
     "stop_price_prop": "stopLossPrice",
     "stop_price_type_field": "workingType",
     "stop_price_type_value_mapping": WORKING_TYPES,
+    # A closing stop reserves nothing on BingX: a live position row shows availableAmt equal
+    # to positionAmt while a STOP_MARKET for the whole position is open (2026-07-30 report,
+    # see stops.py), so a closing limit exit can be placed next to it, and BingX cancels the
+    # closing orders left once the position is gone. freqtrade therefore keeps the stop in
+    # place while an exit order is open instead of cancelling it first (and leaving the
+    # position unprotected until the exit fills), as for Binance, Bybit, OKX, Gate and Bitget
+    # futures. Unverified without an account: that BingX accepts a reduce-only limit exit in
+    # one-way mode while the stop is open. If it refused it (101290), the exit is skipped for
+    # that loop and the stop stays: the position is still protected.
+    "stoploss_blocks_assets": False,
 }
 
 
@@ -73,12 +88,34 @@ class BingxOrdersMixin:
 
     trading_mode: TradingMode
     position_mode: PositionMode
+    _config: dict
+    _api: ccxt.Exchange
 
     def create_order(self, **kwargs):
         return self._again_after_mode_change(super().create_order, **kwargs)
 
-    def create_stoploss(self, *args, **kwargs):
-        return self._again_after_mode_change(super().create_stoploss, *args, **kwargs)
+    def create_stoploss(
+        self,
+        pair: str,
+        amount: float,
+        stop_price: float,
+        order_types: dict,
+        side: BuySell,
+        leverage: float,
+    ) -> CcxtOrder:
+        if self.trading_mode == TradingMode.FUTURES:
+            # The trigger price, said aloud: freqtrade sends workingType only when
+            # order_types names stoploss_price_type, so the default is named here.
+            order_types = stops.with_price_type(order_types)
+        return self._again_after_mode_change(
+            super().create_stoploss,
+            pair=pair,
+            amount=amount,
+            stop_price=stop_price,
+            order_types=order_types,
+            side=side,
+            leverage=leverage,
+        )
 
     def _again_after_mode_change(self, place, *args, **kwargs):
         """Place an order; if BingX says its position side no longer fits the account's mode
@@ -147,3 +184,96 @@ class BingxOrdersMixin:
         # exactly this, and avoids overriding create_stoploss, which has no later hook.
         params.update(swap_order_params(self.position_mode, side, reduce_only=True))
         return params
+
+    def validate_stop_ordertypes(self, order_types: dict) -> None:
+        super().validate_stop_ordertypes(order_types)
+        # freqtrade validates the config's order types, then again with the strategy's: the
+        # line is said once per distinct setting, in trading runs only.
+        if (
+            self.trading_mode != TradingMode.FUTURES
+            or not order_types.get("stoploss_on_exchange")
+            or self._config.get("runmode") not in (RunMode.LIVE, RunMode.DRY_RUN)
+        ):
+            return
+        line = stops.describe_trigger(order_types)
+        if self.__dict__.get("_stop_trigger_said") != line:
+            logger.info("BingX %s", line)
+            self.__dict__["_stop_trigger_said"] = line
+
+    # --- reading a stop back ----------------------------------------------------------
+
+    @retrier(retries=API_RETRY_COUNT)
+    def fetch_stoploss_order(
+        self, order_id: str, pair: str, params: dict | None = None
+    ) -> CcxtOrder:
+        """The stop by its id, or, once triggered, its fill under the stop's id.
+
+        BingX executes a triggered stop as another order linked by ``triggerOrderId``, and a
+        query by the stop's id has at times answered "not found" (stops.py). Then the fill
+        is looked up in the order history from the stop's id on. Nothing found anywhere is an
+        ``InvalidOrderException``, sent once: freqtrade then places a new stop.
+        """
+        if self._config["dry_run"] or self.trading_mode != TradingMode.FUTURES:
+            return super().fetch_stoploss_order(order_id, pair, params)
+        stop_id = str(order_id)
+        reply = self._read_orders(self._api.fetch_order, stop_id, pair, params=params or {})
+        if reply is not None:
+            self._log_exchange_response("fetch_stoploss_order", reply)
+            if stops.is_answer(reply, stop_id):
+                return self._order_contracts_to_amount(stops.as_stop(reply, stop_id))
+        history = self._read_orders(
+            self._api.fetch_canceled_and_closed_orders,
+            pair,
+            limit=stops.HISTORY_LIMIT,
+            params={"orderId": stop_id},
+        )
+        found = stops.find_in_history(history or [], stop_id)
+        if found is not None:
+            self._log_exchange_response("fetch_stoploss_order_history", found)
+            logger.info(
+                "BingX stop %s of %s read from the order history (status %s, filled %s)",
+                stop_id,
+                pair,
+                found.get("status"),
+                found.get("filled"),
+            )
+            return self._order_contracts_to_amount(stops.as_stop(found, stop_id))
+        if reply is not None:
+            # Triggered, its fill not visible yet: still open to freqtrade, asked again next loop.
+            noted = self.__dict__.setdefault("_stops_without_fill", set())
+            logger.log(
+                logging.DEBUG if stop_id in noted else logging.WARNING,
+                "BingX stop %s of %s answers status %r without a fill; waiting for it",
+                stop_id,
+                pair,
+                reply.get("status"),
+            )
+            noted.add(stop_id)
+            waiting = self._order_contracts_to_amount(dict(reply))
+            waiting.update(id=stop_id, status="open")
+            return waiting
+        raise InvalidOrderException(
+            f"Stoploss order not found (pair: {pair} id: {stop_id}): not by its id, not in "
+            "BingX's order history."
+        )
+
+    @staticmethod
+    def _read_orders(method: Callable[..., Any], *args, **kwargs) -> Any:
+        """Call a ccxt order read; None when BingX says the order does not exist.
+
+        The other ccxt errors end as freqtrade's ``fetch_order`` ends them.
+        """
+        try:
+            return method(*args, **kwargs)
+        except ccxt.OrderNotFound:
+            return None
+        except ccxt.InvalidOrder as e:
+            raise InvalidOrderException(f"Could not read the stoploss order: {e}") from e
+        except ccxt.DDoSProtection as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(
+                f"Could not get order due to {e.__class__.__name__}. Message: {e}"
+            ) from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e

@@ -13,6 +13,14 @@ a background tick, always against the current prices of the ``PriceModel``:
   (sell: price <= stopPrice, buy: price >= stopPrice), TAKE_PROFIT_MARKET/TAKE_PROFIT the other
   way, TRIGGER_MARKET/TRIGGER_LIMIT when it reaches stopPrice from where it was at creation.
   *_MARKET then fill as market orders; STOP/TAKE_PROFIT/TRIGGER_LIMIT become a limit at price.
+* A triggered STOP_MARKET / STOP does not fill under its own id: it hands over to a new order
+  (its child) that carries ``triggerOrderId`` = the stop's id, and the child fills. A query by
+  the stop's id answers with the child; the lists show the child. See ``TRIGGERED_LOOKUPS``
+  and ``freqtrade_bingx.stops`` for the sources and the variants.
+* A closing stop reserves nothing: a reduce-only / closing LIMIT exit for the whole position
+  can rest next to it, in either mode. Whichever fills first closes the position; BingX then
+  cancels the closing orders left on it (see ``_cancel_position_orders``), and a closing order
+  that still fills is cut to what is left.
 * Fees are the contract's takerFeeRate/makerFeeRate, charged in USDT; realized PnL and fees
   change the wallet balance at once; funding is settled every 8 h on open positions.
 * One-way mode keeps one net position per symbol (rows say LONG or SHORT, onlyOnePosition
@@ -65,6 +73,15 @@ MARGIN_ERROR = (109400, "margin is not enough")
 # what we believe it sends (ccxt maps it to a generic ExchangeError). Unverified.
 ORDER_NOT_FOUND = (109421, "order not exist")
 ORDER_FINAL = (80018, "order is already filled")
+# What a query by a triggered stop's own id answers (TradingEngine.triggered_stop_lookup):
+# - "child": the order that filled, with triggerOrderId = the stop's id. A live reply
+#   (2026-07-30, BTC-USDT, hedge mode) shows exactly this for GET /openApi/swap/v2/trade/order.
+# - "not_found": "order not exist", as ccxt issue #19563 reports for closed stop orders
+#   ("after change to close or canceled fetch order give a OrderNotFound error").
+# - "stub": the stop itself, status TRIGGERED with nothing executed. No reply of this shape
+#   has been seen; it stands for "a trigger object without its fill", which the plugin must
+#   never book as an exit.
+TRIGGERED_LOOKUPS = ("child", "not_found", "stub")
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -130,6 +147,10 @@ class SimOrder:
     stop_loss: dict[str, Any] | None = None
     take_profit: dict[str, Any] | None = None
     children: list[int] = field(default_factory=list)
+    # The stop this order executes (BingX's triggerOrderId; 0 on every other order).
+    trigger_order_id: int = 0
+    # Set on a triggered stop: the id of the order that executes it.
+    executed_by: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -188,6 +209,9 @@ class SimOrder:
             "onlyOnePosition": self.position_side == "BOTH",
             "reduceOnly": self.reduce_only,
             "timeInForce": "PostOnly" if self.time_in_force == "POSTONLY" else self.time_in_force,
+            # Query / history pages: "trigger order ID associated with this order"; live
+            # replies show 0 on ordinary orders.
+            "triggerOrderId": self.trigger_order_id,
         }
 
     def to_created(self, qty_precision: int) -> dict[str, Any]:
@@ -230,6 +254,8 @@ class TradingEngine:
         self._trade_ids = itertools.count(900_000_000 + clock() % 1_000_000 * 100)
         self._position_ids = itertools.count(1_900_000_000_000_000_000)
         self._tran_ids = itertools.count(1)
+        # How a query by a triggered stop's own id is answered: one of TRIGGERED_LOOKUPS.
+        self.triggered_stop_lookup = "child"
 
     # ----------------------------------------------------------------- prices
     def reference(self, symbol: str, working_type: str, now: int) -> float:
@@ -572,6 +598,8 @@ class TradingEngine:
                 return
             order.triggered = True
             order.update_time = now
+            if order.type in STOP_TYPES:
+                order = self._hand_over(acct, order, now)
             arriving = True  # a triggered order reaches the book like a new one
         bid, ask = self.prices.bid_ask(order.symbol, now)
         last = self.prices.last(order.symbol, now)
@@ -593,6 +621,27 @@ class TradingEngine:
             return
         if not arriving and (last <= limit if buy else last >= limit):
             self._fill(acct, order, limit, maker=True, now=now)
+
+    def _hand_over(self, acct: Account, stop: SimOrder, now: int) -> SimOrder:
+        """A triggered stop leaves the book; a new order with its terms executes it.
+
+        Live reply (GET /openApi/swap/v2/trade/order with the stop's id, 2026-07-30): the
+        answer is another orderId with ``triggerOrderId`` = the stop's id, the stop's type,
+        side, positionSide, stopPrice and workingType, ``reduceOnly`` true (also in hedge
+        mode), ``time`` = the trigger time, status FILLED, avgPrice / executedQty / cumQuote
+        / commission / profit of the fill.
+        """
+        child = copy.copy(stop)
+        child.order_id = next(self._order_ids)
+        child.trigger_order_id = stop.order_id
+        child.reduce_only = True
+        child.client_order_id = ""
+        child.time = child.update_time = now
+        child.children = []
+        acct.orders[child.order_id] = child
+        stop.status = "TRIGGERED"  # internal: the stop itself is shown only as a "stub"
+        stop.executed_by = child.order_id
+        return child
 
     def _finish(self, order: SimOrder, status: str, now: int) -> None:
         order.status = status
@@ -812,13 +861,25 @@ class TradingEngine:
             if order.symbol != symbol:
                 continue
             if order_id and str(order.order_id) == order_id:
-                return order
+                return self._resolve(acct, order)
             if not order_id and client_id and order.client_order_id == client_id:
-                return order
+                return self._resolve(acct, order)
         raise ApiError(*ORDER_NOT_FOUND)
 
+    def _resolve(self, acct: Account, order: SimOrder) -> SimOrder:
+        """A triggered stop answers as ``triggered_stop_lookup`` says (TRIGGERED_LOOKUPS)."""
+        if order.executed_by is None or self.triggered_stop_lookup == "stub":
+            return order
+        if self.triggered_stop_lookup == "not_found":
+            raise ApiError(*ORDER_NOT_FOUND)
+        return acct.orders[order.executed_by]
+
     def _show(self, order: SimOrder) -> dict[str, Any]:
-        return order.to_bingx(int(self._contract(order.symbol)["quantityPrecision"]))
+        row = order.to_bingx(int(self._contract(order.symbol)["quantityPrecision"]))
+        if order.executed_by is not None:
+            # The "stub" variant: the trigger object without a fill (no reply seen).
+            row.update(status="TRIGGERED", executedQty="0", cumQuote="0.0000")
+        return row
 
     def query(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
         with acct.lock:
@@ -863,11 +924,18 @@ class TradingEngine:
         start = int(params[start_key]) if params.get(start_key, "").isdigit() else None
         end = int(params[end_key]) if params.get(end_key, "").isdigit() else None
         limit = int(params["limit"]) if params.get("limit", "").isdigit() else 500
+        # allOrders / fullOrder: orderId "Only return subsequent orders" (read as: that id and
+        # later ones, like the Binance endpoint BingX's mirrors; unverified).
+        first = int(params["orderId"]) if params.get("orderId", "").isdigit() else None
         with acct.lock:
             rows = [
                 self._show(o)
                 for o in acct.orders.values()
                 if keep(o)
+                # A triggered stop is listed as the order that executed it (an assumption:
+                # no list reply of a triggered stop has been seen).
+                and o.executed_by is None
+                and (first is None or o.order_id >= first)
                 and (symbol is None or o.symbol == symbol)
                 and (start is None or o.time >= start)
                 and (end is None or o.time <= end)
