@@ -221,11 +221,12 @@ class BingxOrdersMixin:
             self._log_exchange_response("fetch_stoploss_order", reply)
             if stops.is_answer(reply, stop_id):
                 return self._order_contracts_to_amount(stops.as_stop(reply, stop_id))
+        # allOrders from the stop's id on (the executing order comes later). ccxt 4.5.90 does
+        # not pass its own limit argument to this endpoint, so it goes in params.
         history = self._read_orders(
             self._api.fetch_canceled_and_closed_orders,
             pair,
-            limit=stops.HISTORY_LIMIT,
-            params={"orderId": stop_id},
+            params={"orderId": stop_id, "limit": stops.HISTORY_LIMIT},
         )
         found = stops.find_in_history(history or [], stop_id)
         if found is not None:
