@@ -3,8 +3,9 @@
 freqtrade 2026.9 loads markets from the exchange at every start, backtesting included. Each
 successful online load in futures mode is written to ``<datadir>/bingx_markets_futures.json``.
 When BingX cannot be reached, nothing is loaded yet and freqtrade is not trading (a trading bot
-never runs on it), the snapshot is used instead and the log says from when. The file is checked when read: a snapshot that is not ccxt's market
-structure is ignored, never handed to ccxt.
+never runs on it), the snapshot is used instead and the log says from when. The file is
+checked when read: a snapshot that is not ccxt's market structure is ignored, never handed to
+ccxt.
 """
 
 import logging
