@@ -261,6 +261,26 @@ def test_limit_exit_and_stop_coexist_and_the_first_fill_ends_both(
     assert exchange.fetch_order(exit_order["id"], PAIR)["status"] == "closed"
     assert exchange.fetch_stoploss_order(stop_order["id"], PAIR)["status"] == "canceled"
     assert not fake_bingx.account().has_position(SYMBOL)
+    # freqtrade cancels the stop of a closed trade: read, not refused by BingX.
+    fake_bingx.clear_requests()
+    cancelled = exchange.cancel_stoploss_order_with_result(stop_order["id"], PAIR, 0.01)
+    assert (cancelled["id"], cancelled["status"]) == (stop_order["id"], "canceled")
+    assert fake_bingx.count(ORDER_PATH, "DELETE") == 0
+    assert _failed(fake_bingx, ORDER_PATH) == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cancel_of_a_waiting_stop_is_sent(fake_bingx, live, mode):
+    exchange = live(mode)
+    _enter(exchange, "buy")
+    stop_order = _stop(exchange, "sell", 57000.0)
+    fake_bingx.clear_requests()
+
+    cancelled = exchange.cancel_stoploss_order_with_result(stop_order["id"], PAIR, 0.01)
+
+    assert cancelled["status"] == "canceled"
+    assert fake_bingx.count(ORDER_PATH, "DELETE") == 1
+    assert _failed(fake_bingx, ORDER_PATH) == 0
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -258,6 +258,26 @@ class BingxOrdersMixin:
             "BingX's order history."
         )
 
+    def cancel_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
+        """Cancel a stop that is still waiting; a stop BingX already ended is only read.
+
+        With ``stoploss_blocks_assets`` False the stop stays while freqtrade exits, and once
+        the exit closes the position BingX cancels the closing orders left on it. freqtrade
+        then cancels the stop once more, which BingX would refuse (80018 / 109422), and each
+        refusal counts towards BingX blocking the endpoint after 20 failing requests in 8
+        minutes. A read is a successful request; freqtrade takes its answer as the cancel's.
+        """
+        if self._config["dry_run"] or self.trading_mode != TradingMode.FUTURES:
+            return super().cancel_stoploss_order(order_id, pair, params)
+        try:
+            current = self.fetch_stoploss_order(order_id, pair)
+        except InvalidOrderException:
+            current = None
+        if current is not None and current.get("status") != "open":
+            logger.debug("BingX stop %s of %s is %s already", order_id, pair, current["status"])
+            return current
+        return super().cancel_stoploss_order(order_id, pair, params)
+
     @staticmethod
     def _read_orders(method: Callable[..., Any], *args, **kwargs) -> Any:
         """Call a ccxt order read; None when BingX says the order does not exist.
