@@ -75,7 +75,9 @@ def test_a_liquidated_position_closes_the_trade_at_bingxs_price(rehearsal: Rehea
     assert float(force_order["avgPrice"]) == pytest.approx(liquidation_price)
     assert not any(p["symbol"] == SYMBOL for p in rehearsal.positions())
 
-    rehearsal.run(CLOSE_DEADLINE_S, on_tick=_btc_closed, poll_s=0.25)
+    # freqtrade logs "handled order <id>" once it has saved what the order did to the trade.
+    handled = f"handled order {force_order['orderId']}"
+    rehearsal.run(CLOSE_DEADLINE_S, on_tick=lambda run: handled in run.log_text(), poll_s=0.25)
     log = rehearsal.log_text()
     assert _btc_closed(rehearsal), log[-4000:]
     [trade] = _btc_trades(rehearsal)
@@ -88,5 +90,5 @@ def test_a_liquidated_position_closes_the_trade_at_bingxs_price(rehearsal: Rehea
     [recorded] = [o for o in orders if o["order_id"] == str(force_order["orderId"])]
     assert recorded["status"] == "closed"
     assert recorded["ft_order_side"] == "sell"
-    assert "BingX closed BTC/USDT:USDT itself" in log
+    assert "BingX closed BTC/USDT:USDT itself (LIQUIDATION)" in log
     assert "Fatal exception" not in log

@@ -78,7 +78,7 @@ def test_mark_through_liquidation_price_closes_at_it_and_freqtrade_sees_the_orde
     assert str(row["orderId"]) == order["id"]
 
 
-def test_adl_is_a_force_order_at_the_mark(make_exchange, fake_bingx):
+def test_adl_is_a_force_order_at_the_mark(make_exchange, fake_bingx, caplog):
     exchange = make_exchange()
     _long_btc(fake_bingx)
     fake_bingx.set_mark_price(SYMBOL, 59000.0)
@@ -87,6 +87,7 @@ def test_adl_is_a_force_order_at_the_mark(make_exchange, fake_bingx):
     assert _btc_positions(exchange) == []
     [order] = [o for o in exchange.fetch_orders(PAIR, _since()) if o["side"] == "sell"]
     assert order["average"] == pytest.approx(59000.0)
+    assert "BingX closed BTC/USDT:USDT itself (ADL)" in caplog.text
     # BingX filters by autoCloseType (page: "LIQUIDATION" / "ADL").
     api = exchange._api
     adl = api.swapV2PrivateGetTradeForceOrders({"symbol": SYMBOL, "autoCloseType": "ADL"})
@@ -115,6 +116,9 @@ def test_each_request_spans_at_most_seven_days(make_exchange, fake_bingx):
 
     for path in (FULL_ORDER_PATH, FORCE_ORDERS_PATH):
         sent = [r.params for r in fake_bingx.requests if r.path == path]
+        if path == FORCE_ORDERS_PATH:  # one request per autoCloseType and step
+            assert [p["autoCloseType"] for p in sent] == ["LIQUIDATION", "ADL"] * 2
+            sent = sent[::2]
         assert len(sent) == 2, path
         first, second = sent
         assert int(first["endTime"]) - int(first["startTime"]) <= 7 * DAY / timedelta(
@@ -185,4 +189,4 @@ def test_the_liquidation_is_logged_once(make_exchange, fake_bingx, caplog):
     fake_bingx.set_mark_price(SYMBOL, float(pos["liquidationPrice"]) * 0.98)
     exchange.fetch_orders(PAIR, _since())
     exchange.fetch_orders(PAIR, _since())
-    assert caplog.text.count("BingX closed BTC/USDT:USDT itself") == 1
+    assert caplog.text.count("BingX closed BTC/USDT:USDT itself (LIQUIDATION)") == 1

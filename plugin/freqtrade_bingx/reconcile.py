@@ -21,6 +21,10 @@ What BingX needs for that to work:
   say that the order history lists them too, so :meth:`BingxReconcileMixin._fetch_orders` adds
   the pair's force orders of the same window, parsed by ccxt like any BingX order. A close on
   bingx.com is an ordinary order and already in the history.
+- **Which it was.** The force orders are asked for per ``autoCloseType``, since a row does not
+  say whether it is a liquidation or ADL, and the log names it. The trade's exit reason stays
+  freqtrade's ``sold_on_exchange``: no exchange hook sets it, and freqtrade hands strategy
+  callbacks such as ``order_filled`` a copy of the trade (``strategy_safe_wrapper``).
 
 Only live futures send anything; dry-run and spot are freqtrade's own.
 """
@@ -40,6 +44,9 @@ from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 logger = logging.getLogger(__name__)
 
 FORCE_ORDERS = "/openApi/swap/v2/trade/forceOrders"
+# The forceOrders page: autoCloseType "LIQUIDATION": liquidation order, "ADL": ADL liquidation
+# order. Without it BingX returns both, and nothing in a row says which it is.
+AUTO_CLOSE_TYPES = ("LIQUIDATION", "ADL")
 # The forceOrders page: limit "The default value is 50, the maximum value is 100".
 FORCE_ORDERS_LIMIT = 100
 # freqtrade's _fetch_orders asks from 10 s before ``since``.
@@ -114,6 +121,19 @@ class BingxReconcileMixin:
         }
         if until_ms is not None:
             request["endTime"] = until_ms
+        orders = []
+        for kind in AUTO_CLOSE_TYPES:
+            found = self._fetch_force_orders_of(pair, market, {**request, "autoCloseType": kind})
+            if found is None:
+                return []  # refused: see _refuse_force_orders
+            self._report(pair, kind, found)
+            orders += found
+        return orders
+
+    def _fetch_force_orders_of(
+        self, pair: str, market: dict, request: dict[str, Any]
+    ) -> list[CcxtOrder] | None:
+        """One forceOrders request as ccxt orders of ``pair``; None if BingX refused it."""
         try:
             reply = self._api.swapV2PrivateGetTradeForceOrders(request)
         except ccxt.DDoSProtection as e:
@@ -121,7 +141,7 @@ class BingxReconcileMixin:
         except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
             # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
             self._refuse_force_orders(e)
-            return []
+            return None
         except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
             raise TemporaryError(f"Could not read BingX force orders of {pair}: {e}") from e
         except ccxt.BaseError as e:
@@ -131,9 +151,7 @@ class BingxReconcileMixin:
             orders = [self._api.parse_order(row, market) for row in rows]
         except (ccxt.BaseError, TypeError, ValueError, ArithmeticError) as e:
             raise TemporaryError(f"BingX {FORCE_ORDERS}: an order ccxt cannot read: {e}") from e
-        orders = [order for order in orders if order.get("symbol") == pair]
-        self._report(pair, orders)
-        return orders
+        return [order for order in orders if order.get("symbol") == pair]
 
     def _force_orders_refused(self) -> bool:
         with self._force_orders_lock:
@@ -150,7 +168,7 @@ class BingxReconcileMixin:
             REFUSAL_MEMORY_S // 60,
         )
 
-    def _report(self, pair: str, orders: list[CcxtOrder]) -> None:
+    def _report(self, pair: str, kind: str, orders: list[CcxtOrder]) -> None:
         """One warning per force order, the first time it is seen."""
         for order in orders:
             with self._force_orders_lock:
@@ -158,9 +176,10 @@ class BingxReconcileMixin:
                     continue
                 self._force_orders_reported.add(order["id"])
             logger.warning(
-                "BingX closed %s itself (liquidation or ADL): force order %s, %s %s at %s. "
-                "freqtrade records the trade as closed on the exchange at that price.",
+                "BingX closed %s itself (%s): force order %s, %s %s at %s. freqtrade records "
+                "the trade as closed on the exchange at that price.",
                 pair,
+                kind,
                 order["id"],
                 order.get("side"),
                 order.get("filled"),
