@@ -35,16 +35,24 @@ def _btc_held(run: Rehearsal) -> bool:
     return held and bool(trades) and trades[0]["is_open"] and run.settled(require_stoploss=False)
 
 
+def _btc_stop_placed(run: Rehearsal) -> bool:
+    _trades, orders = run.db_rows()
+    stop_open = any(
+        o["ft_pair"] == PAIR and o["ft_order_side"] == "stoploss" and o["ft_is_open"]
+        for o in orders
+    )
+    return stop_open and _btc_held(run)
+
+
 def _btc_closed(run: Rehearsal) -> bool:
     trades = _btc_trades(run)
     return bool(trades) and not trades[0]["is_open"]
 
 
-@pytest.fixture
-def rehearsal(tmp_path: Path):
-    run = Rehearsal(
-        workdir=tmp_path,
-        strategy="BingxLiquidationRehearsal",
+def _rehearsal(workdir: Path, strategy: str) -> Rehearsal:
+    return Rehearsal(
+        workdir=workdir,
+        strategy=strategy,
         strategy_path=STRATEGY_PATH,
         extra_config={
             "exchange": {"pair_whitelist": [PAIR, "ETH/USDT:USDT"]},
@@ -53,6 +61,11 @@ def rehearsal(tmp_path: Path):
             "exit_pricing": {"price_side": "other"},
         },
     )
+
+
+@pytest.fixture
+def rehearsal(tmp_path: Path):
+    run = _rehearsal(tmp_path, "BingxLiquidationRehearsal")
     try:
         yield run
     finally:
@@ -92,3 +105,31 @@ def test_a_liquidated_position_closes_the_trade_at_bingxs_price(rehearsal: Rehea
     assert recorded["ft_order_side"] == "sell"
     assert "BingX closed BTC/USDT:USDT itself (LIQUIDATION)" in log
     assert "Fatal exception" not in log
+
+
+def test_adl_with_a_stoploss_on_the_exchange_closes_the_trade(tmp_path: Path) -> None:
+    """BingX closes the position by ADL while freqtrade's stop order waits on the exchange:
+    the fake cancels the stop with its position, and freqtrade still closes the trade at the
+    ADL order's price."""
+    run = _rehearsal(tmp_path, "BingxAdlRehearsal")
+    try:
+        run.start()
+        run.run(ENTRY_DEADLINE_S, on_tick=_btc_stop_placed, poll_s=0.25)
+        assert _btc_stop_placed(run), run.log_text()[-4000:]
+        assert run.server is not None
+        force_order = run.server.liquidate(SYMBOL, kind="ADL", api_key=REHEARSAL_KEY)
+
+        handled = f"handled order {force_order['orderId']}"
+        run.run(CLOSE_DEADLINE_S, on_tick=lambda r: handled in r.log_text(), poll_s=0.25)
+        log = run.log_text()
+        [trade] = _btc_trades(run)
+        assert not trade["is_open"], log[-4000:]
+        assert trade["exit_reason"] == "sold_on_exchange"
+        assert trade["close_rate"] == pytest.approx(float(force_order["avgPrice"]))
+        assert "BingX closed BTC/USDT:USDT itself (ADL)" in log
+        _trades, orders = run.db_rows()
+        stops = [o for o in orders if o["ft_pair"] == PAIR and o["ft_order_side"] == "stoploss"]
+        assert stops and not any(o["ft_is_open"] for o in stops)
+        assert "Fatal exception" not in log
+    finally:
+        run.stop()

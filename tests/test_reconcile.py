@@ -78,6 +78,33 @@ def test_mark_through_liquidation_price_closes_at_it_and_freqtrade_sees_the_orde
     assert str(row["orderId"]) == order["id"]
 
 
+@pytest.mark.parametrize(
+    ("hedge", "side", "closing", "position_side"),
+    [
+        (False, "SHORT", "buy", "BOTH"),
+        (True, "LONG", "sell", "LONG"),
+        (True, "SHORT", "buy", "SHORT"),
+    ],
+)
+def test_liquidation_of_each_side_and_mode(
+    make_exchange, fake_bingx, hedge, side, closing, position_side
+):
+    fake_bingx.account("test-key").hedge_mode = hedge
+    exchange = make_exchange()
+    fake_bingx.set_price(SYMBOL, 60000.0)
+    pos = fake_bingx.open_position(SYMBOL, side, 0.02, 60000.0, api_key="test-key")
+    liq = float(pos["liquidationPrice"])
+    # A short is liquidated when the mark rises to its liquidation price.
+    fake_bingx.set_mark_price(SYMBOL, liq * (1.01 if side == "SHORT" else 0.99))
+
+    assert _btc_positions(exchange) == []
+    [order] = [o for o in exchange.fetch_orders(PAIR, _since()) if o["side"] == closing]
+    assert order["average"] == pytest.approx(liq)
+    assert order["filled"] == pytest.approx(0.02)
+    [(_kind, row)] = fake_bingx.force_orders("test-key")
+    assert row["positionSide"] == position_side
+
+
 def test_adl_is_a_force_order_at_the_mark(make_exchange, fake_bingx, caplog):
     exchange = make_exchange()
     _long_btc(fake_bingx)

@@ -35,3 +35,9 @@ class BingxLiquidationRehearsal(BingxRehearsal):
         if pair == HELD:
             return None
         return super().custom_exit(pair, trade, current_time, **kwargs)
+
+
+class BingxAdlRehearsal(BingxLiquidationRehearsal):
+    """The same, with freqtrade's stoploss on the exchange: BingX cancels it with the position."""
+
+    order_types = {**BingxRehearsal.order_types, "stoploss_on_exchange": True}
