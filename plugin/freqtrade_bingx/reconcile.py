@@ -7,6 +7,10 @@ orders, adds every order it did not place to the trade and lets it close the tra
 order's average price, with exit reason ``sold_on_exchange``. freqtrade gives that reason to
 every close it did not order: its exchange classes have no hook to name a liquidation (freqtrade
 PR #8560: "making no distinction between liquidations and regular, manual orders").
+freqtrade re-reads positions after each of its fills and, in futures, at minute 1 and 31 of
+every hour, so a quiet bot notices within 30 minutes. With a stoploss on the exchange it first
+finds its stop cancelled (BingX cancels it with the position), tries to place it again and to
+exit, and BingX answers 101205 "No position to close" to both; the next loop reconciles.
 
 What BingX needs for that to work:
 
