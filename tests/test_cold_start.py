@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx, Fault, many_contracts
-
 from tests.conftest import API_KEY, API_SECRET
 
 

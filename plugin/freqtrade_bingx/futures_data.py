@@ -251,7 +251,9 @@ class BingxFuturesDataMixin:
         """
         whitelist = list(self._config["exchange"].get("pair_whitelist", []))
         if self._config.get("runmode") in TRADE_MODES:
-            return sorted({p for p in [*whitelist, *self._tier_pairs_used] if p in swaps})
+            with self._tier_lock:  # another thread may be adding a pair
+                used = list(self._tier_pairs_used)
+            return sorted({p for p in [*whitelist, *used] if p in swaps})
         try:
             expanded = expand_pairlist(whitelist, sorted(swaps))
         except ValueError:  # freqtrade's pairlist refuses a bad pattern with its own message
