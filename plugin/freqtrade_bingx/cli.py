@@ -126,7 +126,7 @@ def save_offline(exchange) -> list[str]:
 
 
 def _every(hours: int | None) -> str:
-    return "?" if hours is None else f"{hours}h"
+    return "unknown" if hours is None else f"{hours}h"
 
 
 def _x(value: Any) -> str:

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 # Loading tiers for many pairs takes a while at 5 requests/s: say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
+HOUR_MS = 3_600_000
+# Funding-rate rows read to tell a pair's funding interval from their spacing.
+FUNDING_HISTORY_PROBE = 3
 
 
 class BingxFuturesDataMixin:
@@ -197,10 +200,22 @@ class BingxFuturesDataMixin:
     # --- funding --------------------------------------------------------------------------
 
     def funding_interval_hours(self, pair: str) -> int | None:
-        """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
+        """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown.
 
-        freqtrade charges funding from the funding-rate history, which holds one row per
-        funding event, at a 1h funding timeframe that divides every BingX interval.
+        BingX's premiumIndex page lists no interval; newer replies carry ``fundingIntervalHours``
+        (ccxt reads it as ``interval``), so that is used when present. Otherwise the spacing of
+        the two latest settlements in the funding-rate history (one row per settlement, with its
+        ``fundingTime``) gives it. freqtrade charges funding from that history, at a 1h funding
+        timeframe that divides every BingX interval.
         """
         interval = (self._api.fetch_funding_rate(pair) or {}).get("interval") or ""
-        return int(interval[:-1]) if interval.endswith("h") else None
+        if interval.endswith("h") and interval[:-1].isdigit():
+            return int(interval[:-1])
+        history = self._api.fetch_funding_rate_history(pair, limit=FUNDING_HISTORY_PROBE) or []
+        times = sorted(
+            {row["timestamp"] for row in history if isinstance(row.get("timestamp"), int)}
+        )
+        if len(times) < 2:
+            return None
+        hours, rest = divmod(times[-1] - times[-2], HOUR_MS)
+        return hours if hours > 0 and rest == 0 else None

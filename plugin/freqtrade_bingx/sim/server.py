@@ -36,7 +36,7 @@ from .accounts import (
     normalize_contracts,
 )
 from .errors import ApiError
-from .faults import Fault, FaultQueue
+from .faults import RATE_LIMITED_MSG, Fault, FaultQueue
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
 
@@ -88,23 +88,31 @@ CCXT_URL_SECTIONS = (
     "api",
 )
 
-# Server-side limits per (api key, method, path) in requests per rolling second.
-# Trading: BingX states 10 requests/s per UID for placing orders (the figure commonly quoted
-# from its docs); we apply the same 10/s to cancel, query and open orders (our assumption, not
-# a published figure). History endpoints get 5/s, the spacing ccxt's own cost table implies
-# (cost 2 at rateLimit 100 ms). ccxt with enableRateLimit stays below all of them.
+# Server-side limits per (api key, method, path) in requests per rolling second: BingX's "rate
+# limitation by UID" from each endpoint's page (reference/bingx-swap-api/<method>_<path>.md).
+# Public market-data endpoints are limited per IP group only (500 requests per 10 s), which a
+# loopback fake does not model. Set leverage (5/s on its page) is configured in __init__.
 DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = {
+    # Reading the position mode and the margin type is 2/s on their pages; not enforced by
+    # default (None) because the plugin's transport spaces these reads at 5/s. Pass
+    # rate_limits={("GET", MARGIN_TYPE_PATH): 2.0, ...} to hold a client to BingX's figure.
+    ("GET", DUAL_PATH): None,
     ("POST", DUAL_PATH): 2.0,
+    ("GET", MARGIN_TYPE_PATH): None,
     ("POST", MARGIN_TYPE_PATH): 2.0,
+    ("GET", LEVERAGE_PATH): 5.0,
+    ("GET", TIERS_PATH): 5.0,
+    ("GET", POSITIONS_PATH): 5.0,
+    ("GET", BALANCE_V3_PATH): 5.0,
+    ("GET", INCOME_PATH): 5.0,
     ("POST", ORDER_PATH): 10.0,
-    ("DELETE", ORDER_PATH): 10.0,
-    ("GET", ORDER_PATH): 10.0,
-    ("GET", OPEN_ORDERS_PATH): 10.0,
-    ("DELETE", ALL_OPEN_ORDERS_PATH): 10.0,
+    ("DELETE", ORDER_PATH): 5.0,
+    ("GET", ORDER_PATH): 5.0,
+    ("GET", OPEN_ORDERS_PATH): 5.0,
+    ("DELETE", ALL_OPEN_ORDERS_PATH): 5.0,
     ("GET", ALL_ORDERS_PATH): 5.0,
     ("GET", FULL_ORDER_PATH): 5.0,
     ("GET", FILLS_PATH): 5.0,
-    ("GET", INCOME_PATH): 5.0,
 }
 TICK_INTERVAL_S = 0.2
 
@@ -187,6 +195,8 @@ class FakeBingx:
         volatility: float = 0.0005,
         anchor_ms: int | None = None,
         balance: float | None = None,
+        rate_limit_recovery_s: float = 0.0,
+        premium_index_interval: bool = False,
     ) -> None:
         if host == "localhost":
             host = "127.0.0.1"
@@ -232,6 +242,9 @@ class FakeBingx:
             self.rate_limits.update({(m.upper(), p): v for (m, p), v in rate_limits.items()})
         self._rate_lock = threading.Lock()
         self._rate_windows: dict[tuple[str | None, str, str], deque[float]] = {}
+        self._blocked_until: dict[tuple[str | None, str, str], int] = {}
+        self.rate_limit_recovery_s = rate_limit_recovery_s
+        self.premium_index_interval = premium_index_interval
         self._faults = FaultQueue()
         self._ledger_lock = threading.Lock()
         self._ledger: list[RequestRecord] = []
@@ -358,6 +371,7 @@ class FakeBingx:
     def reset_rate_limits(self) -> None:
         with self._rate_lock:
             self._rate_windows.clear()
+            self._blocked_until.clear()
 
     def account(self, api_key: str = "test-key") -> Account:
         return self._accounts[api_key]
@@ -474,7 +488,9 @@ class FakeBingx:
             reply.headers.update(headers)
             return reply
         except ApiError as err:
-            return _Reply({"code": err.code, "msg": err.msg, "data": {}}, err.http_status)
+            return _Reply(
+                {"code": err.code, "msg": err.msg, "data": {}}, err.http_status, dict(err.headers)
+            )
 
     def _authenticate(self, raw_query: str, params: dict[str, str], api_key: str | None) -> Account:
         # Order of checks is our choice (BingX's is unknown); see the project brief.
@@ -502,25 +518,56 @@ class FakeBingx:
             raise ApiError(80014, "timestamp is invalid")
         return account
 
+    def block(self, api_key: str | None, method: str, path: str, seconds: float) -> None:
+        """Refuse ``method path`` of ``api_key`` with a plain 100410 for ``seconds``."""
+        until = self.server_time_ms() + int(seconds * 1000)
+        with self._rate_lock:
+            key = (api_key, method.upper(), path)
+            self._blocked_until[key] = max(until, self._blocked_until.get(key, 0))
+
     def _rate_check(self, api_key: str | None, method: str, path: str) -> dict[str, str]:
+        """The rate-limit headers of an accepted request; ApiError 100410 if refused.
+
+        BingX's rate-limit page: "X-RateLimit-Requests-Remain" (remaining number of frequency
+        limits) and "X-RateLimit-Requests-Expire" (window expiration time) in the HTTP header.
+        Expire is sent as milliseconds until the current window ends, not an epoch: a live reply
+        quoted in a public bot's notes reads ``x-ratelimit-requests-remain: 499`` with
+        ``x-ratelimit-requests-expire: 10000`` on a 10-second window. A refused request gets the
+        headers too, with nothing remaining (our reading; the page does not restrict them).
+        """
+        key = (api_key, method, path)
+        with self._rate_lock:
+            blocked_until = self._blocked_until.get(key, 0)
+        if blocked_until:
+            if self.server_time_ms() < blocked_until:
+                # The plain form names no unblock time (BingX's error tables: "rate limited").
+                raise ApiError(100410, RATE_LIMITED_MSG)
+            with self._rate_lock:
+                self._blocked_until.pop(key, None)
         limit = self.rate_limits.get((method, path))
         if limit is None:
             return {}
         allowed = max(1, int(limit))
         now = time.monotonic()
         with self._rate_lock:
-            window = self._rate_windows.setdefault((api_key, method, path), deque())
+            window = self._rate_windows.setdefault(key, deque())
             while window and now - window[0] >= 1.0:
                 window.popleft()
-            if len(window) >= allowed:
-                # Refused calls are not counted, so a client that backs off recovers in <= 1 s.
-                raise ApiError(100410, "rate limited")
-            window.append(now)
-            expire_ms = int((1.0 - (now - window[0])) * 1000)
-            return {
+            refused = len(window) >= allowed
+            if not refused:
+                window.append(now)
+            expire_ms = max(int((1.0 - (now - window[0])) * 1000), 0)
+            headers = {
                 "X-RateLimit-Requests-Remain": str(allowed - len(window)),
-                "X-RateLimit-Requests-Expire": str(max(expire_ms, 0)),
+                "X-RateLimit-Requests-Expire": str(expire_ms),
             }
+        if refused:
+            if self.rate_limit_recovery_s > 0:
+                self.block(api_key, method, path, self.rate_limit_recovery_s)
+            # Refused calls are not counted, so (without a recovery period) a client that backs
+            # off recovers in <= 1 s.
+            raise ApiError(100410, RATE_LIMITED_MSG, headers=headers)
+        return headers
 
     # ----------------------------------------------------------------- endpoint helpers
     def _contract(self, params: dict[str, str]) -> dict[str, Any]:
@@ -560,19 +607,31 @@ class FakeBingx:
         }
 
     def _premium(self, symbol: str) -> dict[str, Any]:
+        """A row of GET /openApi/swap/v2/quote/premiumIndex, with the page's fields.
+
+        The page (get_openapi_swap_v2_quote_premiumindex.md) lists symbol, lastFundingRate,
+        markPrice, indexPrice (strings) and nextFundingTime (int64). ccxt PR #30471 (2026-09)
+        reports that BingX has since added ``fundingIntervalHours`` and ``updateTime``, listed
+        in its docs-v3: ``premium_index_interval=True`` sends them too, so clients can be tested
+        against both.
+        """
         now = self.server_time_ms()
         pp = int(self._contract_by_symbol[symbol]["pricePrecision"])
         next_funding = self.market.next_funding_ms(now)
-        return {
+        row: dict[str, Any] = {
             "symbol": symbol,
             "markPrice": f"{self.market.mark(symbol, now):.{pp}f}",
             "indexPrice": f"{self.market.index(symbol, now):.{pp}f}",
             # The rate that will be settled at nextFundingTime (and then shows in fundingRate).
             "lastFundingRate": f"{self.market.funding_rate(symbol, next_funding):.8f}",
+            # The page calls it "the remaining time for the next settlement, in milliseconds";
+            # live replies carry the absolute time (ccxt PR #20864: "1705593600000").
             "nextFundingTime": next_funding,
-            "fundingIntervalHours": FUNDING_INTERVAL_HOURS,
-            "updateTime": now,
         }
+        if self.premium_index_interval:
+            row["fundingIntervalHours"] = FUNDING_INTERVAL_HOURS
+            row["updateTime"] = now
+        return row
 
     def _balance_row(self, acct: Account) -> dict[str, Any]:
         return self.engine.balance_row(acct)
@@ -615,10 +674,10 @@ class FakeBingx:
             raise ApiError(109400, "dualSidePosition must be 'true' or 'false'")
         with acct.lock:
             if acct.busy():
-                raise ApiError(
-                    109400,
-                    "There are positions or pending orders, the position mode cannot be changed",
-                )
+                # BingX's position-mode pages: changes only "when there are no active positions
+                # or pending orders"; the refusal is in the older export's error table
+                # (trading__query_position_mode.md): 109401 "user has pending orders or position".
+                raise ApiError(109401, "user has pending orders or position")
             acct.hedge_mode = value == "true"
         return self._dual_reply(acct)
 
@@ -996,6 +1055,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_fault(self, record: RequestRecord, fault: Fault) -> bool:
         """Answer per the fault; False means 'continue with normal handling' (delay only)."""
         msg = fault.message(record.t)
+        if fault.block_s > 0:
+            self.server.sim.block(record.api_key, record.method, record.path, fault.block_s)
         if fault.reset:
             self._drop_connection()
             return True
