@@ -342,10 +342,13 @@ class PriceModel:
         def p(x: float) -> str:
             return fmt(x, price_precision)
 
+        # GET /openApi/swap/v2/quote/ticker: the page's fields and types (bid/ask price and
+        # quantity as numbers, the rest as strings, open/close time as int64), with the "%"
+        # BingX appends to priceChangePercent in the live swap reply ccxt 4.5.90 quotes.
         return {
             "symbol": symbol,
             "priceChange": p(change),
-            "priceChangePercent": f"{change / opened * 100:.2f}",
+            "priceChangePercent": f"{change / opened * 100:.2f}%",
             "lastPrice": p(last),
             "lastQty": num(round(rng.uniform(0.1, 5) * 1000 / last, 4) or 1),
             "highPrice": p(max(samples)),
@@ -355,10 +358,10 @@ class PriceModel:
             "openPrice": p(opened),
             "openTime": open_ms,
             "closeTime": now,
-            "bidPrice": p(bid),
-            "bidQty": num(round(rng.uniform(1, 20) * 1000 / last, 4) or 1),
-            "askPrice": p(ask),
-            "askQty": num(round(rng.uniform(1, 20) * 1000 / last, 4) or 1),
+            "bidPrice": round(bid, price_precision),
+            "bidQty": round(rng.uniform(1, 20) * 1000 / last, 4) or 1.0,
+            "askPrice": round(ask, price_precision),
+            "askQty": round(rng.uniform(1, 20) * 1000 / last, 4) or 1.0,
         }
 
     def depth(

@@ -479,18 +479,20 @@ class FakeBingx:
         if route is None:
             return _Reply({"code": 100400, "msg": "this api is not exist"}, http_status=404)
         signed, endpoint = route
+        headers: dict[str, str] = {}
         try:
             account = self._authenticate(raw_query, params, api_key) if signed else None
             headers = self._rate_check(api_key, method, path)
             # Lazy matching: every answer reflects fills due at the current price.
             self.engine.tick()
             reply = endpoint(_Ctx(method, path, params, account))
-            reply.headers.update(headers)
-            return reply
         except ApiError as err:
-            return _Reply(
-                {"code": err.code, "msg": err.msg, "data": {}}, err.http_status, dict(err.headers)
-            )
+            # BingX's business errors: HTTP 200, the code and msg, and an empty data object
+            # (ccxt's quotes, e.g. {"code":101204,"msg":"","data":{}}).
+            payload = {"code": err.code, "msg": err.msg, "data": {}}
+            return _Reply(payload, err.http_status, {**headers, **err.headers})
+        reply.headers.update(headers)
+        return reply
 
     def _authenticate(self, raw_query: str, params: dict[str, str], api_key: str | None) -> Account:
         # Order of checks is our choice (BingX's is unknown); see the project brief.
@@ -637,12 +639,19 @@ class FakeBingx:
         return self.engine.balance_row(acct)
 
     # ----------------------------------------------------------------- public endpoints
+    # Each reply names its source: "page" is BingX's page for the endpoint in
+    # reference/bingx-swap-api/ (e.g. get_openapi_swap_v2_quote_contracts.md); "ccxt" is a
+    # live reply quoted in ccxt 4.5.90's bingx.py next to the method that calls the endpoint.
     def _ep_server_time(self, ctx: _Ctx) -> _Reply:
+        # older-export general_information__get_server_time.md: {"serverTime": 1675319535362}
         return _ok({"serverTime": self.server_time_ms()})
 
     def _ep_contracts(self, ctx: _Ctx) -> _Reply:
+        # The page's fields; size, feeRate, tradeMinLimit, max*Leverage from ccxt (fetchMarkets).
         return _ok(copy.deepcopy(self.contracts))
 
+    # ccxt's load_markets also asks for coin-margined contracts, spot symbols and (signed)
+    # currencies; the envelopes follow ccxt's quotes, the lists are empty on purpose.
     def _ep_cswap_contracts(self, ctx: _Ctx) -> _Reply:
         return _ok([], timestamp=self.server_time_ms())
 
@@ -659,6 +668,8 @@ class FakeBingx:
         return _ok([], code="0", timestamp=str(self.server_time_ms()))
 
     def _dual_reply(self, acct: Account) -> _Reply:
+        # The page: "dualSidePosition" as the string "true"/"false"; envelope from ccxt
+        # (fetchPositionMode): "code": "0" and "timeStamp" as strings.
         value = "true" if acct.hedge_mode else "false"
         return _ok({"dualSidePosition": value}, code="0", timeStamp=str(self.server_time_ms()))
 
@@ -748,6 +759,8 @@ class FakeBingx:
         assert acct is not None
         symbol = self._contract(ctx.params)["symbol"]
         with acct.lock:
+            # The page: "marginType" (string); ccxt: {"marginType": "CROSSED"}. The account may
+            # hold SEPARATE_ISOLATED, one of the three types the POST page names.
             return _ok({"marginType": acct.margin_type[symbol]})
 
     def _ep_set_margin_type(self, ctx: _Ctx) -> _Reply:
@@ -761,15 +774,17 @@ class FakeBingx:
             )
         with acct.lock:
             if acct.busy(symbol):
+                # older-export trading__change_margin_type.md's error table.
                 raise ApiError(109400, "the account has positions or pending orders")
             # Setting the current type again succeeds: BingX's answer to a no-op is unknown.
             acct.margin_type[symbol] = margin_type
-        # BingX answers this one with code/msg only, no data.
+        # The page's response parameters are code and msg only.
         return _ok()
 
     def _ep_tiers(self, ctx: _Ctx) -> _Reply:
         contract = self._contract(ctx.params)
         tiers = leverage_tiers(contract["symbol"], int(contract["maxLongLeverage"]))
+        # The page's fields (all strings); the envelope's "timestamp" is in ccxt's quote.
         return _ok(tiers, timestamp=self.server_time_ms())
 
     def _ep_positions(self, ctx: _Ctx) -> _Reply:
@@ -786,11 +801,15 @@ class FakeBingx:
         return _ok(rows)
 
     def _ep_balance_v2(self, ctx: _Ctx) -> _Reply:
+        # No page for v2 in the reference set: the row sits in data.balance, as in a live reply
+        # quoted in a public bot's notes ({"data":{"balance":{"userId":...,"asset":"USDT",
+        # "availableMargin":...}}}); its fields are v3's.
         assert ctx.account is not None
         return _ok({"balance": self._balance_row(ctx.account)})
 
     def _ep_balance_v3(self, ctx: _Ctx) -> _Reply:
-        # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2.
+        # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2. The page's
+        # fields, plus userId from ccxt's quote.
         assert ctx.account is not None
         return _ok([self._balance_row(ctx.account)])
 
