@@ -428,23 +428,33 @@ TIER_EXAMPLE = {
     "maintMarginRatio": "0.003300",
     "maintAmount": "0.000000",
 }
-# ccxt, parseOrder "with tp and sl": the create reply (inside data.order).
+# The create reply (inside data.order): a live reply from BingX's demo host (2026) quoted in a
+# public project's verification notes. ccxt's older quote ("with tp and sl") has a subset.
 CREATED_EXAMPLE = {
-    "orderId": 1741440894764281900,
-    "symbol": "LTC-USDT",
+    "orderId": 2086368129182601216,
+    "orderID": "2086368129182601216",
+    "symbol": "BTC-USDT",
     "positionSide": "LONG",
     "side": "BUY",
     "type": "MARKET",
     "price": 0,
-    "quantity": 1,
+    "quantity": 0.001,
+    "quoteOrderQty": 0,
     "stopPrice": 0,
     "workingType": "MARK_PRICE",
-    "clientOrderID": "",
+    "clientOrderID": "a0dc6508-31b5-4ef1-8b5b-93dc1b987ba8",
+    "clientOrderId": "",
     "timeInForce": "GTC",
     "priceRate": 0,
-    "stopLoss": '{"stopPrice":50,"workingType":"MARK_PRICE","type":"STOP_MARKET","quantity":1}',
+    "stopLoss": "",
     "takeProfit": "",
     "reduceOnly": False,
+    "activationPrice": 0,
+    "closePosition": "",
+    "stopGuaranteed": "",
+    "status": "FILLED",
+    "avgPrice": "64881.5",
+    "executedQty": "0.0010",
 }
 # A live query reply quoted in a public bot's API notes (2023-12, BTC-USDT MARKET FILLED).
 ORDER_EXAMPLE = {

@@ -311,6 +311,7 @@ class PriceModel:
     def funding_history(
         self, symbol: str, start: int | None, end: int | None, limit: int, now: int
     ) -> list[dict[str, Any]]:
+        """Rows of GET /openApi/swap/v2/quote/fundingRate: the page's fields and types."""
         hi = min(end, now) if end is not None else now
         last = hi // FUNDING_INTERVAL_MS * FUNDING_INTERVAL_MS
         if start is not None:
@@ -367,6 +368,8 @@ class PriceModel:
     def depth(
         self, symbol: str, now: int, limit: int, price_precision: int, qty_precision: int
     ) -> dict[str, Any]:
+        """GET /openApi/swap/v2/quote/depth: the page's fields, levels as [price, qty] strings
+        as in the live linear-swap reply ccxt quotes."""
         bid, ask = self.bid_ask(symbol, now)
         tick = 10.0**-price_precision
         step = max(tick, bid * 0.0001)
@@ -390,6 +393,7 @@ class PriceModel:
     def trades(
         self, symbol: str, now: int, limit: int, price_precision: int
     ) -> list[dict[str, Any]]:
+        """Rows of GET /openApi/swap/v2/quote/trades: the page's fields and types."""
         rows = []
         for i in range(limit):
             t = (now // 1000 - i * 10) * 1000

@@ -217,28 +217,37 @@ class SimOrder:
     def to_created(self, qty_precision: int) -> dict[str, Any]:
         """The order as the create endpoint answers it (inside ``data.order``).
 
-        Keys and types follow the live create reply with attached TP/SL that ccxt 4.5.90 quotes
-        (``price``, ``quantity``, ``stopPrice`` and ``priceRate`` as JSON numbers, ``stopLoss``
-        and ``takeProfit`` as JSON text), plus ``status``, ``executedQty`` and (for MARKET)
-        ``avgPrice``, which the place-order page lists as strings.
+        Keys and types follow a live reply from BingX's demo host (2026) quoted in a public
+        project's verification notes: ``{"orderId":2086368129182601216,"orderID":
+        "2086368129182601216","symbol":"BTC-USDT",...,"price":0,"quantity":0.001,
+        "quoteOrderQty":0,"stopPrice":0,...,"clientOrderID":"<id>","clientOrderId":"",
+        ...,"closePosition":"","stopGuaranteed":"","status":"FILLED","avgPrice":"64881.5",
+        "executedQty":"0.0010"}``. The place-order page lists status, avgPrice ("present when
+        type=MARKET") and executedQty too.
         """
         pp = self.price_precision
         created: dict[str, Any] = {
             "orderId": self.order_id,
+            "orderID": str(self.order_id),
             "symbol": self.symbol,
             "positionSide": self.position_side,
             "side": self.side,
             "type": self.type,
             "price": round(self.price, pp),
             "quantity": round(self.quantity, qty_precision),
+            "quoteOrderQty": 0,
             "stopPrice": round(self.stop_price, pp),
             "workingType": self.working_type,
             "clientOrderID": self.client_order_id,
+            "clientOrderId": "",
             "timeInForce": "PostOnly" if self.time_in_force == "POSTONLY" else self.time_in_force,
             "priceRate": 0,
             "stopLoss": json.dumps(self.stop_loss) if self.stop_loss else "",
             "takeProfit": json.dumps(self.take_profit) if self.take_profit else "",
             "reduceOnly": self.reduce_only,
+            "activationPrice": 0,
+            "closePosition": "true" if self.close_position else "",
+            "stopGuaranteed": "",
             "status": self.status,
             "executedQty": fmt(self.executed_qty, qty_precision),
         }

@@ -118,6 +118,10 @@ TICK_INTERVAL_S = 0.2
 
 FUNDING_INTERVAL_MS = FUNDING_INTERVAL_HOURS * 3600 * 1000
 _POSITIVE_INT = re.compile(r"[1-9][0-9]*")
+TIMESTAMP_MISMATCH_MSG = (
+    "Null timestamp or timestamp mismatch, try to run our sample code from the link "
+    "https://bingx-api.github.io/docs/#/en-us/spot/account-api.html#Query%20Assets"
+)
 
 
 @dataclass
@@ -496,12 +500,15 @@ class FakeBingx:
 
     def _authenticate(self, raw_query: str, params: dict[str, str], api_key: str | None) -> Account:
         # Order of checks is our choice (BingX's is unknown); see the project brief.
-        account = self._accounts.get(api_key or "")
+        # Codes and texts from BingX's error tables (error_codes.md and each endpoint's page).
+        if not api_key:
+            raise ApiError(100413, "Null apiKey")
+        account = self._accounts.get(api_key)
         if account is None:
             raise ApiError(100413, "Incorrect apiKey")
         ts_text = params.get("timestamp", "")
         if not ts_text.lstrip("-").isdigit():
-            raise ApiError(100421, "Null timestamp or timestamp mismatch")
+            raise ApiError(100421, TIMESTAMP_MISMATCH_MSG)
         pieces = raw_query.split("&") if raw_query else []
         given = [p[len("signature=") :] for p in pieces if p.startswith("signature=")]
         message = unquote("&".join(p for p in pieces if p and not p.startswith("signature=")))
@@ -830,7 +837,10 @@ class FakeBingx:
         if interval not in INTERVALS:
             raise ApiError(109400, f"Invalid parameters, interval {interval!r} illegal")
         limit = self._int_param(ctx.params, "limit") or 500
-        if not 1 <= limit <= 1440:
+        if limit > 1440:
+            # A live reply quoted in a public bot's notes (trailing space included).
+            raise ApiError(109414, "limit: This field must be less than or equal to 1440. ")
+        if limit < 1:
             raise ApiError(109400, "Invalid parameters, limit must be between 1 and 1440")
         start = self._int_param(ctx.params, "startTime")
         end = self._int_param(ctx.params, "endTime")
@@ -840,6 +850,8 @@ class FakeBingx:
         rows = []
         for open_ms in self.market.candle_opens(step, start, end, limit, now):
             o, h, lo, c, v = self.market.candle(symbol, open_ms, step, now, mark=mark)
+            # The pages type these float64; live replies (ccxt's quotes) carry strings, as
+            # BingX's "Numbers" page says decimals are returned.
             row: dict[str, Any] = {
                 "open": f"{o:.{pp}f}",
                 "close": f"{c:.{pp}f}",
@@ -848,8 +860,8 @@ class FakeBingx:
                 "volume": f"{v:.2f}",
             }
             if mark:
-                # BingX's mark klines carry openTime and closeTime; ccxt reads closeTime, and
-                # BingX's own sample shows it equal to openTime, so we send it that way.
+                # The page lists "time", but the live mark-kline reply ccxt quotes carries
+                # openTime and closeTime instead, the two equal; ccxt reads closeTime.
                 row.update({"openTime": open_ms, "closeTime": open_ms})
             else:
                 row["time"] = open_ms
