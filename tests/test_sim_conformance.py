@@ -38,270 +38,94 @@ ORDER = f"{SWAP}/v2/trade/order"
 DUAL = f"{SWAP}/v1/positionSide/dual"
 MARGIN_TYPE = f"{SWAP}/v2/trade/marginType"
 
+
 # ------------------------------------------------------------------------------ examples
+def fields(names: str) -> set[str]:
+    return set(names.split())
+
+
 # Field lists of the pages (Response Parameters), by page file name.
 PAGE_FIELDS: dict[str, set[str]] = {
-    "get_openapi_swap_v2_quote_contracts": {
-        "contractId",
-        "symbol",
-        "quantityPrecision",
-        "pricePrecision",
-        "takerFeeRate",
-        "makerFeeRate",
-        "tradeMinQuantity",
-        "tradeMinUSDT",
-        "currency",
-        "asset",
-        "status",
-        "apiStateOpen",
-        "apiStateClose",
-        "ensureTrigger",
-        "triggerFeeRate",
-        "brokerState",
-        "launchTime",
-        "maintainTime",
-        "offTime",
-        "displayName",
-    },
-    "get_openapi_swap_v2_quote_premiumindex": {
-        "symbol",
-        "lastFundingRate",
-        "markPrice",
-        "indexPrice",
-        "nextFundingTime",
-    },
-    "get_openapi_swap_v3_quote_klines": {"open", "close", "high", "low", "volume", "time"},
-    "get_openapi_swap_v1_market_markpriceklines": {
-        "open",
-        "close",
-        "high",
-        "low",
-        "volume",
-        "time",
-    },
-    "get_openapi_swap_v2_quote_ticker": {
-        "symbol",
-        "priceChange",
-        "priceChangePercent",
-        "lastPrice",
-        "lastQty",
-        "highPrice",
-        "lowPrice",
-        "volume",
-        "quoteVolume",
-        "openPrice",
-        "openTime",
-        "closeTime",
-        "bidPrice",
-        "bidQty",
-        "askPrice",
-        "askQty",
-    },
-    "get_openapi_swap_v2_quote_depth": {"T", "asks", "bids", "asksCoin", "bidsCoin"},
-    "get_openapi_swap_v2_quote_trades": {"time", "isBuyerMaker", "price", "qty", "quoteQty"},
-    "get_openapi_swap_v2_quote_fundingrate": {"symbol", "fundingRate", "fundingTime"},
-    "get_openapi_swap_v2_user_positions": {
-        "symbol",
-        "positionId",
-        "positionSide",
-        "isolated",
-        "positionAmt",
-        "availableAmt",
-        "unrealizedProfit",
-        "realisedProfit",
-        "initialMargin",
-        "margin",
-        "avgPrice",
-        "liquidationPrice",
-        "leverage",
-        "positionValue",
-        "markPrice",
-        "riskRate",
-        "maxMarginReduction",
-        "pnlRatio",
-        "updateTime",
-    },
-    "get_openapi_swap_v3_user_balance": {
-        "asset",
-        "balance",
-        "equity",
-        "unrealizedProfit",
-        "realisedProfit",
-        "availableMargin",
-        "usedMargin",
-        "freezedMargin",
-        "shortUid",
-    },
-    "get_openapi_swap_v2_user_income": {
-        "symbol",
-        "incomeType",
-        "income",
-        "asset",
-        "info",
-        "time",
-        "tranId",
-        "tradeId",
-    },
-    "get_openapi_swap_v1_maintmarginratio": {
-        "tier",
-        "symbol",
-        "minPositionVal",
-        "maxPositionVal",
-        "maintMarginRatio",
-        "maintAmount",
-    },
-    "get_openapi_swap_v2_trade_margintype": {"marginType"},
-    "get_openapi_swap_v1_positionside_dual": {"dualSidePosition"},
-    "post_openapi_swap_v2_trade_order": {
-        "symbol",
-        "side",
-        "type",
-        "positionSide",
-        "reduceOnly",
-        "orderID",
-        "workingType",
-        "clientOrderId",
-        "stopGuaranteed",
-        "status",
-        "avgPrice",
-        "executedQty",
-    },
-    "get_openapi_swap_v2_trade_order": {
-        "time",
-        "symbol",
-        "side",
-        "type",
-        "positionSide",
-        "reduceOnly",
-        "cumQuote",
-        "status",
-        "stopPrice",
-        "price",
-        "origQty",
-        "avgPrice",
-        "executedQty",
-        "orderId",
-        "profit",
-        "commission",
-        "updateTime",
-        "workingType",
-        "clientOrderId",
-        "stopGuaranteed",
-        "triggerOrderId",
-        "closePosition",
-    },
-    "get_openapi_swap_v2_trade_openorders": {
-        "time",
-        "symbol",
-        "side",
-        "type",
-        "positionSide",
-        "reduceOnly",
-        "cumQuote",
-        "status",
-        "stopPrice",
-        "price",
-        "origQty",
-        "avgPrice",
-        "executedQty",
-        "orderId",
-        "profit",
-        "commission",
-        "workingType",
-        "updateTime",
-        "postOnly",
-        "trailingStopRate",
-        "trailingStopDistance",
-        "stopGuaranteed",
-        "priceRate",
-        "actPrice",
-        "closePosition",
-    },
-    "get_openapi_swap_v2_trade_allorders": {
-        "time",
-        "symbol",
-        "side",
-        "type",
-        "positionSide",
-        "reduceOnly",
-        "cumQuote",
-        "status",
-        "stopPrice",
-        "price",
-        "origQty",
-        "avgPrice",
-        "executedQty",
-        "orderId",
-        "profit",
-        "commission",
-        "workingType",
-        "updateTime",
-        "stopGuaranteed",
-        "triggerOrderId",
-        "isTwap",
-        "mainOrderId",
-    },
-    "get_openapi_swap_v2_trade_allfillorders": {
-        "filledTm",
-        "symbol",
-        "volume",
-        "price",
-        "amount",
-        "commission",
-        "currency",
-        "orderId",
-        "liquidatedPrice",
-        "liquidatedMarginRatio",
-        "workingType",
-        "filledTime",
-        "side",
-        "type",
-        "positionSide",
-        "clientOrderID",
-        "onlyOnePosition",
-    },
-    "delete_openapi_swap_v2_trade_allopenorders": {"success", "failed"},
+    "get_openapi_swap_v2_quote_contracts": fields(
+        "contractId symbol quantityPrecision pricePrecision takerFeeRate makerFeeRate "
+        "tradeMinQuantity tradeMinUSDT currency asset status apiStateOpen apiStateClose "
+        "ensureTrigger triggerFeeRate brokerState launchTime maintainTime offTime displayName"
+    ),
+    "get_openapi_swap_v2_quote_premiumindex": fields(
+        "symbol lastFundingRate markPrice indexPrice nextFundingTime"
+    ),
+    "get_openapi_swap_v3_quote_klines": fields("open close high low volume time"),
+    "get_openapi_swap_v1_market_markpriceklines": fields("open close high low volume time"),
+    "get_openapi_swap_v2_quote_ticker": fields(
+        "symbol priceChange priceChangePercent lastPrice lastQty highPrice lowPrice volume "
+        "quoteVolume openPrice openTime closeTime bidPrice bidQty askPrice askQty"
+    ),
+    "get_openapi_swap_v2_quote_depth": fields("T asks bids asksCoin bidsCoin"),
+    "get_openapi_swap_v2_quote_trades": fields("time isBuyerMaker price qty quoteQty"),
+    "get_openapi_swap_v2_quote_fundingrate": fields("symbol fundingRate fundingTime"),
+    "get_openapi_swap_v2_user_positions": fields(
+        "symbol positionId positionSide isolated positionAmt availableAmt unrealizedProfit "
+        "realisedProfit initialMargin margin avgPrice liquidationPrice leverage positionValue "
+        "markPrice riskRate maxMarginReduction pnlRatio updateTime"
+    ),
+    "get_openapi_swap_v3_user_balance": fields(
+        "asset balance equity unrealizedProfit realisedProfit availableMargin usedMargin "
+        "freezedMargin shortUid"
+    ),
+    "get_openapi_swap_v2_user_income": fields(
+        "symbol incomeType income asset info time tranId tradeId"
+    ),
+    "get_openapi_swap_v1_maintmarginratio": fields(
+        "tier symbol minPositionVal maxPositionVal maintMarginRatio maintAmount"
+    ),
+    "get_openapi_swap_v2_trade_margintype": fields("marginType"),
+    "get_openapi_swap_v1_positionside_dual": fields("dualSidePosition"),
+    "post_openapi_swap_v2_trade_order": fields(
+        "symbol side type positionSide reduceOnly orderID workingType clientOrderId "
+        "stopGuaranteed status avgPrice executedQty"
+    ),
+    "get_openapi_swap_v2_trade_order": fields(
+        "time symbol side type positionSide reduceOnly cumQuote status stopPrice price origQty "
+        "avgPrice executedQty orderId profit commission updateTime workingType clientOrderId "
+        "stopGuaranteed triggerOrderId closePosition"
+    ),
+    "get_openapi_swap_v2_trade_openorders": fields(
+        "time symbol side type positionSide reduceOnly cumQuote status stopPrice price origQty "
+        "avgPrice executedQty orderId profit commission workingType updateTime postOnly "
+        "trailingStopRate trailingStopDistance stopGuaranteed priceRate actPrice closePosition"
+    ),
+    "get_openapi_swap_v2_trade_allorders": fields(
+        "time symbol side type positionSide reduceOnly cumQuote status stopPrice price origQty "
+        "avgPrice executedQty orderId profit commission workingType updateTime stopGuaranteed "
+        "triggerOrderId isTwap mainOrderId"
+    ),
+    "get_openapi_swap_v2_trade_allfillorders": fields(
+        "filledTm symbol volume price amount commission currency orderId liquidatedPrice "
+        "liquidatedMarginRatio workingType filledTime side type positionSide clientOrderID "
+        "onlyOnePosition"
+    ),
+    "delete_openapi_swap_v2_trade_allopenorders": fields("success failed"),
 }
 PAGE_FIELDS["get_openapi_swap_v1_trade_fullorder"] = PAGE_FIELDS[
     "get_openapi_swap_v2_trade_allorders"
 ]
-PAGE_FIELDS["delete_openapi_swap_v2_trade_order"] = PAGE_FIELDS["get_openapi_swap_v2_trade_order"]
 
 # ccxt, fetchMarkets (strings there where the page says int/float; the live reply below has
 # the page's types) and a live reply printed in a public BingX API test script.
-CONTRACT_QUOTED_FIELDS = {"size", "feeRate", "tradeMinLimit", "maxLongLeverage", "maxShortLeverage"}
-CONTRACT_EXAMPLE = {
-    "contractId": "100",
-    "symbol": "BTC-USDT",
-    "size": "0.0001",
-    "quantityPrecision": 4,
-    "pricePrecision": 1,
-    "feeRate": 0.0005,
-    "makerFeeRate": 0.0002,
-    "takerFeeRate": 0.0005,
-    "tradeMinLimit": 0,
-    "tradeMinQuantity": 0.0001,
-    "tradeMinUSDT": 2,
-    "currency": "USDT",
-    "asset": "BTC",
-    "status": 1,
-    "apiStateOpen": "true",
-    "apiStateClose": "true",
-    "ensureTrigger": True,
-    "triggerFeeRate": "0.00050000",
-    "brokerState": False,
-    "launchTime": 1586275200000,
-    "maintainTime": 0,
-    "offTime": 0,
-}
+CONTRACT_QUOTED_FIELDS = fields("size feeRate tradeMinLimit maxLongLeverage maxShortLeverage")
+CONTRACT_EXAMPLE = json.loads(
+    '{"contractId":"100","symbol":"BTC-USDT","size":"0.0001","quantityPrecision":4,'
+    '"pricePrecision":1,"feeRate":0.0005,"makerFeeRate":0.0002,"takerFeeRate":0.0005,'
+    '"tradeMinLimit":0,"tradeMinQuantity":0.0001,"tradeMinUSDT":2,"currency":"USDT",'
+    '"asset":"BTC","status":1,"apiStateOpen":"true","apiStateClose":"true",'
+    '"ensureTrigger":true,"triggerFeeRate":"0.00050000","brokerState":false,'
+    '"launchTime":1586275200000,"maintainTime":0,"offTime":0}'
+)
 # ccxt, fetchFundingRate.
-PREMIUM_EXAMPLE = {
-    "symbol": "BTC-USDT",
-    "markPrice": "16884.5",
-    "indexPrice": "16886.9",
-    "lastFundingRate": "0.0001",
-    "nextFundingTime": 1672041600000,
-}
+PREMIUM_EXAMPLE = json.loads(
+    '{"symbol":"BTC-USDT","markPrice":"16884.5","indexPrice":"16886.9",'
+    '"lastFundingRate":"0.0001","nextFundingTime":1672041600000}'
+)
 # ccxt, parseFundingRate: the fields BingX added later (ccxt PR #30471, 2026-09).
 PREMIUM_WITH_INTERVAL_EXAMPLE = {
     **PREMIUM_EXAMPLE,
@@ -309,215 +133,104 @@ PREMIUM_WITH_INTERVAL_EXAMPLE = {
     "updateTime": 1672012800000,
 }
 # ccxt, fetchOHLCV (v3 klines and mark-price klines).
-KLINE_EXAMPLE = {
-    "open": "19396.8",
-    "close": "19394.4",
-    "high": "19397.5",
-    "low": "19385.7",
-    "volume": "110.05",
-    "time": 1666583700000,
-}
-MARK_KLINE_EXAMPLE = {
-    "open": "42191.7",
-    "close": "42189.5",
-    "high": "42196.5",
-    "low": "42189.5",
-    "volume": "0.00",
-    "openTime": 1706508840000,
-    "closeTime": 1706508840000,
-}
+KLINE_EXAMPLE = json.loads(
+    '{"open":"19396.8","close":"19394.4","high":"19397.5","low":"19385.7","volume":"110.05",'
+    '"time":1666583700000}'
+)
+MARK_KLINE_EXAMPLE = json.loads(
+    '{"open":"42191.7","close":"42189.5","high":"42196.5","low":"42189.5","volume":"0.00",'
+    '"openTime":1706508840000,"closeTime":1706508840000}'
+)
 # ccxt, parseTicker (swap; bid/ask numbers "added 2023-11-10", a "%" in priceChangePercent).
-TICKER_EXAMPLE = {
-    "symbol": "BTC-USDT",
-    "priceChange": "52.5",
-    "priceChangePercent": "0.31%",
-    "lastPrice": "16880.5",
-    "lastQty": "2.2238",
-    "highPrice": "16897.5",
-    "lowPrice": "16726.0",
-    "volume": "245870.1692",
-    "quoteVolume": "4151395117.73",
-    "openPrice": "16832.0",
-    "openTime": 1672026667803,
-    "closeTime": 1672026648425,
-    "bidPrice": 16726.0,
-    "bidQty": 0.05,
-    "askPrice": 16726.0,
-    "askQty": 0.05,
-}
+TICKER_EXAMPLE = json.loads(
+    '{"symbol":"BTC-USDT","priceChange":"52.5","priceChangePercent":"0.31%",'
+    '"lastPrice":"16880.5","lastQty":"2.2238","highPrice":"16897.5","lowPrice":"16726.0",'
+    '"volume":"245870.1692","quoteVolume":"4151395117.73","openPrice":"16832.0",'
+    '"openTime":1672026667803,"closeTime":1672026648425,"bidPrice":16726.0,"bidQty":0.05,'
+    '"askPrice":16726.0,"askQty":0.05}'
+)
 # ccxt, fetchOrderBook (linear swap).
-DEPTH_EXAMPLE = {
-    "T": 1743240836255,
-    "bids": [["83760.7", "7.0861"]],
-    "asks": [["83784.3", "8.3531"]],
-    "bidsCoin": [["83760.7", "0.0007"]],
-    "asksCoin": [["83784.3", "0.0008"]],
-}
+DEPTH_EXAMPLE = json.loads(
+    '{"T":1743240836255,"bids":[["83760.7","7.0861"]],"asks":[["83784.3","8.3531"]],'
+    '"bidsCoin":[["83760.7","0.0007"]],"asksCoin":[["83784.3","0.0008"]]}'
+)
 # ccxt, fetchTrades (swap).
-TRADE_EXAMPLE = {
-    "time": 1672025549368,
-    "isBuyerMaker": True,
-    "price": "16885.0",
-    "qty": "3.3002",
-    "quoteQty": "55723.87",
-}
+TRADE_EXAMPLE = json.loads(
+    '{"time":1672025549368,"isBuyerMaker":true,"price":"16885.0","qty":"3.3002",'
+    '"quoteQty":"55723.87"}'
+)
 # ccxt, fetchFundingRateHistory.
 FUNDING_RATE_EXAMPLE = {"symbol": "BTC-USDT", "fundingRate": "0.0001", "fundingTime": 1585684800000}
 # ccxt, fetchPositions; currency and onlyOnePosition are not on the page.
-POSITION_EXAMPLE = {
-    "positionId": "1792480725958881280",
-    "symbol": "LTC-USDT",
-    "currency": "USDT",
-    "positionAmt": "0.1",
-    "availableAmt": "0.1",
-    "positionSide": "LONG",
-    "isolated": False,
-    "avgPrice": "83.53",
-    "initialMargin": "1.3922",
-    "margin": "0.3528",
-    "leverage": 6,
-    "unrealizedProfit": "-1.0393",
-    "realisedProfit": "-0.2119",
-    "liquidationPrice": 0,
-    "pnlRatio": "-0.7465",
-    "maxMarginReduction": "0.0000",
-    "riskRate": "0.0008",
-    "markPrice": "73.14",
-    "positionValue": "7.3136",
-    "onlyOnePosition": True,
-    "updateTime": 1721088016688,
-}
+POSITION_EXAMPLE = json.loads(
+    '{"positionId":"1792480725958881280","symbol":"LTC-USDT","currency":"USDT",'
+    '"positionAmt":"0.1","availableAmt":"0.1","positionSide":"LONG","isolated":false,'
+    '"avgPrice":"83.53","initialMargin":"1.3922","margin":"0.3528","leverage":6,'
+    '"unrealizedProfit":"-1.0393","realisedProfit":"-0.2119","liquidationPrice":0,'
+    '"pnlRatio":"-0.7465","maxMarginReduction":"0.0000","riskRate":"0.0008",'
+    '"markPrice":"73.14","positionValue":"7.3136","onlyOnePosition":true,'
+    '"updateTime":1721088016688}'
+)
 # ccxt, fetchBalance (v3).
-BALANCE_EXAMPLE = {
-    "userId": "116***295",
-    "asset": "USDT",
-    "balance": "194.8212",
-    "equity": "196.7431",
-    "unrealizedProfit": "1.9219",
-    "realisedProfit": "-109.2504",
-    "availableMargin": "193.7609",
-    "usedMargin": "1.0602",
-    "freezedMargin": "0.0000",
-    "shortUid": "12851936",
-}
+BALANCE_EXAMPLE = json.loads(
+    '{"userId":"116***295","asset":"USDT","balance":"194.8212","equity":"196.7431",'
+    '"unrealizedProfit":"1.9219","realisedProfit":"-109.2504","availableMargin":"193.7609",'
+    '"usedMargin":"1.0602","freezedMargin":"0.0000","shortUid":"12851936"}'
+)
 # v2 balance (no page in the reference set): a live reply abridged in a public bot's notes.
-BALANCE_V2_EXAMPLE = {
-    "userId": "...",
-    "asset": "USDT",
-    "availableMargin": "48.02",
-    "equity": "492.87",
-    "usedMargin": "444.57",
-}
+BALANCE_V2_EXAMPLE = json.loads(
+    '{"userId":"...","asset":"USDT","availableMargin":"48.02","equity":"492.87",'
+    '"usedMargin":"444.57"}'
+)
 # ccxt, fetchFundingHistory.
-INCOME_EXAMPLE = {
-    "symbol": "LDO-USDT",
-    "incomeType": "FUNDING_FEE",
-    "income": "-0.0292",
-    "asset": "USDT",
-    "info": "Funding Fee",
-    "time": 1702713615000,
-    "tranId": "170***6*2_3*9_20***97",
-    "tradeId": "170***6*2_3*9_20***97",
-}
+INCOME_EXAMPLE = json.loads(
+    '{"symbol":"LDO-USDT","incomeType":"FUNDING_FEE","income":"-0.0292","asset":"USDT",'
+    '"info":"Funding Fee","time":1702713615000,"tranId":"170***6*2_3*9_20***97",'
+    '"tradeId":"170***6*2_3*9_20***97"}'
+)
 # ccxt, fetchMarketLeverageTiers.
-TIER_EXAMPLE = {
-    "tier": "Tier 1",
-    "symbol": "ETH-USDT",
-    "minPositionVal": "0",
-    "maxPositionVal": "900000",
-    "maintMarginRatio": "0.003300",
-    "maintAmount": "0.000000",
-}
+TIER_EXAMPLE = json.loads(
+    '{"tier":"Tier 1","symbol":"ETH-USDT","minPositionVal":"0","maxPositionVal":"900000",'
+    '"maintMarginRatio":"0.003300","maintAmount":"0.000000"}'
+)
 # The create reply (inside data.order): a live reply from BingX's demo host (2026) quoted in a
 # public project's verification notes. ccxt's older quote ("with tp and sl") has a subset.
-CREATED_EXAMPLE = {
-    "orderId": 2086368129182601216,
-    "orderID": "2086368129182601216",
-    "symbol": "BTC-USDT",
-    "positionSide": "LONG",
-    "side": "BUY",
-    "type": "MARKET",
-    "price": 0,
-    "quantity": 0.001,
-    "quoteOrderQty": 0,
-    "stopPrice": 0,
-    "workingType": "MARK_PRICE",
-    "clientOrderID": "a0dc6508-31b5-4ef1-8b5b-93dc1b987ba8",
-    "clientOrderId": "",
-    "timeInForce": "GTC",
-    "priceRate": 0,
-    "stopLoss": "",
-    "takeProfit": "",
-    "reduceOnly": False,
-    "activationPrice": 0,
-    "closePosition": "",
-    "stopGuaranteed": "",
-    "status": "FILLED",
-    "avgPrice": "64881.5",
-    "executedQty": "0.0010",
-}
+CREATED_EXAMPLE = json.loads(
+    '{"orderId":2086368129182601216,"orderID":"2086368129182601216","symbol":"BTC-USDT",'
+    '"positionSide":"LONG","side":"BUY","type":"MARKET","price":0,"quantity":0.001,'
+    '"quoteOrderQty":0,"stopPrice":0,"workingType":"MARK_PRICE",'
+    '"clientOrderID":"a0dc6508-31b5-4ef1-8b5b-93dc1b987ba8","clientOrderId":"",'
+    '"timeInForce":"GTC","priceRate":0,"stopLoss":"","takeProfit":"","reduceOnly":false,'
+    '"activationPrice":0,"closePosition":"","stopGuaranteed":"","status":"FILLED",'
+    '"avgPrice":"64881.5","executedQty":"0.0010"}'
+)
 # A live query reply quoted in a public bot's API notes (2023-12, BTC-USDT MARKET FILLED).
-ORDER_EXAMPLE = {
-    "symbol": "BTC-USDT",
-    "orderId": 1735556416452698112,
-    "side": "BUY",
-    "positionSide": "LONG",
-    "type": "MARKET",
-    "origQty": "0.0023",
-    "price": "42599.1",
-    "executedQty": "0.0023",
-    "avgPrice": "42599.2",
-    "cumQuote": "98",
-    "stopPrice": "",
-    "profit": "0.0000",
-    "commission": "-0.048989",
-    "status": "FILLED",
-    "time": 1702623869418,
-    "updateTime": 1702623869486,
-    "clientOrderId": "",
-    "leverage": "20X",
-    "takeProfit": {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": ""},
-    "stopLoss": {"type": "", "quantity": 0, "stopPrice": 0, "price": 0, "workingType": ""},
-    "advanceAttr": 0,
-    "positionID": 0,
-    "takeProfitEntrustPrice": 0,
-    "stopLossEntrustPrice": 0,
-    "orderType": "",
-    "workingType": "MARK_PRICE",
-}
+ORDER_EXAMPLE = json.loads(
+    '{"symbol":"BTC-USDT","orderId":1735556416452698112,"side":"BUY","positionSide":"LONG",'
+    '"type":"MARKET","origQty":"0.0023","price":"42599.1","executedQty":"0.0023",'
+    '"avgPrice":"42599.2","cumQuote":"98","stopPrice":"","profit":"0.0000",'
+    '"commission":"-0.048989","status":"FILLED","time":1702623869418,'
+    '"updateTime":1702623869486,"clientOrderId":"","leverage":"20X","takeProfit":{"type":"",'
+    '"quantity":0,"stopPrice":0,"price":0,"workingType":""},"stopLoss":{"type":"",'
+    '"quantity":0,"stopPrice":0,"price":0,"workingType":""},"advanceAttr":0,"positionID":0,'
+    '"takeProfitEntrustPrice":0,"stopLossEntrustPrice":0,"orderType":"",'
+    '"workingType":"MARK_PRICE"}'
+)
 # ccxt, cancelAllOrders: a row of data.success.
-CANCEL_ALL_ROW_EXAMPLE = {
-    "symbol": "LINK-USDT",
-    "orderId": 1597783835095859200,
-    "side": "BUY",
-    "positionSide": "LONG",
-    "type": "TRIGGER_LIMIT",
-    "origQty": "5.0",
-    "price": "9.0000",
-    "executedQty": "0.0",
-    "avgPrice": "0.0000",
-    "cumQuote": "0",
-    "stopPrice": "9.5000",
-    "profit": "",
-    "commission": "",
-    "status": "NEW",
-    "time": 1669776326000,
-    "updateTime": 1669776326000,
-}
+CANCEL_ALL_ROW_EXAMPLE = json.loads(
+    '{"symbol":"LINK-USDT","orderId":1597783835095859200,"side":"BUY","positionSide":"LONG",'
+    '"type":"TRIGGER_LIMIT","origQty":"5.0","price":"9.0000","executedQty":"0.0",'
+    '"avgPrice":"0.0000","cumQuote":"0","stopPrice":"9.5000","profit":"","commission":"",'
+    '"status":"NEW","time":1669776326000,"updateTime":1669776326000}'
+)
 # ccxt, parseOrder under editOrder: a live cancel reply that also carries these two.
 ORDER_QUOTED_FIELDS = {"onlyOnePosition", "reduceOnly"}
 # ccxt, fetchMyTrades (allFillOrders).
-FILL_EXAMPLE = {
-    "volume": "0.1",
-    "price": "106.75",
-    "amount": "10.6750",
-    "commission": "-0.0053",
-    "currency": "USDT",
-    "orderId": "1676213270274379776",
-    "liquidatedPrice": "0.00",
-    "liquidatedMarginRatio": "0.00",
-    "filledTime": "2023-07-04T20:56:01.000+0800",
-}
+FILL_EXAMPLE = json.loads(
+    '{"volume":"0.1","price":"106.75","amount":"10.6750","commission":"-0.0053",'
+    '"currency":"USDT","orderId":"1676213270274379776","liquidatedPrice":"0.00",'
+    '"liquidatedMarginRatio":"0.00","filledTime":"2023-07-04T20:56:01.000+0800"}'
+)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -785,7 +498,7 @@ def test_order_replies(srv: FakeBingx) -> None:
     canceled = data_of(srv, "DELETE", ORDER, {"symbol": "BTC-USDT", "orderId": resting["orderId"]})[
         "order"
     ]
-    assert_conforms(canceled, ORDER_EXAMPLE, row_fields)
+    assert_conforms(canceled, ORDER_EXAMPLE, row_fields)  # its page lists a subset of these
     for path, page in (
         ("/v2/trade/allOrders", "get_openapi_swap_v2_trade_allorders"),
         ("/v1/trade/fullOrder", "get_openapi_swap_v1_trade_fullorder"),
