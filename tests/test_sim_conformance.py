@@ -526,6 +526,7 @@ def test_order_replies(srv: FakeBingx) -> None:
 
 
 def test_separate_isolated_margin_is_held_and_reported(srv: FakeBingx) -> None:
+    srv.rate_limits[("GET", MARGIN_TYPE)] = None  # BingX's 2/s is not what is tested here
     acct = srv.account(KEY)
     acct.default_margin_type = "SEPARATE_ISOLATED"  # the user switched it on bingx.com
     acct.margin_type["ETH-USDT"] = "CROSSED"

@@ -14,13 +14,13 @@ import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
-from urllib.parse import urlsplit
 
-import ccxt
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    FreqtradeException,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
@@ -30,21 +30,19 @@ from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
 from freqtrade_bingx import __version__, account
+from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
+from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import (
-    DEFAULT_RECV_WINDOW_MS,
-    BingxError,
-    BingxTransport,
-    redact_signatures,
-)
+from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
 
 MARGIN_TYPES = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
+SEPARATE_ISOLATED = "SEPARATE_ISOLATED"
 POSITION_MODE_SETTINGS = ("auto", "one_way", "hedge")
 # A setting BingX refused for good (unknown symbol, leverage too high, risk control ...) is
 # answered locally with the same error for this long instead of being sent again: BingX blocks
@@ -74,6 +72,8 @@ class BingxFuturesMixin:
 
     _ft_has_futures: FtHas = {
         "ccxt_futures_name": "swap",
+        # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
+        "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
     }
 
@@ -90,6 +90,13 @@ class BingxFuturesMixin:
         # What BingX confirmed, so an unchanged setting costs no request.
         self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
         self._margin_type_confirmed: dict[str, str] = {}
+        # The account's maximum leverage per symbol and side, from GET leverage (read once per
+        # symbol) or from a 101414 reply. It is often above the contract list's figure.
+        self._leverage_max: dict[str, dict[PositionSide, int]] = {}
+        self._leverage_read: set[str] = set()
+        self._contract_max_noted = False
+        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py).
+        self._estimated_tiers: set[str] = set()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
@@ -101,29 +108,21 @@ class BingxFuturesMixin:
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
         redact_ccxt_errors(api, sync)
-        futures = self.trading_mode == TradingMode.FUTURES
-        live_futures = futures and not self._config["dry_run"]
-        if live_futures:
+        if self.trading_mode != TradingMode.FUTURES:
+            return api  # spot: freqtrade's stock Bingx
+        live = not self._config["dry_run"]
+        if live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX rejects one of ccxt's timestamps (below).
+            # that clock after BingX refused one of ccxt's timestamps.
             api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
-        handle_errors = api.handle_errors
 
-        def check_reply(code, reason, url, method, headers, body, response, *rest):
-            if futures and code == 200 and not is_bingx_envelope(response):
-                # ccxt would read a truncated or non-JSON 200 reply as an empty result (an
-                # order with id None, which freqtrade then records as a trade). Spot is left
-                # as freqtrade's stock Bingx has it.
-                raise ccxt.ExchangeNotAvailable(
-                    f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
-                )
-            if live_futures and body and CCXT_CLOCK_ERROR.search(body):
-                self._bingx_clock_stale = True
-            return handle_errors(code, reason, url, method, headers, body, response, *rest)
+        def clock_refused() -> None:
+            self._bingx_clock_stale = True
 
-        api.handle_errors = check_reply
+        # BingX's errors on ccxt's requests go through the plugin's table, as its own do.
+        route_ccxt_errors(api, on_clock_error=clock_refused if live else None)
         return api
 
     def _bingx_clock_offset_ms(self) -> int:
@@ -272,8 +271,11 @@ class BingxFuturesMixin:
         try:
             return send()
         except InvalidOrderException as e:
-            self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, e)
+            self._remember_refusal(key, e)
             raise
+
+    def _remember_refusal(self, key: tuple, error: InvalidOrderException) -> None:
+        self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, error)
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
@@ -336,50 +338,154 @@ class BingxFuturesMixin:
                 raise
             logger.warning("%s (accepted, going on)", e)
 
+    def get_max_leverage(self, pair: str, stake_amount: float | None) -> float:
+        # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
+        # from the tiers. Their cap is the contract list's figure until the account's own is
+        # known, so read that first: once per pair, in live and dry-run alike when the config
+        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        if (
+            self.trading_mode == TradingMode.FUTURES
+            and self._config.get("runmode") in TRADE_MODES
+            and self.can_sign()
+        ):
+            self._learn_account_leverage(pair)
+        return super().get_max_leverage(pair, stake_amount)
+
     # --- leverage and margin type ---------------------------------------------------------
 
     def _ensure_leverage(self, pair: str, leverage: float, side: BuySell) -> int:
         symbol = self._symbol(pair)
+        _check_leverage(pair, leverage)  # before anything is sent
+        if symbol not in self._leverage_read:
+            self.read_account_leverage(pair)
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
         if self._leverage_confirmed.get((symbol, pos_side)) == target:
             return target
         try:
-            self._send_leverage(symbol, pos_side, target)
+            return self._send_leverage(pair, pos_side, target)
         except PositionModeMismatch as first:
-            # The account's mode changed under us (the user switched it on bingx.com):
-            # re-read it once and retry once with the side the new mode needs.
+            # BingX refused the side for the account's position mode. That is never sent again
+            # as it is: if the user switched the mode on bingx.com, re-reading it gives the side
+            # to retry with (once), and the mode change forgets this refusal.
+            refusal = InvalidOrderException(
+                f"BingX refused leverage {target}x ({pos_side}) for {pair}: {first}"
+            )
+            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal)
             retry_side = position_side(self.refresh_position_mode(), side)
             if retry_side == pos_side:
-                raise _mode_help(pair, first) from first
+                # The mode is the one the side was chosen for. BingX has been seen answering
+                # "In the One-way mode, the 'PositionSide' field can only be set to BOTH." to
+                # side=BOTH (github.com/ccxt/ccxt/issues/22237): a state of that pair on BingX,
+                # nothing the bot's settings could fix. Skip the pair for now; keep trading.
+                raise refusal from first
             try:
-                self._send_leverage(symbol, retry_side, target)
+                return self._send_leverage(
+                    pair, retry_side, self.whole_leverage(pair, leverage, retry_side)
+                )
             except PositionModeMismatch as second:
                 raise _mode_help(pair, second) from second
-        return target
 
-    def _send_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
+    def _send_leverage(self, pair: str, pos_side: PositionSide, leverage: int) -> int:
+        """Set ``leverage``; returns what BingX accepted.
+
+        A leverage above the account's maximum (101414, which names it) is sent once more at
+        that maximum, and the maximum is remembered.
+        """
+        symbol = self._symbol(pair)
+        try:
+            self._post_leverage(symbol, pos_side, leverage)
+            return leverage
+        except InvalidOrderException as e:
+            maximum = _maximum_named(e)
+            if maximum is None or maximum >= leverage:
+                raise
+            logger.warning(
+                "BingX says the maximum leverage for %s %s is %dx; sending that instead of %dx",
+                pair,
+                pos_side,
+                maximum,
+                leverage,
+            )
+        self._remember_maximum(pair, pos_side, maximum)
+        self._post_leverage(symbol, pos_side, maximum)
+        return maximum
+
+    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
         self._leverage_confirmed.pop((symbol, pos_side), None)
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
-        self._unless_refused(
-            ("leverage", symbol, pos_side, leverage),
-            lambda: self._call(action, account.set_leverage, symbol, pos_side, leverage),
-        )
+
+        def send() -> None:
+            try:
+                self._call(action, account.set_leverage, symbol, pos_side, leverage)
+            except TemporaryError as e:
+                if _maximum_named(e) is None:
+                    raise
+                # BingX's error list also has this refusal under 80001, which would read as a
+                # temporary error: it is permanent and must not be retried.
+                raise InvalidOrderException(str(e)) from e.__cause__
+
+        self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
         self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
 
+    def read_account_leverage(self, pair: str) -> dict[str, Any]:
+        """GET leverage for ``pair``: remember the account's maximum and current leverage.
+
+        Returns BingX's reply (``longLeverage``, ``shortLeverage``, ``maxLongLeverage``,
+        ``maxShortLeverage``, ...), or {} when it was not a dict.
+        """
+        symbol = self._symbol(pair)
+        data = self._unless_refused(
+            ("read leverage", symbol),
+            lambda: self._call(f"read leverage of {symbol}", account.get_leverage, symbol),
+        )
+        self._leverage_read.add(symbol)
+        if not isinstance(data, dict):
+            logger.warning("BingX leverage reply for %s not understood: %r", symbol, data)
+            return {}
+        maxima = {"LONG": data.get("maxLongLeverage"), "SHORT": data.get("maxShortLeverage")}
+        self._leverage_max[symbol] = {
+            side: whole for side, value in maxima.items() if (whole := _whole(value)) is not None
+        }
+        current = {
+            "LONG": _whole(data.get("longLeverage")),
+            "SHORT": _whole(data.get("shortLeverage")),
+        }
+        for side, value in current.items():
+            if value is not None:
+                self._leverage_confirmed[(symbol, side)] = value
+        # One-way mode sets both sides at once (side BOTH): the account has a BOTH leverage
+        # only when the two agree.
+        if current["LONG"] is not None and current["LONG"] == current["SHORT"]:
+            self._leverage_confirmed[(symbol, "BOTH")] = current["LONG"]
+        else:
+            self._leverage_confirmed.pop((symbol, "BOTH"), None)
+        self._refresh_pair_tiers(pair)
+        return data
+
+    def _learn_account_leverage(self, pair: str) -> None:
+        """Read the account's leverage for ``pair`` if not read yet; a failure is logged only."""
+        market = self.markets.get(pair) or {}
+        if market.get("id") in self._leverage_read or not market.get("swap"):
+            return
+        try:
+            self.read_account_leverage(pair)
+        except FreqtradeException as e:
+            logger.warning(
+                "Could not read the account's maximum leverage for %s (%s); using the tiers "
+                "as loaded",
+                pair,
+                e,
+            )
+
+    def _remember_maximum(self, pair: str, pos_side: PositionSide, maximum: int) -> None:
+        self._leverage_max.setdefault(self._symbol(pair), {})[pos_side] = maximum
+        self._refresh_pair_tiers(pair)
+
     def whole_leverage(self, pair: str, leverage: float, pos_side: PositionSide) -> int:
         """BingX takes whole numbers: floor (never round risk up), clamp to the pair's max."""
-        if (
-            isinstance(leverage, bool)
-            or not isinstance(leverage, int | float)
-            or not math.isfinite(leverage)
-            or leverage < 1
-        ):
-            raise InvalidOrderException(
-                f"Leverage for {pair} must be a finite number >= 1, got {leverage!r}; "
-                "nothing was sent to BingX"
-            )
+        _check_leverage(pair, leverage)
         whole = math.floor(leverage)
         maximum = self.max_leverage_for_side(pair, pos_side)
         if maximum is not None and whole > maximum:
@@ -396,16 +502,32 @@ class BingxFuturesMixin:
         return whole
 
     def max_leverage_for_side(self, pair: str, pos_side: PositionSide) -> int | None:
-        """The contract's maximum from BingX's contract info, per side; None if unknown."""
-        info = (self.markets.get(pair) or {}).get("info") or {}
-        longs = _as_int(info.get("maxLongLeverage"))
-        shorts = _as_int(info.get("maxShortLeverage"))
-        if pos_side == "LONG":
-            return longs
-        if pos_side == "SHORT":
-            return shorts
-        known = [m for m in (longs, shorts) if m is not None]
-        return min(known) if known else None
+        """The most this account may use on the side; None if unknown.
+
+        The account's figure where known (GET leverage, or a 101414 reply naming it); else the
+        contract list's ``maxLongLeverage`` / ``maxShortLeverage``, which BingX's change log
+        (2023-08-03) says not to use and which often understates the account's: a lower bound.
+        """
+        market = self.markets.get(pair) or {}
+        known = _side_maximum(self._leverage_max.get(market.get("id"), {}), pos_side)
+        if known is not None:
+            return known
+        info = market.get("info") or {}
+        listed = {
+            "LONG": _whole(info.get("maxLongLeverage")),
+            "SHORT": _whole(info.get("maxShortLeverage")),
+        }
+        maximum = _side_maximum({side: n for side, n in listed.items() if n is not None}, pos_side)
+        if maximum is not None and not self._contract_max_noted and not self.can_sign():
+            self._contract_max_noted = True
+            logger.warning(
+                "No BingX API key: the maximum leverage per pair comes from BingX's contract "
+                "list, a lower bound (an account may use more; e.g. %s: %dx listed). A key with "
+                "read permission lets the plugin read the account's own figures.",
+                pair,
+                maximum,
+            )
+        return maximum
 
     def _ensure_margin_type(self, pair: str, margin_mode: MarginMode) -> None:
         symbol = self._symbol(pair)
@@ -423,50 +545,30 @@ class BingxFuturesMixin:
     def _set_margin_type(self, symbol: str, target: str) -> None:
         data = self._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
         current = str((data or {}).get("marginType", "")).upper()
-        if current != target:
+        if current == target:
+            return
+        # SEPARATE_ISOLATED (BingX's "separated isolated margin") is not a kind of ISOLATED the
+        # bot can trade: there each entry opens a position of its own, and closing one needs its
+        # positionId (BingX's order pages), which freqtrade's orders never carry. So it is a
+        # different type like any other, switched to the configured one.
+        try:
             self._call(
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
             )
-            logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
+        except InvalidOrderException as e:
+            if current != SEPARATE_ISOLATED:
+                raise
+            raise InvalidOrderException(
+                f"{e}. {symbol} is in BingX's separated isolated margin mode, which freqtrade "
+                "cannot trade (closing needs a positionId per position): close its positions "
+                f"and orders on BingX, or switch the pair to {target} there"
+            ) from e
+        logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
 
 
-# A BingX timestamp error in a reply body ccxt received: {"code":80014,...} / "100421".
-CCXT_CLOCK_ERROR = re.compile(r'"code"\s*:\s*"?(80014|100421)\b')
-
-
-def is_bingx_envelope(response: Any) -> bool:
-    """BingX answers every REST call with ``{"code": ..., "msg": ..., "data": ...}``."""
-    return isinstance(response, dict) and "code" in response
-
-
-def redact_ccxt_errors(api: Any, sync: bool) -> None:
-    """Remove signatures from the messages of ccxt's errors before anyone logs them.
-
-    ccxt's network errors quote the request URL, and BingX's signature travels in it; freqtrade
-    logs those messages. The original exception is not chained, since it holds the same text.
-    """
-    fetch = api.fetch
-
-    def redacted(error: ccxt.BaseError) -> ccxt.BaseError:
-        return type(error)(redact_signatures(str(error)))
-
-    if sync:
-
-        def fetch_redacted(*args, **kwargs):
-            try:
-                return fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    else:
-
-        async def fetch_redacted(*args, **kwargs):
-            try:
-                return await fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    api.fetch = fetch_redacted
+# BingX's 101414: "The maximum leverage for the trading pair is 5, please reduce the leverage"
+# (BingX's common error codes page, which also lists the text under 80001).
+MAXIMUM_LEVERAGE_TEXT = re.compile(r"maximum leverage for the trading pair is (\d+)", re.IGNORECASE)
 
 
 def _mode_help(pair: str, error: Exception) -> OperationalException:
@@ -477,18 +579,58 @@ def _mode_help(pair: str, error: Exception) -> OperationalException:
     )
 
 
+def _check_leverage(pair: str, leverage: Any) -> None:
+    if (
+        isinstance(leverage, bool)
+        or not isinstance(leverage, int | float)
+        or not math.isfinite(leverage)
+        or leverage < 1
+    ):
+        raise InvalidOrderException(
+            f"Leverage for {pair} must be a finite number >= 1, got {leverage!r}; "
+            "nothing was sent to BingX"
+        )
+
+
+def _leverage_key(symbol: str, pos_side: PositionSide, leverage: int) -> tuple:
+    return ("leverage", symbol, pos_side, leverage)
+
+
+def _maximum_named(error: Exception) -> int | None:
+    """The maximum leverage BingX named in refusing a leverage above it, if it did."""
+    cause = error.__cause__
+    if not isinstance(cause, BingxError):
+        return None
+    found = MAXIMUM_LEVERAGE_TEXT.search(cause.msg)
+    return _whole(found.group(1)) if found else None
+
+
+def _side_maximum(maxima: dict[PositionSide, int], pos_side: PositionSide) -> int | None:
+    if pos_side in maxima:
+        return maxima[pos_side]
+    if pos_side != "BOTH":
+        return None
+    # One-way mode sets both sides at once: the lower maximum holds.
+    known = [maxima[side] for side in ("LONG", "SHORT") if side in maxima]
+    return min(known) if known else None
+
+
+def _whole(value: Any) -> int | None:
+    """A leverage figure from BingX (int or string) as a whole number >= 1, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) and number >= 1 else None
+
+
 def _rate_limit_overrides(exchange_conf: dict) -> dict[tuple[str, str], float]:
     per_second = exchange_conf.get("leverage_rate_limit")
     if per_second is None:
         return {}
     return {("POST", account.LEVERAGE): float(per_second)}
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _as_float(value: Any) -> float:

@@ -1,6 +1,7 @@
 """What freqtrade needs besides orders to trade and backtest BingX futures.
 
-- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk.
+- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk,
+  held to the account's maximum leverage where the plugin has read it.
 - Liquidation prices by BingX's rule for dry-run and backtesting.
 - A markets snapshot, so backtesting and the plugin's tools run without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
@@ -13,6 +14,7 @@ from typing import Any
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
+    ConfigurationError,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
@@ -24,7 +26,7 @@ from freqtrade_bingx.transport import redact_signatures
 
 logger = logging.getLogger(__name__)
 
-# Loading tiers for many pairs takes a while at 5 requests/s: say how far it got this often.
+# Loading tiers for many pairs takes a while (5 pairs/s): say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
 HOUR_MS = 3_600_000
@@ -36,13 +38,30 @@ class BingxFuturesDataMixin:
     # --- demo account -------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
+        demo = bool(exchange_config.get("demo_trading", False))
+        if demo and self.trading_mode != TradingMode.FUTURES:
+            # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
+            # else there). Refused here, before any ccxt object exists, so a spot config with
+            # demo_trading can never fall through to the live host, which takes the same keys.
+            raise ConfigurationError(
+                "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
+                "trading_mode to futures, or use dry_run for spot"
+            )
+        # freqtrade's own demo switch calls ccxt's enable_demo_trading, which needs
+        # urls['demo']; ccxt's BingX has none. Its urls['test'] are the VST demo host
+        # (open-api-vst.bingx.com), reached with sandbox mode, which also makes ccxt load swap
+        # markets only. The plugin's transport follows ccxt's swap URL, so both go there.
+        if demo:
+            exchange_config = {**exchange_config, "demo_trading": False}
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
-        if exchange_config.get("demo_trading", False):
-            # ccxt's BingX has no urls['demo'], so freqtrade's own demo switch cannot apply;
-            # its 'test' URLs are BingX's VST demo host (open-api-vst.bingx.com). The plugin's
-            # transport follows ccxt's swap URL, so both go there.
+        if demo:
             api.set_sandbox_mode(True)
         return api
+
+    def _demo_variant(self, path: Path) -> Path:
+        """A cache file of the demo host beside the live one: their markets and tiers differ,
+        and freqtrade names both data directories after the exchange (``bingx``)."""
+        return path.with_stem(f"{path.stem}_demo") if self._is_demo_trading else path
 
     # --- markets snapshot -----------------------------------------------------------------
 
@@ -50,7 +69,7 @@ class BingxFuturesDataMixin:
         datadir = self._config.get("datadir")
         if not datadir:
             return None
-        return markets_cache.snapshot_path(datadir, self.trading_mode.value)
+        return self._demo_variant(markets_cache.snapshot_path(datadir, self.trading_mode.value))
 
     def _load_async_markets(self, reload: bool = False) -> None:
         try:
@@ -85,14 +104,16 @@ class BingxFuturesDataMixin:
     # --- leverage tiers -------------------------------------------------------------------
 
     def load_leverage_tiers(self) -> dict[str, list[dict]]:
-        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged."""
+        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged.
+
+        Each tier's maximum leverage is held to the pair's maximum: the account's where the
+        plugin has read it (GET leverage, together with the tiers), else as cached.
+        """
         if self.trading_mode != TradingMode.FUTURES:
             return {}
         stake = self._config["stake_currency"]
         wanted = self._tier_pairs(stake)
-        path = (
-            tiers.cache_path(self._config["datadir"], stake) if "datadir" in self._config else None
-        )
+        path = self.tier_cache_path()
         cached = tiers.load_cache(path) if path else {}
         result = {pair: cached[pair] for pair in wanted if pair in cached}
         missing = [pair for pair in wanted if pair not in result]
@@ -101,23 +122,47 @@ class BingxFuturesDataMixin:
             result.update(fetched)
             if fetched and path:
                 tiers.save_cache(path, {**cached, **fetched})
-        estimated = [pair for pair in wanted if pair not in result]
-        if estimated:
+        self._estimated_tiers = {pair for pair in wanted if pair not in result}
+        if self._estimated_tiers:
+            estimated = sorted(self._estimated_tiers)
             logger.warning(
                 "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
-                " and no cache. Using one estimated tier per pair from the contract's max "
-                "leverage (maintenance rate 1/(2*max)); liquidation prices are estimates.",
+                " and no cache. Using one estimated tier per pair from the maximum leverage "
+                "(maintenance rate 1/(2*max)); liquidation prices are estimates.",
                 len(estimated),
                 ", ".join(estimated[:5]),
                 " ..." if len(estimated) > 5 else "",
             )
-            for pair in estimated:
-                result[pair] = tiers.fallback_tiers(self.max_leverage_for_side(pair, "BOTH") or 1)
-        return result
+        return {pair: self._capped_tiers(pair, result.get(pair)) for pair in wanted}
+
+    def tier_cache_path(self) -> Path | None:
+        if "datadir" not in self._config:
+            return None
+        return self._demo_variant(
+            tiers.cache_path(self._config["datadir"], self._config["stake_currency"])
+        )
 
     def parse_leverage_tier(self, tier) -> dict:
         # load_leverage_tiers already returns freqtrade's shape.
         return dict(tier)
+
+    def _capped_tiers(self, pair: str, rows: list[dict] | None) -> list[dict]:
+        """``rows`` (None: no tiers) held to the best maximum leverage known for ``pair``."""
+        maximum = self.max_leverage_for_side(pair, "BOTH") or 1
+        if rows is None:
+            return tiers.fallback_tiers(maximum)
+        if self._account_maximum_known(pair):
+            return tiers.recap(rows, maximum)
+        return rows  # capped when fetched, with the account's figure where it was read
+
+    def _refresh_pair_tiers(self, pair: str) -> None:
+        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these)."""
+        if pair in self._leverage_tiers:
+            rows = None if pair in self._estimated_tiers else self._leverage_tiers[pair]
+            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+
+    def _account_maximum_known(self, pair: str) -> bool:
+        return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))
 
     def _tier_pairs(self, stake: str) -> list[str]:
         swaps = {
@@ -130,12 +175,14 @@ class BingxFuturesDataMixin:
         return sorted(whitelist) if whitelist else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
+        """Tiers from BingX, each pair's read together with the account's maximum leverage."""
         fetched: dict[str, list[dict]] = {}
         if len(pairs) > TIER_PROGRESS_EVERY:
-            logger.info("Loading BingX leverage tiers for %d pairs (5 requests/s)", len(pairs))
+            logger.info("Loading BingX leverage tiers for %d pairs (5 pairs/s)", len(pairs))
         for done, pair in enumerate(pairs, start=1):
             symbol = self.markets[pair]["id"]
             try:
+                self._learn_account_leverage(pair)
                 rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
                 fetched[pair] = tiers.parse_tiers(
                     rows, self.max_leverage_for_side(pair, "BOTH") or 1

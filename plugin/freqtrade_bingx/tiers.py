@@ -3,11 +3,13 @@
 BingX's tier endpoint (``GET /openApi/swap/v1/maintMarginRatio``, signed, one symbol a call)
 gives each tier's position-value range, maintenance margin rate and maintenance amount, but no
 maximum leverage. ccxt therefore returns ``maxLeverage: None``, which breaks freqtrade's
-``get_max_leverage``. Here each tier's maximum leverage is derived instead: the contract's
-maximum (``maxLongLeverage`` / ``maxShortLeverage``) caps it, and within a tier the initial
-margin at full leverage must cover twice the maintenance rate (``floor(1 / (2 * rate))``), the
-rule that makes tier 1 of BingX's ladders agree with the contract maximum. That is a derivation,
-and the log says so once.
+``get_max_leverage``. Here each tier's maximum leverage is derived instead: the pair's maximum
+caps it, and within a tier the initial margin at full leverage must cover twice the maintenance
+rate (``floor(1 / (2 * rate))``), the rule that makes tier 1 of BingX's ladders agree with the
+pair's maximum. That is a derivation, and the log says so once.
+
+The pair's maximum is the account's (``GET /openApi/swap/v2/trade/leverage``) where the caller
+knows it; the contract list's ``maxLongLeverage`` / ``maxShortLeverage`` often understate it.
 """
 
 import json
@@ -31,13 +33,13 @@ def _number(row: dict, key: str) -> float:
         raise ValueError(f"BingX tier row lacks a number in {key!r}: {row!r}") from e
 
 
-def tier_max_leverage(maint_margin_rate: float, contract_max: float) -> float:
+def tier_max_leverage(maint_margin_rate: float, pair_max: float) -> float:
     if maint_margin_rate <= 0:
-        return float(contract_max)
-    return float(max(1, min(int(contract_max), math.floor(1 / (2 * maint_margin_rate)))))
+        return float(pair_max)
+    return float(max(1, min(int(pair_max), math.floor(1 / (2 * maint_margin_rate)))))
 
 
-def parse_tiers(rows: list[dict[str, Any]], contract_max: float) -> list[dict[str, Any]]:
+def parse_tiers(rows: list[dict[str, Any]], pair_max: float) -> list[dict[str, Any]]:
     """BingX tier rows -> freqtrade ``LeverageTier`` dicts, lowest tier first.
 
     :raises ValueError: on a reply freqtrade could not use (empty, a field missing or garbled).
@@ -52,7 +54,7 @@ def parse_tiers(rows: list[dict[str, Any]], contract_max: float) -> list[dict[st
                 "minNotional": _number(row, "minPositionVal"),
                 "maxNotional": _number(row, "maxPositionVal"),
                 "maintenanceMarginRate": rate,
-                "maxLeverage": tier_max_leverage(rate, contract_max),
+                "maxLeverage": tier_max_leverage(rate, pair_max),
                 "maintAmt": _number(row, "maintAmount"),
             }
         )
@@ -60,20 +62,28 @@ def parse_tiers(rows: list[dict[str, Any]], contract_max: float) -> list[dict[st
     return tiers
 
 
-def fallback_tiers(contract_max: float) -> list[dict[str, Any]]:
-    """One tier from the contract alone, for when no real tiers can be had.
+def recap(tiers: list[dict[str, Any]], pair_max: float) -> list[dict[str, Any]]:
+    """Parsed ``tiers`` with each maximum leverage derived again under a new ``pair_max``."""
+    return [
+        {**tier, "maxLeverage": tier_max_leverage(tier["maintenanceMarginRate"], pair_max)}
+        for tier in tiers
+    ]
+
+
+def fallback_tiers(pair_max: float) -> list[dict[str, Any]]:
+    """One tier from the pair's maximum leverage alone, for when no real tiers can be had.
 
     Maintenance rate ``1 / (2 * max leverage)`` is the same derivation run backwards; the
     caller logs that these tiers are an estimate. Used for the maximum leverage and liquidation
     estimates of dry-run and backtesting only; never written to the cache.
     """
-    contract_max = max(1.0, float(contract_max))
+    pair_max = max(1.0, float(pair_max))
     return [
         {
             "minNotional": 0.0,
             "maxNotional": None,
-            "maintenanceMarginRate": 1 / (2 * contract_max),
-            "maxLeverage": contract_max,
+            "maintenanceMarginRate": 1 / (2 * pair_max),
+            "maxLeverage": pair_max,
             "maintAmt": 0.0,
         }
     ]

@@ -29,6 +29,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
+from freqtrade_bingx.rate_limits import client_limits
+
 
 logger = logging.getLogger(__name__)
 
@@ -38,22 +40,18 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 DEFAULT_RECV_WINDOW_MS = 5000
 SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
-# Requests per second per endpoint, kept on the client so BingX never has to refuse one.
-# Set leverage: BingX's endpoint page says 5/s per UID, its markdown export and ccxt say 2/s:
-# we take the lower figure.
-DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = {
-    ("POST", "/openApi/swap/v2/trade/leverage"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/leverage"): 5.0,
-    ("POST", "/openApi/swap/v1/positionSide/dual"): 2.0,
-    ("GET", "/openApi/swap/v1/positionSide/dual"): 5.0,
-    ("POST", "/openApi/swap/v2/trade/marginType"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/marginType"): 5.0,
-    ("GET", "/openApi/swap/v1/maintMarginRatio"): 5.0,
-}
+# Requests per second per endpoint, kept on the client so BingX never has to refuse one:
+# BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
+DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = client_limits()
 
 RATE_LIMIT_CODE = 100410
-# Codes after which our clock offset is suspect: re-read the server time.
-CLOCK_ERROR_CODES = frozenset({80014, 100421})
+# Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
+# generic "Invalid parameters" ("Invalid parameters, err:EOF"; since 2025-10 sent as 109400, see
+# BingX's change log) and 100421 also answers "This pair is currently restricted from API
+# trading": only a message about the timestamp ("timestamp is invalid", "Null timestamp or
+# timestamp mismatch") is a clock problem.
+CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
+TIMESTAMP_TEXT = r"timestamp"
 # A 100410 without an unblock time ("rate limited") still means: slow down for a moment.
 PLAIN_RATE_LIMIT_PAUSE_MS = 1000
 _EPOCH_MS = re.compile(r"\b(1\d{12})\b")
@@ -162,6 +160,13 @@ def check_base_url(base_url: str) -> None:
         f"Refusing to send BingX credentials to {parts.scheme}://{parts.hostname}: "
         "use https (plain http is only allowed to 127.0.0.1/localhost)"
     )
+
+
+def is_clock_error(code: int | None, msg: str) -> bool:
+    """True when BingX refused a request's timestamp (not another invalid parameter)."""
+    if code not in CLOCK_ERROR_CODES:
+        return False
+    return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
 def unblock_time_ms(msg: str) -> int | None:
@@ -374,7 +379,7 @@ class BingxTransport:
             until = unblock_time_ms(msg)
             pause_end = self._server_now_ms_no_sync() + PLAIN_RATE_LIMIT_PAUSE_MS
             self._block(path, until or pause_end, msg)
-        elif code in CLOCK_ERROR_CODES and signed:
+        elif signed and is_clock_error(code, msg):
             self._resync_after_clock_error()
         if code is None or code == 0:
             raise BingxBadResponse(
