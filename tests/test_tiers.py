@@ -134,10 +134,11 @@ def test_old_cache_is_ignored(tmp_path):
     from datetime import UTC, datetime, timedelta
 
     path = tmp_path / "t.json"
-    tiers.save_cache(path, {"X": []}, now=datetime.now(UTC) - timedelta(weeks=5))
+    cached = {"X": tiers.fallback_tiers(10)}
+    tiers.save_cache(path, cached, now=datetime.now(UTC) - timedelta(weeks=5))
     assert tiers.load_cache(path) == {}
-    tiers.save_cache(path, {"X": []})
-    assert tiers.load_cache(path) == {"X": []}
+    tiers.save_cache(path, cached)
+    assert tiers.load_cache(path) == cached
 
 
 def test_tiers_follow_the_account_maximum_not_the_contract_list(

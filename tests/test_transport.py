@@ -202,6 +202,6 @@ def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, m
 
     default = make_exchange()
     assert ("POST", account.LEVERAGE) in default.bingx._limiters
-    off = make_exchange(exchange={"leverage_rate_limit": 0})
-    assert ("POST", account.LEVERAGE) not in off.bingx._limiters
-    assert ("GET", account.LEVERAGE) in off.bingx._limiters  # the rest of the table stays
+    slower = make_exchange(exchange={"leverage_rate_limit": 0.5})
+    assert slower.bingx._limiters[("POST", account.LEVERAGE)]._window == 2.0
+    assert ("GET", account.LEVERAGE) in slower.bingx._limiters  # the rest of the table stays

@@ -76,7 +76,7 @@ def load_exchange(
     from freqtrade.enums import TradingMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from freqtrade_bingx import register
+    from freqtrade_bingx import register, settings
 
     register()
     config = Configuration.from_files(config_files)
@@ -88,6 +88,12 @@ def load_exchange(
         raise SystemExit(f"error: the config's exchange is {name!r}, not bingx")
     if config.get("trading_mode") != TradingMode.FUTURES:
         raise SystemExit("error: the config's trading_mode must be 'futures'")
+    # The same checks the exchange runs at start-up, before anything else happens here.
+    if not settings.from_config(config["exchange"]).has_credentials:
+        raise SystemExit(
+            "error: freqtrade-bingx reads and changes the account, so the config needs "
+            "exchange.key and exchange.secret"
+        )
     config["dry_run"] = False
     exchange = ExchangeResolver.load_exchange(config, validate=False)
     if load_markets:
@@ -97,7 +103,7 @@ def load_exchange(
 
 
 def status(exchange) -> list[str]:
-    from freqtrade_bingx import account
+    from freqtrade_bingx import account, replies
 
     mode = exchange.refresh_position_mode()
     lines = [
@@ -110,10 +116,14 @@ def status(exchange) -> list[str]:
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
         symbol = exchange._symbol(pair)
         lev = exchange.read_account_leverage(pair)
-        margin = exchange._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
+        margin = exchange._call(
+            f"read margin type of {symbol}",
+            account.get_margin_type,
+            symbol,
+            parse=replies.margin_type,
+        )
         lines.append(
-            f"{pair:<18} {symbol:<12} {(margin or {}).get('marginType', '?')!s:<10} "
-            f"{_x(lev.get('longLeverage')):>6} {_x(lev.get('shortLeverage')):>6} "
+            f"{pair:<18} {symbol:<12} {margin:<10} {_x(lev.long):>6} {_x(lev.short):>6} "
             f"{_x(exchange.max_leverage_for_side(pair, 'BOTH')):>6}"
             f" {_every(exchange.funding_interval_hours(pair)):>8}"
         )

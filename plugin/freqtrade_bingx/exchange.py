@@ -29,21 +29,20 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account
+from freqtrade_bingx import __version__, account, replies, settings
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import DEFAULT_RECV_WINDOW_MS, BingxError, BingxTransport
+from freqtrade_bingx.transport import BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
 
 MARGIN_TYPES = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
 SEPARATE_ISOLATED = "SEPARATE_ISOLATED"
-POSITION_MODE_SETTINGS = ("auto", "one_way", "hedge")
 # A setting BingX refused for good (unknown symbol, leverage too high, risk control ...) is
 # answered locally with the same error for this long instead of being sent again: BingX blocks
 # an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
@@ -76,14 +75,18 @@ class BingxFuturesMixin:
         "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
     }
+    # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
+    # setting before freqtrade's own __init__ set them.
+    _exchange_ws = None
+    _ws_async = None
 
     def __init__(self, config: dict, *args, **kwargs) -> None:
         logger.info("freqtrade-bingx %s: BingX USDT-M futures adapter in use", __version__)
-        # freqtrade blanks key and secret in its config (and, in dry-run, never gives them to
-        # ccxt). Kept for read-only requests such as leverage tiers.
         exchange_conf = kwargs.get("exchange_config") or config.get("exchange", {})
-        self._configured_key = exchange_conf.get("api_key") or exchange_conf.get("key") or ""
-        self._configured_secret = exchange_conf.get("secret") or ""
+        # Checked in every mode before anything is built or sent: a bad value stops here.
+        # The key and secret are kept because freqtrade blanks them in its config (and, in
+        # dry-run, never gives them to ccxt); read-only requests such as tiers use them.
+        self._settings = settings.from_config(exchange_conf)
         # Set before freqtrade's __init__, which calls additional_exchange_init.
         self._bingx_transport: BingxTransport | None = None
         self._position_mode: PositionMode | None = None
@@ -127,6 +130,10 @@ class BingxFuturesMixin:
 
     def _bingx_clock_offset_ms(self) -> int:
         """BingX's clock minus ours; measured on first use and after each timestamp error."""
+        if not self.can_sign():
+            # ccxt stamps public requests too, and without keys nothing is ever signed: its
+            # own clock is good enough, and the signed transport cannot be built.
+            return 0
         transport = self.bingx
         if not transport.clock_synced or self._bingx_clock_stale:
             self._bingx_clock_stale = False
@@ -145,15 +152,14 @@ class BingxFuturesMixin:
         read-only tier endpoint, and only when the config has keys.
         """
         if self._bingx_transport is None:
-            exchange_conf = self._config.get("exchange", {})
             try:
                 key, secret = self._credentials()
                 self._bingx_transport = BingxTransport(
                     key,
                     secret,
                     swap_base_url(self._api),
-                    recv_window_ms=exchange_conf.get("recv_window", DEFAULT_RECV_WINDOW_MS),
-                    rate_limits=_rate_limit_overrides(exchange_conf),
+                    recv_window_ms=self._settings.recv_window_ms,
+                    rate_limits=_rate_limit_overrides(self._settings),
                 )
             except ValueError as e:
                 raise OperationalException(f"BingX futures: {e}") from e
@@ -161,16 +167,25 @@ class BingxFuturesMixin:
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
-        key = self._api.apiKey or self._configured_key
-        secret = self._api.secret or self._configured_secret
+        key = self._api.apiKey or self._settings.api_key
+        secret = self._api.secret or self._settings.secret
         return key, secret
 
     def can_sign(self) -> bool:
         return all(self._credentials())
 
-    def _call(self, action: str, endpoint: Callable[..., Any], *args: Any) -> Any:
+    def _call(
+        self,
+        action: str,
+        endpoint: Callable[..., Any],
+        *args: Any,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """``endpoint``'s reply data, checked by ``parse`` (see :mod:`freqtrade_bingx.replies`);
+        BingX's errors and malformed replies as freqtrade exceptions."""
         try:
-            return endpoint(self.bingx, *args)
+            data = endpoint(self.bingx, *args)
+            return parse(data) if parse else data
         except BingxError as e:
             raise translate(e, action) from e
 
@@ -198,11 +213,9 @@ class BingxFuturesMixin:
 
     def refresh_position_mode(self) -> PositionMode:
         """Read the account's position mode; forget confirmed settings if it changed."""
-        data = self._call("read the position mode", account.get_position_mode)
-        try:
-            mode = PositionMode.from_dual_side((data or {})["dualSidePosition"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise TemporaryError(f"BingX position mode reply not understood: {data!r}") from e
+        mode = self._call(
+            "read the position mode", account.get_position_mode, parse=replies.position_mode
+        )
         if self._position_mode is not None and mode is not self._position_mode:
             logger.warning(
                 "BingX position mode changed from %s to %s", self._position_mode.value, mode.value
@@ -219,12 +232,7 @@ class BingxFuturesMixin:
 
     def apply_position_mode_setting(self) -> None:
         """Honour ``exchange.position_mode`` (``auto``, ``one_way`` or ``hedge``)."""
-        wanted = self._config.get("exchange", {}).get("position_mode", "auto")
-        if wanted not in POSITION_MODE_SETTINGS:
-            raise ConfigurationError(
-                f"exchange.position_mode must be one of {', '.join(POSITION_MODE_SETTINGS)}, "
-                f"not {wanted!r}"
-            )
+        wanted = self._settings.position_mode  # checked in __init__
         if wanted == "auto" or PositionMode(wanted) is self.position_mode:
             return
         self.set_position_mode(PositionMode(wanted))
@@ -234,10 +242,10 @@ class BingxFuturesMixin:
         current = self.position_mode
         if mode is current:
             return
-        positions = self._call("read open positions", account.get_positions)
-        open_symbols = sorted(
-            {str(p.get("symbol")) for p in positions if _as_float(p.get("positionAmt")) != 0}
+        positions = self._call(
+            "read open positions", account.get_positions, parse=replies.positions
         )
+        open_symbols = sorted({p.symbol for p in positions if p.amount != 0})
         if open_symbols:
             raise OperationalException(
                 f"BingX account is in {current.value} mode and exchange.position_mode asks for "
@@ -417,7 +425,14 @@ class BingxFuturesMixin:
 
         def send() -> None:
             try:
-                self._call(action, account.set_leverage, symbol, pos_side, leverage)
+                self._call(
+                    action,
+                    account.set_leverage,
+                    symbol,
+                    pos_side,
+                    leverage,
+                    parse=replies.leverage_set,
+                )
             except TemporaryError as e:
                 if _maximum_named(e) is None:
                     raise
@@ -429,40 +444,30 @@ class BingxFuturesMixin:
         self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
 
-    def read_account_leverage(self, pair: str) -> dict[str, Any]:
-        """GET leverage for ``pair``: remember the account's maximum and current leverage.
-
-        Returns BingX's reply (``longLeverage``, ``shortLeverage``, ``maxLongLeverage``,
-        ``maxShortLeverage``, ...), or {} when it was not a dict.
-        """
+    def read_account_leverage(self, pair: str) -> replies.Leverage:
+        """GET leverage for ``pair``: remember the account's maximum and current leverage."""
         symbol = self._symbol(pair)
-        data = self._unless_refused(
+        lev = self._unless_refused(
             ("read leverage", symbol),
-            lambda: self._call(f"read leverage of {symbol}", account.get_leverage, symbol),
+            lambda: self._call(
+                f"read leverage of {symbol}", account.get_leverage, symbol, parse=replies.leverage
+            ),
         )
         self._leverage_read.add(symbol)
-        if not isinstance(data, dict):
-            logger.warning("BingX leverage reply for %s not understood: %r", symbol, data)
-            return {}
-        maxima = {"LONG": data.get("maxLongLeverage"), "SHORT": data.get("maxShortLeverage")}
+        maxima = {"LONG": lev.max_long, "SHORT": lev.max_short}
         self._leverage_max[symbol] = {
-            side: whole for side, value in maxima.items() if (whole := _whole(value)) is not None
+            side: value for side, value in maxima.items() if value is not None
         }
-        current = {
-            "LONG": _whole(data.get("longLeverage")),
-            "SHORT": _whole(data.get("shortLeverage")),
-        }
-        for side, value in current.items():
-            if value is not None:
-                self._leverage_confirmed[(symbol, side)] = value
+        self._leverage_confirmed[(symbol, "LONG")] = lev.long
+        self._leverage_confirmed[(symbol, "SHORT")] = lev.short
         # One-way mode sets both sides at once (side BOTH): the account has a BOTH leverage
         # only when the two agree.
-        if current["LONG"] is not None and current["LONG"] == current["SHORT"]:
-            self._leverage_confirmed[(symbol, "BOTH")] = current["LONG"]
+        if lev.long == lev.short:
+            self._leverage_confirmed[(symbol, "BOTH")] = lev.long
         else:
             self._leverage_confirmed.pop((symbol, "BOTH"), None)
         self._refresh_pair_tiers(pair)
-        return data
+        return lev
 
     def _learn_account_leverage(self, pair: str) -> None:
         """Read the account's leverage for ``pair`` if not read yet; a failure is logged only."""
@@ -543,8 +548,12 @@ class BingxFuturesMixin:
         self._margin_type_confirmed[symbol] = target
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
-        data = self._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
-        current = str((data or {}).get("marginType", "")).upper()
+        current = self._call(
+            f"read margin type of {symbol}",
+            account.get_margin_type,
+            symbol,
+            parse=replies.margin_type,
+        )
         if current == target:
             return
         # SEPARATE_ISOLATED (BingX's "separated isolated margin") is not a kind of ISOLATED the
@@ -626,11 +635,10 @@ def _whole(value: Any) -> int | None:
     return int(number) if math.isfinite(number) and number >= 1 else None
 
 
-def _rate_limit_overrides(exchange_conf: dict) -> dict[tuple[str, str], float]:
-    per_second = exchange_conf.get("leverage_rate_limit")
-    if per_second is None:
+def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str], float]:
+    if config.leverage_rate_limit is None:
         return {}
-    return {("POST", account.LEVERAGE): float(per_second)}
+    return {("POST", account.LEVERAGE): config.leverage_rate_limit}
 
 
 def _as_float(value: Any) -> float:
@@ -638,6 +646,13 @@ def _as_float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf" or "1e400"
+        return None
 
 
 class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):

@@ -3,25 +3,32 @@
 - Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk,
   held to the account's maximum leverage where the plugin has read it.
 - Liquidation prices by BingX's rule for dry-run and backtesting.
-- A markets snapshot, so backtesting and the plugin's tools run without network.
+- A markets snapshot, so backtesting, freqtrade's listing commands and the plugin's tools run
+  without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
 """
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ccxt
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    DDosProtection,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
 )
+from freqtrade.exchange.common import retrier
+from freqtrade.exchange.exchange_types import Tickers
 
-from freqtrade_bingx import account, liquidation, markets_cache, tiers
-from freqtrade_bingx.transport import redact_signatures
+from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx.errors import translate
+from freqtrade_bingx.transport import BingxError, redact_signatures
 
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,11 @@ FUNDING_HISTORY_PROBE = 3
 
 
 class BingxFuturesDataMixin:
+    # When the markets came from the snapshot (BingX could not be reached): its saving time.
+    _markets_snapshot_saved: str | None = None
+    _no_tickers_noted = False
+    _no_snapshot_noted = False
+
     # --- demo account -------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
@@ -72,6 +84,9 @@ class BingxFuturesDataMixin:
         return self._demo_variant(markets_cache.snapshot_path(datadir, self.trading_mode.value))
 
     def _load_async_markets(self, reload: bool = False) -> None:
+        if self.trading_mode != TradingMode.FUTURES:
+            # Spot is freqtrade's stock Bingx: no snapshot written, none read.
+            return super()._load_async_markets(reload=reload)
         try:
             super()._load_async_markets(reload=reload)
         except TemporaryError as e:
@@ -80,16 +95,27 @@ class BingxFuturesDataMixin:
             path = self._markets_snapshot_path()
             loaded = markets_cache.load(path) if path else None
             if loaded is None:
+                if path is not None and not self._no_snapshot_noted:
+                    self._no_snapshot_noted = True
+                    logger.warning(
+                        "BingX could not be reached, and there is no usable markets snapshot "
+                        "at %s to fall back on. One is saved whenever markets load (any "
+                        "freqtrade command with this config and datadir, while online).",
+                        path,
+                    )
                 raise
             markets, saved = loaded
             self._api_async.set_markets(markets)
+            self._markets_snapshot_saved = saved
             logger.warning(
-                "BingX could not be reached (%s); using the markets snapshot saved %s (%s)",
+                "BingX could not be reached (%s); using the markets snapshot saved %s (%s). "
+                "Markets listed or used in this run are as they were then.",
                 redact_signatures(str(e)),
-                saved,
+                markets_cache.describe_saved(saved),
                 path,
             )
             return
+        self._markets_snapshot_saved = None
         path = self._markets_snapshot_path()
         if path is not None and self._api_async.markets:
             markets_cache.save(
@@ -100,6 +126,30 @@ class BingxFuturesDataMixin:
         # Backtesting, hyperopt and tools may run on a snapshot; a trading bot must not trade on
         # markets it could not confirm, and one that already has markets keeps them.
         return self._config.get("runmode") not in TRADE_MODES and not self._api_async.markets
+
+    def get_tickers(
+        self,
+        symbols: list[str] | None = None,
+        *,
+        cached: bool = False,
+        market_type: TradingMode | None = None,
+    ) -> Tickers:
+        """No tickers while the markets are the snapshot: BingX could not be reached.
+
+        Only tools reach this (a trading bot never runs on the snapshot). ``freqtrade
+        list-markets`` / ``list-pairs`` read tickers for the minimum stake alone, and asking
+        an unreachable host again would cost freqtrade's retries, each up to ccxt's timeout.
+        """
+        if self._markets_snapshot_saved is None:
+            return super().get_tickers(symbols, cached=cached, market_type=market_type)
+        if not self._no_tickers_noted:
+            self._no_tickers_noted = True
+            logger.warning(
+                "No BingX tickers offline: the markets are the snapshot saved %s, and no "
+                "current price is known (a minimum stake shown is a lower bound).",
+                markets_cache.describe_saved(self._markets_snapshot_saved),
+            )
+        return {}
 
     # --- leverage tiers -------------------------------------------------------------------
 
@@ -183,7 +233,12 @@ class BingxFuturesDataMixin:
             symbol = self.markets[pair]["id"]
             try:
                 self._learn_account_leverage(pair)
-                rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
+                rows = self._call(
+                    f"read leverage tiers of {symbol}",
+                    account.get_tiers,
+                    symbol,
+                    parse=_checked_tier_rows(symbol),
+                )
                 fetched[pair] = tiers.parse_tiers(
                     rows, self.max_leverage_for_side(pair, "BOTH") or 1
                 )
@@ -246,6 +301,7 @@ class BingxFuturesDataMixin:
 
     # --- funding --------------------------------------------------------------------------
 
+    @retrier
     def funding_interval_hours(self, pair: str) -> int | None:
         """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown.
 
@@ -255,14 +311,47 @@ class BingxFuturesDataMixin:
         ``fundingTime``) gives it. freqtrade charges funding from that history, at a 1h funding
         timeframe that divides every BingX interval.
         """
-        interval = (self._api.fetch_funding_rate(pair) or {}).get("interval") or ""
-        if interval.endswith("h") and interval[:-1].isdigit():
-            return int(interval[:-1])
-        history = self._api.fetch_funding_rate_history(pair, limit=FUNDING_HISTORY_PROBE) or []
+        symbol = self._symbol(pair)
+        # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the raw reply
+        # is checked here instead.
+        reply = self._funding_call(
+            pair, self._api.swapV2PublicGetQuotePremiumIndex, {"symbol": symbol}
+        )
+        try:
+            data = reply.get("data") if isinstance(reply, dict) else reply
+            hours = replies.funding_interval_hours(data, symbol)
+        except BingxError as e:
+            raise translate(e, f"read the funding interval of {pair}") from e
+        if hours is not None:
+            return hours
+        history = self._funding_call(
+            pair, self._api.fetch_funding_rate_history, pair, limit=FUNDING_HISTORY_PROBE
+        )
         times = sorted(
-            {row["timestamp"] for row in history if isinstance(row.get("timestamp"), int)}
+            {row["timestamp"] for row in history or [] if isinstance(row.get("timestamp"), int)}
         )
         if len(times) < 2:
             return None
         hours, rest = divmod(times[-1] - times[-2], HOUR_MS)
         return hours if hours > 0 and rest == 0 else None
+
+    def _funding_call(self, pair: str, method: Callable[..., Any], *args, **kwargs) -> Any:
+        """A public ccxt call for the funding interval, its errors as freqtrade's."""
+        try:
+            return method(*args, **kwargs)
+        except ccxt.DDoSProtection as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(f"Could not read the funding interval of {pair}: {e}") from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+
+
+def _checked_tier_rows(symbol: str) -> Callable[[Any], list[dict[str, Any]]]:
+    """A reply check for ``symbol``'s tiers that hands the checked rows on as BingX sent them."""
+
+    def check(data: Any) -> list[dict[str, Any]]:
+        replies.tiers(data, symbol)
+        return data
+
+    return check

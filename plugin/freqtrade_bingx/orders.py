@@ -90,14 +90,16 @@ class BingxOrdersMixin:
         error table makes the refusal an OperationalException; when the mode did not change,
         it stops the bot with advice, as on the leverage path.
         """
+        # The mode this order's position side is built from. The leverage step inside place()
+        # may meet the switch first and re-read the mode: compare with this, not with that.
+        built_with = self._position_mode
         try:
             return place(*args, **kwargs)
         except (OperationalException, DependencyException) as e:
             if self.trading_mode != TradingMode.FUTURES or not names_position_side_mismatch(str(e)):
                 raise
-            before = self._position_mode
             mode = self.refresh_position_mode()
-            if mode is before:
+            if mode is built_with:
                 # Sending the same order again would not help.
                 raise OperationalException(
                     f"{e} BingX refused the order's position side, yet it reports the account "

@@ -49,8 +49,9 @@ from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 
 from freqtrade_bingx import account
 from freqtrade_bingx.errors import translate
-from freqtrade_bingx.exchange import MARGIN_TYPES, POSITION_MODE_SETTINGS
+from freqtrade_bingx.exchange import MARGIN_TYPES
 from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.settings import POSITION_MODES
 from freqtrade_bingx.transport import BingxError
 
 
@@ -358,11 +359,11 @@ class Preflight:
         if self._mode is None:
             return  # already failed above
         wanted = self.config.get("exchange", {}).get("position_mode", "auto")
-        if wanted not in POSITION_MODE_SETTINGS:
+        if wanted not in POSITION_MODES:
             self._add(
                 FAIL,
                 "position mode",
-                f"exchange.position_mode must be one of {', '.join(POSITION_MODE_SETTINGS)}, "
+                f"exchange.position_mode must be one of {', '.join(POSITION_MODES)}, "
                 f"not {wanted!r}",
             )
             return

@@ -279,12 +279,14 @@ class BingxTransport:
         before = self.now_ms()
         data = self.request("GET", SERVER_TIME_PATH, signed=False)
         after = self.now_ms()
-        try:
-            server_ms = int(data["serverTime"])
-        except (TypeError, KeyError, ValueError) as e:
+        value = data.get("serverTime") if isinstance(data, dict) else None
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        # int64 milliseconds on BingX's page: not a bool, a float (1e400 reads as inf) or text.
+        if not (text.isdigit() and len(text) <= 16):
             raise BingxBadResponse(
-                "server time reply lacks serverTime", method="GET", path=SERVER_TIME_PATH
-            ) from e
+                "server time reply lacks serverTime in ms", method="GET", path=SERVER_TIME_PATH
+            )
+        server_ms = int(text)
         self._offset_ms = server_ms - (before + after) // 2
         logger.debug("BingX clock offset: %d ms", self._offset_ms)
         return self._offset_ms
