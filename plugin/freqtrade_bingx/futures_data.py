@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 # Loading tiers for many pairs takes a while (5 pairs/s): say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
+HOUR_MS = 3_600_000
+# Funding-rate rows read to tell a pair's funding interval from their spacing.
+FUNDING_HISTORY_PROBE = 3
 
 
 class BingxFuturesDataMixin:
@@ -386,27 +389,48 @@ class BingxFuturesDataMixin:
 
     @retrier
     def funding_interval_hours(self, pair: str) -> int | None:
-        """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
+        """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown.
 
-        freqtrade charges funding from the funding-rate history, which holds one row per
-        funding event, at a 1h funding timeframe that divides every BingX interval.
+        BingX's premiumIndex page lists no interval; newer replies carry ``fundingIntervalHours``
+        (ccxt reads it as ``interval``), so that is used when present. Otherwise the spacing of
+        the two latest settlements in the funding-rate history (one row per settlement, with its
+        ``fundingTime``) gives it. freqtrade charges funding from that history, at a 1h funding
+        timeframe that divides every BingX interval.
         """
         symbol = self._symbol(pair)
+        # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the raw reply
+        # is checked here instead.
+        reply = self._funding_call(
+            pair, self._api.swapV2PublicGetQuotePremiumIndex, {"symbol": symbol}
+        )
         try:
-            # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the
-            # raw reply is checked here instead.
-            reply = self._api.swapV2PublicGetQuotePremiumIndex({"symbol": symbol})
+            data = reply.get("data") if isinstance(reply, dict) else reply
+            hours = replies.funding_interval_hours(data, symbol)
+        except BingxError as e:
+            raise translate(e, f"read the funding interval of {pair}") from e
+        if hours is not None:
+            return hours
+        history = self._funding_call(
+            pair, self._api.fetch_funding_rate_history, pair, limit=FUNDING_HISTORY_PROBE
+        )
+        times = sorted(
+            {row["timestamp"] for row in history or [] if isinstance(row.get("timestamp"), int)}
+        )
+        if len(times) < 2:
+            return None
+        hours, rest = divmod(times[-1] - times[-2], HOUR_MS)
+        return hours if hours > 0 and rest == 0 else None
+
+    def _funding_call(self, pair: str, method: Callable[..., Any], *args, **kwargs) -> Any:
+        """A public ccxt call for the funding interval, its errors as freqtrade's."""
+        try:
+            return method(*args, **kwargs)
         except ccxt.DDoSProtection as e:
             raise DDosProtection(e) from e
         except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
             raise TemporaryError(f"Could not read the funding interval of {pair}: {e}") from e
         except ccxt.BaseError as e:
             raise OperationalException(e) from e
-        try:
-            data = reply.get("data") if isinstance(reply, dict) else reply
-            return replies.funding_interval_hours(data, symbol)
-        except BingxError as e:
-            raise translate(e, f"read the funding interval of {pair}") from e
 
 
 def _checked_tier_rows(symbol: str) -> Callable[[Any], list[dict[str, Any]]]:
