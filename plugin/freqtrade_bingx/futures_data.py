@@ -8,7 +8,9 @@
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 from freqtrade.exchange.common import retrier
+from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
-from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx import account, funding, liquidation, markets_cache, replies, tiers
 from freqtrade_bingx.errors import translate
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
@@ -37,6 +40,13 @@ DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market l
 
 
 class BingxFuturesDataMixin:
+    def __init__(self, *args, **kwargs) -> None:
+        # Funding payments read per symbol (live trading), so each update reads only what is new.
+        self._funding_ledgers: dict[str, funding.FundingLedger] = {}
+        self._funding_lock = threading.Lock()
+        self._funding_retention_warned: set[str] = set()
+        super().__init__(*args, **kwargs)
+
     # --- demo account -------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
@@ -255,6 +265,69 @@ class BingxFuturesDataMixin:
         return notional * mmr - (maint_amount or 0.0)
 
     # --- funding --------------------------------------------------------------------------
+
+    @retrier
+    def _get_funding_fees_from_exchange(self, pair: str, since: datetime | int) -> float:
+        """The sum of every funding payment of ``pair`` since ``since`` (live trading).
+
+        freqtrade's version makes one request without ``limit`` (100 rows at most); this one
+        pages through BingX's income endpoint (see :mod:`freqtrade_bingx.funding`).
+        """
+        if self.trading_mode != TradingMode.FUTURES:
+            return super()._get_funding_fees_from_exchange(pair, since)
+        since_ms = dt_ts(since) if isinstance(since, datetime) else int(since)
+        symbol = self._symbol(pair)
+        now_ms = self._api.milliseconds()
+        oldest_kept = now_ms - funding.RETENTION_MS
+        with self._funding_lock:
+            ledger = self._funding_ledgers.setdefault(symbol, funding.FundingLedger())
+        for start, end in ledger.gaps(max(since_ms, oldest_kept), now_ms):
+            ledger.add(start, end, funding.read_window(self._income_page(symbol), start, end))
+        if since_ms < oldest_kept and ledger.gaps(since_ms, oldest_kept):
+            self._warn_funding_retention(pair, since_ms)
+        return ledger.total(since_ms)
+
+    def _income_page(self, symbol: str) -> Callable[[int, int], tuple[int, list]]:
+        def fetch(start_ms: int, end_ms: int) -> tuple[int, list]:
+            params = {
+                "symbol": symbol,
+                "incomeType": funding.FUNDING_FEE,
+                "startTime": start_ms,
+                "endTime": end_ms,
+                "limit": funding.PAGE_LIMIT,
+            }
+            try:
+                # ccxt's fetch_funding_history turns a malformed row into an amount of None,
+                # which freqtrade's sum would crash on; the raw reply is checked instead.
+                reply = self._api.swapV2PrivateGetUserIncome(params)
+                self._log_exchange_response("funding_history", reply, add_info=symbol)
+            except ccxt.DDoSProtection as e:
+                raise DDosProtection(e) from e
+            except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+                raise TemporaryError(f"Could not read funding fees of {symbol}: {e}") from e
+            except ccxt.BaseError as e:
+                raise OperationalException(e) from e
+            data = reply.get("data") if isinstance(reply, dict) else None
+            try:
+                payments = funding.parse_income(data, symbol)
+            except ValueError as e:
+                raise TemporaryError(f"BingX {funding.INCOME_PATH}: {e}") from e
+            return len(data) if isinstance(data, list) else 0, payments
+
+        return fetch
+
+    def _warn_funding_retention(self, pair: str, since_ms: int) -> None:
+        if pair in self._funding_retention_warned:
+            return
+        self._funding_retention_warned.add(pair)
+        logger.warning(
+            "%s: the trade's funding payments before %s are older than the 3 months BingX keeps "
+            "(GET %s); the funding fees freqtrade shows for it leave them out",
+            pair,
+            dt_from_ts(since_ms),
+            funding.INCOME_PATH,
+        )
+
 
     @retrier
     def funding_interval_hours(self, pair: str) -> int | None:

@@ -39,6 +39,7 @@ from .accounts import (
     normalize_contracts,
 )
 from .errors import ApiError
+from . import income
 from .faults import Fault, FaultQueue
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
@@ -877,8 +878,14 @@ class FakeBingx:
         return _ok(self.engine.fills(ctx.account, ctx.params), code="0")
 
     def _ep_income(self, ctx: _Ctx) -> _Reply:
-        assert ctx.account is not None
-        return _ok(self.engine.income(ctx.account, ctx.params))
+        acct = ctx.account
+        assert acct is not None
+        params = dict(ctx.params)
+        if params.get("symbol"):
+            params["symbol"] = self._contract(params)["symbol"]
+        with acct.lock:
+            rows = income.query(acct.incomes, params, self.server_time_ms())
+        return _ok(rows)
 
     # ----------------------------------------------------------------- control endpoint
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
