@@ -39,6 +39,10 @@ RETENTION_MS = 90 * 24 * 3600 * 1000  # "Only keep the last 3 months data" (at l
 RECENT_MS = 10 * 60 * 1000
 
 
+class BadIncomeReply(ValueError):
+    """An income reply not shaped as BingX's page documents it."""
+
+
 @dataclass(frozen=True)
 class FundingPayment:
     """One ``FUNDING_FEE`` row: what the account received (negative: paid) at ``time_ms``."""
@@ -49,7 +53,7 @@ class FundingPayment:
 
 
 def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
-    """The rows of one income reply, checked. Raises ValueError naming what is wrong.
+    """The rows of one income reply, checked; :class:`BadIncomeReply` says what is wrong.
 
     Rows of another symbol or income type are left out (the request names both); a row that
     is not shaped as the page documents fails the whole reply.
@@ -57,17 +61,17 @@ def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
     if data is None:
         return []  # BingX sends no ``data`` when nothing matches
     if not isinstance(data, list):
-        raise ValueError(f"income reply is not a list: {type(data).__name__}")
+        raise BadIncomeReply(f"income reply is not a list: {type(data).__name__}")
     payments = []
     for row in data:
         if not isinstance(row, dict):
-            raise ValueError("an income row is not an object")
+            raise BadIncomeReply("an income row is not an object")
         if row.get("symbol") != symbol or row.get("incomeType") != FUNDING_FEE:
             continue
         time_ms = _whole(row.get("time"))
         amount = _finite(row.get("income"))
         if time_ms is None or amount is None:
-            raise ValueError(
+            raise BadIncomeReply(
                 f"an income row of {symbol} has no valid time or income: "
                 f"time={row.get('time')!r} income={row.get('income')!r}"
             )

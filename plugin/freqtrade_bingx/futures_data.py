@@ -241,15 +241,9 @@ class BingxFuturesDataMixin:
                 open_trades,
             )
         mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, open_rate * amount)
-        if self.margin_mode == MarginMode.ISOLATED:
-            margin = wallet_balance
-        else:
-            # Cross: the wallet backs every position; the others' maintenance is spoken for.
-            margin = wallet_balance - sum(
-                self._maintenance_margin(t.pair, t.open_rate * t.amount)
-                for t in open_trades
-                if t.pair != pair
-            )
+        margin = wallet_balance
+        if self.margin_mode == MarginMode.CROSS:
+            margin += self._cross_margin_of_others(pair, open_trades)
         return liquidation.liquidation_price(
             entry=open_rate,
             qty=amount,
@@ -260,9 +254,53 @@ class BingxFuturesDataMixin:
             fee=self.markets[pair].get("taker") or DEFAULT_TAKER_FEE,
         )
 
-    def _maintenance_margin(self, pair: str, notional: float) -> float:
-        mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, notional)
-        return notional * mmr - (maint_amount or 0.0)
+    def _cross_margin_of_others(self, pair: str, open_trades: list) -> float:
+        """What the account's other positions add to (or take from) this one's cross margin.
+
+        The wallet backs every cross position: the others' unrealised PnL counts, and their
+        maintenance margin is spoken for, both at the mark price. Dry-run reads the mark prices
+        from BingX (one request); backtesting has none at hand and uses the open rates, so
+        there the others count with their maintenance only.
+        """
+        others = [t for t in open_trades if t.pair != pair]
+        if not others:
+            return 0.0
+        marks = self._mark_prices([t.pair for t in others])
+        positions = []
+        for t in others:
+            mark = marks.get(t.pair, t.open_rate)
+            mmr, maint_amount = self.get_maintenance_ratio_and_amt(t.pair, mark * t.amount)
+            positions.append(
+                liquidation.OtherPosition(
+                    entry=t.open_rate,
+                    qty=t.amount,
+                    is_short=t.is_short,
+                    mark=mark,
+                    mmr=mmr,
+                    maint_amount=maint_amount or 0.0,
+                )
+            )
+        return liquidation.cross_margin_of_others(positions)
+
+    def _mark_prices(self, pairs: list[str]) -> dict[str, float]:
+        """Mark prices of ``pairs`` from BingX's premium index, in dry-run and live only."""
+        if self._config.get("runmode") not in TRADE_MODES:
+            return {}
+        try:
+            rates = self._api.fetch_funding_rates(pairs)
+        except ccxt.BaseError as e:
+            logger.warning(
+                "Could not read BingX mark prices (%s); cross liquidation prices use the open "
+                "rates of the other trades",
+                redact_signatures(str(e)),
+            )
+            return {}
+        marks = {}
+        for pair in pairs:
+            mark = liquidation.positive_number((rates.get(pair) or {}).get("markPrice"))
+            if mark is not None:
+                marks[pair] = mark
+        return marks
 
     # --- funding --------------------------------------------------------------------------
 
@@ -310,7 +348,7 @@ class BingxFuturesDataMixin:
             data = reply.get("data") if isinstance(reply, dict) else None
             try:
                 payments = funding.parse_income(data, symbol)
-            except ValueError as e:
+            except funding.BadIncomeReply as e:
                 raise TemporaryError(f"BingX {funding.INCOME_PATH}: {e}") from e
             return len(data) if isinstance(data, list) else 0, payments
 
@@ -327,7 +365,6 @@ class BingxFuturesDataMixin:
             dt_from_ts(since_ms),
             funding.INCOME_PATH,
         )
-
 
     @retrier
     def funding_interval_hours(self, pair: str) -> int | None:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from freqtrade_bingx.rate_limits import page_limits
 
+from . import income
 from .accounts import (
     MARGIN_TYPES,
     Account,
@@ -39,7 +40,6 @@ from .accounts import (
     normalize_contracts,
 )
 from .errors import ApiError
-from . import income
 from .faults import Fault, FaultQueue
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
