@@ -29,7 +29,7 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, replies, settings
+from freqtrade_bingx import __version__, account, account_modes, replies, settings
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
@@ -208,6 +208,8 @@ class BingxFuturesMixin:
             or self._config.get("runmode") != RunMode.LIVE
         ):
             return
+        if not self._is_demo_trading:  # BingX serves the asset mode on its live host only
+            account_modes.check_asset_mode(self._call, self.margin_mode)
         self.refresh_position_mode()
         self.apply_position_mode_setting()
 

@@ -218,6 +218,41 @@ class BingxFuturesDataMixin:
 
     # --- liquidation ----------------------------------------------------------------------
 
+    def get_liquidation_price(
+        self,
+        pair: str,
+        open_rate: float,
+        is_short: bool,
+        amount: float,
+        stake_amount: float,
+        leverage: float,
+        wallet_balance: float,
+        open_trades: list | None = None,
+    ) -> float | None:
+        """Live: the liquidation price BingX reports for the trade's own position.
+
+        freqtrade's version takes the pair's first position. In hedge mode a pair can have a
+        long and a short position, and the first may be the other side's.
+        """
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
+            return super().get_liquidation_price(
+                pair,
+                open_rate,
+                is_short,
+                amount,
+                stake_amount,
+                leverage,
+                wallet_balance,
+                open_trades,
+            )
+        position = liquidation.position_of_side(self.fetch_positions(pair), is_short)
+        price = liquidation.positive_number((position or {}).get("liquidationPrice"))
+        if price is None:
+            return None
+        # freqtrade's liquidation_buffer: stop that share of the distance short of liquidation.
+        margin = abs(open_rate - price) * self.liquidation_buffer
+        return max(price - margin if is_short else price + margin, 0.0)
+
     def dry_run_liquidation_price(
         self,
         pair: str,

@@ -84,3 +84,23 @@ def liquidation_price(
     else:
         price = (entry * qty - margin - maint_amount) / (qty * (1 - mmr - fee))
     return price if price > 0 else None
+
+
+def position_of_side(positions: list[dict[str, Any]], is_short: bool) -> dict[str, Any] | None:
+    """The open position of a short (``is_short``) or long trade among ccxt's positions.
+
+    In hedge mode each side has its own row (ccxt's ``side`` "long" / "short", from BingX's
+    ``positionSide``); the other side's row is never taken. A row without a side of either kind
+    (BingX's one-way ``BOTH``) is the pair's one position.
+    """
+    wanted = "short" if is_short else "long"
+    open_rows = [
+        p for p in positions if isinstance(p, dict) and positive_number(p.get("contracts"))
+    ]
+    for row in open_rows:
+        if row.get("side") == wanted:
+            return row
+    for row in open_rows:
+        if row.get("side") not in ("long", "short"):
+            return row
+    return None

@@ -62,6 +62,7 @@ POSITIONS_PATH = "/openApi/swap/v2/user/positions"
 BALANCE_PATH = "/openApi/swap/v2/user/balance"
 BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
 INCOME_PATH = "/openApi/swap/v2/user/income"
+ASSET_MODE_PATH = "/openApi/swap/v1/trade/assetMode"
 # Market data, as ccxt 4.5.90 calls it for linear swaps.
 KLINES_PATH = "/openApi/swap/v3/quote/klines"
 MARK_KLINES_PATH = "/openApi/swap/v1/market/markPriceKlines"  # fetch_ohlcv(price='mark')
@@ -250,6 +251,7 @@ class FakeBingx:
             ("GET", BALANCE_PATH): (True, self._ep_balance_v2),
             ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
             ("GET", INCOME_PATH): (True, self._ep_income),
+            ("GET", ASSET_MODE_PATH): (True, self._ep_asset_mode),
             ("GET", KLINES_PATH): (False, self._ep_klines),
             ("GET", MARK_KLINES_PATH): (False, self._ep_mark_klines),
             ("GET", TICKER_PATH): (False, self._ep_ticker),
@@ -886,6 +888,11 @@ class FakeBingx:
         with acct.lock:
             rows = income.query(acct.incomes, params, self.server_time_ms())
         return _ok(rows)
+
+    def _ep_asset_mode(self, ctx: _Ctx) -> _Reply:
+        # The page's one response parameter; set from Python: account().asset_mode.
+        assert ctx.account is not None
+        return _ok({"assetMode": ctx.account.asset_mode})
 
     # ----------------------------------------------------------------- control endpoint
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
