@@ -73,6 +73,8 @@ class BingxFuturesMixin:
         "ccxt_futures_name": "swap",
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
+        # BingX's contract list schedules delistings: check_delisting_time in futures_data.py.
+        "has_delisting": True,
         **STOPLOSS_FT_HAS_FUTURES,
     }
     # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad

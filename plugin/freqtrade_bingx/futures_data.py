@@ -27,7 +27,7 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.common import retrier
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
-from freqtrade_bingx import account, funding, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx import account, delisting, funding, liquidation, markets_cache, replies, tiers
 from freqtrade_bingx.errors import translate
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
@@ -336,6 +336,23 @@ class BingxFuturesDataMixin:
             if mark is not None:
                 marks[pair] = mark
         return marks
+
+    # --- delisting ------------------------------------------------------------------------
+
+    def check_delisting_time(self, pair: str) -> datetime | None:
+        """When BingX stops the pair's contract (``maintainTime`` / ``offTime``), if scheduled.
+
+        freqtrade's ``DelistFilter`` and ``DataProvider.check_delisting`` read this. Only in
+        dry-run and live: the contract list is today's, not a backtest's.
+        """
+        if (
+            self.trading_mode != TradingMode.FUTURES
+            or self._config.get("runmode") not in TRADE_MODES
+        ):
+            return super().check_delisting_time(pair)
+        info = (self.markets.get(pair) or {}).get("info") or {}
+        stop_ms = delisting.stop_time_ms(info, dt_ts())
+        return dt_from_ts(stop_ms) if stop_ms is not None else None
 
     # --- funding --------------------------------------------------------------------------
 

@@ -580,7 +580,17 @@ class FakeBingx:
         return _ok({"serverTime": self.server_time_ms()})
 
     def _ep_contracts(self, ctx: _Ctx) -> _Reply:
-        return _ok(copy.deepcopy(self.contracts))
+        now = self.server_time_ms()
+        return _ok([_with_status(c, now) for c in self.contracts])
+
+    def schedule_delisting(
+        self, symbol: str, off_time_ms: int, maintain_time_ms: int | None = None
+    ) -> None:
+        """Give ``symbol``'s contract an ``offTime`` (and ``maintainTime``), in epoch ms."""
+        contract = self._contract_by_symbol[self._symbol(symbol)]
+        contract["offTime"] = int(off_time_ms)
+        if maintain_time_ms is not None:
+            contract["maintainTime"] = int(maintain_time_ms)
 
     def _ep_cswap_contracts(self, ctx: _Ctx) -> _Reply:
         return _ok([], timestamp=self.server_time_ms())
@@ -934,6 +944,18 @@ class FakeBingx:
         except (ValueError, TypeError, KeyError) as err:
             return _Reply({"code": 100400, "msg": f"bad control request: {err}"}, 400)
         return _Reply({"code": 100400, "msg": "unknown control endpoint"}, 404)
+
+
+def _with_status(contract: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A copy of ``contract`` whose ``status`` follows its times, as the contracts page says:
+    after ``maintainTime`` 25 (forbidden to open positions), after ``offTime`` 0 (offline)."""
+    shown = copy.deepcopy(contract)
+    off, maintain = int(shown.get("offTime") or 0), int(shown.get("maintainTime") or 0)
+    if 0 < off <= now_ms:
+        shown["status"] = 0
+    elif 0 < maintain <= now_ms:
+        shown["status"] = 25
+    return shown
 
 
 def _stringify(value: Any) -> str:
