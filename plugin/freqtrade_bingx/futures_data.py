@@ -3,7 +3,8 @@
 - Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk,
   held to the account's maximum leverage where the plugin has read it.
 - Liquidation prices by BingX's rule for dry-run and backtesting.
-- A markets snapshot, so backtesting and the plugin's tools run without network.
+- A markets snapshot, so backtesting, freqtrade's listing commands and the plugin's tools run
+  without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
 """
 
@@ -25,6 +26,7 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 from freqtrade.exchange.common import retrier
+from freqtrade.exchange.exchange_types import Tickers
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
 from freqtrade_bingx import account, delisting, funding, liquidation, markets_cache, replies, tiers
@@ -40,6 +42,11 @@ DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market l
 
 
 class BingxFuturesDataMixin:
+    # When the markets came from the snapshot (BingX could not be reached): its saving time.
+    _markets_snapshot_saved: str | None = None
+    _no_tickers_noted = False
+    _no_snapshot_noted = False
+
     def __init__(self, *args, **kwargs) -> None:
         # Funding payments read per symbol (live trading), so each update reads only what is new.
         self._funding_ledgers: dict[str, funding.FundingLedger] = {}
@@ -95,16 +102,27 @@ class BingxFuturesDataMixin:
             path = self._markets_snapshot_path()
             loaded = markets_cache.load(path) if path else None
             if loaded is None:
+                if path is not None and not self._no_snapshot_noted:
+                    self._no_snapshot_noted = True
+                    logger.warning(
+                        "BingX could not be reached, and there is no usable markets snapshot "
+                        "at %s to fall back on. One is saved whenever markets load (any "
+                        "freqtrade command with this config and datadir, while online).",
+                        path,
+                    )
                 raise
             markets, saved = loaded
             self._api_async.set_markets(markets)
+            self._markets_snapshot_saved = saved
             logger.warning(
-                "BingX could not be reached (%s); using the markets snapshot saved %s (%s)",
+                "BingX could not be reached (%s); using the markets snapshot saved %s (%s). "
+                "Markets listed or used in this run are as they were then.",
                 redact_signatures(str(e)),
-                saved,
+                markets_cache.describe_saved(saved),
                 path,
             )
             return
+        self._markets_snapshot_saved = None
         path = self._markets_snapshot_path()
         if path is not None and self._api_async.markets:
             markets_cache.save(
@@ -115,6 +133,30 @@ class BingxFuturesDataMixin:
         # Backtesting, hyperopt and tools may run on a snapshot; a trading bot must not trade on
         # markets it could not confirm, and one that already has markets keeps them.
         return self._config.get("runmode") not in TRADE_MODES and not self._api_async.markets
+
+    def get_tickers(
+        self,
+        symbols: list[str] | None = None,
+        *,
+        cached: bool = False,
+        market_type: TradingMode | None = None,
+    ) -> Tickers:
+        """No tickers while the markets are the snapshot: BingX could not be reached.
+
+        Only tools reach this (a trading bot never runs on the snapshot). ``freqtrade
+        list-markets`` / ``list-pairs`` read tickers for the minimum stake alone, and asking
+        an unreachable host again would cost freqtrade's retries, each up to ccxt's timeout.
+        """
+        if self._markets_snapshot_saved is None:
+            return super().get_tickers(symbols, cached=cached, market_type=market_type)
+        if not self._no_tickers_noted:
+            self._no_tickers_noted = True
+            logger.warning(
+                "No BingX tickers offline: the markets are the snapshot saved %s, and no "
+                "current price is known (a minimum stake shown is a lower bound).",
+                markets_cache.describe_saved(self._markets_snapshot_saved),
+            )
+        return {}
 
     # --- leverage tiers -------------------------------------------------------------------
 
