@@ -13,6 +13,9 @@
         srv.price("BTC-USDT"), srv.mark_price("BTC-USDT"), srv.index_price("BTC-USDT")
         srv.orders("test-key"), srv.fills("test-key")  # trading ledgers (BingX-shaped dicts)
         srv.tick()                                   # match orders / settle funding now
+        srv.account().incomes.append({...})          # fund-flow rows for /user/income
+        srv.account().asset_mode = "multiAssetsMode" # GET /openApi/swap/v1/trade/assetMode
+        srv.schedule_delisting("ETH-USDT", off_ms)   # a contract's offTime (and maintainTime)
 
 Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
 ``market.py``); orders, positions, fees and funding are modelled in ``orders.py``.
