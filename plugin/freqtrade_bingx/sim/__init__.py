@@ -16,9 +16,13 @@
         srv.account().incomes.append({...})          # fund-flow rows for /user/income
         srv.account().asset_mode = "multiAssetsMode" # GET /openApi/swap/v1/trade/assetMode
         srv.schedule_delisting("ETH-USDT", off_ms)   # a contract's offTime (and maintainTime)
+        srv.liquidate("BTC-USDT", kind="ADL")        # BingX closes it: a force order
+        srv.close_position_on_web("BTC-USDT")        # a MARKET close placed on bingx.com
+        srv.force_orders("test-key")                 # [(autoCloseType, row), ...]
 
 Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
-``market.py``); orders, positions, fees and funding are modelled in ``orders.py``.
+``market.py``); orders, positions, fees and funding are modelled in ``orders.py``; a position
+whose mark price reaches its liquidation price is liquidated (``liquidation.py``).
 
 Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, ``body`` as a
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,
