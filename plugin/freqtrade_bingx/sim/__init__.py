@@ -13,6 +13,9 @@
         srv.price("BTC-USDT"), srv.mark_price("BTC-USDT"), srv.index_price("BTC-USDT")
         srv.orders("test-key"), srv.fills("test-key")  # trading ledgers (BingX-shaped dicts)
         srv.tick()                                   # match orders / settle funding now
+        srv.account().incomes.append({...})          # fund-flow rows for /user/income
+        srv.account().asset_mode = "multiAssetsMode" # GET /openApi/swap/v1/trade/assetMode
+        srv.schedule_delisting("ETH-USDT", off_ms)   # a contract's offTime (and maintainTime)
         srv.liquidate("BTC-USDT", kind="ADL")        # BingX closes it: a force order
         srv.close_position_on_web("BTC-USDT")        # a MARKET close placed on bingx.com
         srv.force_orders("test-key")                 # [(autoCloseType, row), ...]

@@ -213,6 +213,8 @@ class Account:
     fills: list[dict[str, Any]] = field(default_factory=list, repr=False)
     incomes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     realised_pnl: float = 0.0
+    # GET /openApi/swap/v1/trade/assetMode: "singleAssetMode" or "multiAssetsMode" (its page).
+    asset_mode: str = "singleAssetMode"
     funded_until: int | None = None
     # The key as GET /openApi/v1/account/apiPermissions describes it: permission numbers
     # (1 spot trading, 2 read, 3 perpetual futures trading, 4 universal transfer, 5 withdrawal,

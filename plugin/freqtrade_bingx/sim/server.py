@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from freqtrade_bingx.rate_limits import page_limits
 
+from . import income
 from .accounts import (
     MARGIN_TYPES,
     Account,
@@ -62,6 +63,7 @@ POSITIONS_PATH = "/openApi/swap/v2/user/positions"
 BALANCE_PATH = "/openApi/swap/v2/user/balance"
 BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
 INCOME_PATH = "/openApi/swap/v2/user/income"
+ASSET_MODE_PATH = "/openApi/swap/v1/trade/assetMode"
 # Market data, as ccxt 4.5.90 calls it for linear swaps.
 KLINES_PATH = "/openApi/swap/v3/quote/klines"
 MARK_KLINES_PATH = "/openApi/swap/v1/market/markPriceKlines"  # fetch_ohlcv(price='mark')
@@ -262,6 +264,7 @@ class FakeBingx:
             ("GET", BALANCE_PATH): (True, self._ep_balance_v2),
             ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
             ("GET", INCOME_PATH): (True, self._ep_income),
+            ("GET", ASSET_MODE_PATH): (True, self._ep_asset_mode),
             ("GET", KLINES_PATH): (False, self._ep_klines),
             ("GET", MARK_KLINES_PATH): (False, self._ep_mark_klines),
             ("GET", TICKER_PATH): (False, self._ep_ticker),
@@ -684,7 +687,17 @@ class FakeBingx:
 
     def _ep_contracts(self, ctx: _Ctx) -> _Reply:
         # The page's fields; size, feeRate, tradeMinLimit, max*Leverage from ccxt (fetchMarkets).
-        return _ok(copy.deepcopy(self.contracts))
+        now = self.server_time_ms()
+        return _ok([_with_status(c, now) for c in self.contracts])
+
+    def schedule_delisting(
+        self, symbol: str, off_time_ms: int, maintain_time_ms: int | None = None
+    ) -> None:
+        """Give ``symbol``'s contract an ``offTime`` (and ``maintainTime``), in epoch ms."""
+        contract = self._contract_by_symbol[self._symbol(symbol)]
+        contract["offTime"] = int(off_time_ms)
+        if maintain_time_ms is not None:
+            contract["maintainTime"] = int(maintain_time_ms)
 
     # ccxt's load_markets also asks for coin-margined contracts, spot symbols and (signed)
     # currencies; the envelopes follow ccxt's quotes, the lists are empty on purpose.
@@ -1005,8 +1018,19 @@ class FakeBingx:
         return _ok(self.liquidations.force_orders(ctx.account, ctx.params))
 
     def _ep_income(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        params = dict(ctx.params)
+        if params.get("symbol"):
+            params["symbol"] = self._contract(params)["symbol"]
+        with acct.lock:
+            rows = income.query(acct.incomes, params, self.server_time_ms())
+        return _ok(rows)
+
+    def _ep_asset_mode(self, ctx: _Ctx) -> _Reply:
+        # The page's one response parameter; set from Python: account().asset_mode.
         assert ctx.account is not None
-        return _ok(self.engine.income(ctx.account, ctx.params))
+        return _ok({"assetMode": ctx.account.asset_mode})
 
     # ----------------------------------------------------------------- control endpoint
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
@@ -1048,6 +1072,18 @@ class FakeBingx:
         except (ValueError, TypeError, KeyError) as err:
             return _Reply({"code": 100400, "msg": f"bad control request: {err}"}, 400)
         return _Reply({"code": 100400, "msg": "unknown control endpoint"}, 404)
+
+
+def _with_status(contract: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A copy of ``contract`` whose ``status`` follows its times, as the contracts page says:
+    after ``maintainTime`` 25 (forbidden to open positions), after ``offTime`` 0 (offline)."""
+    shown = copy.deepcopy(contract)
+    off, maintain = int(shown.get("offTime") or 0), int(shown.get("maintainTime") or 0)
+    if 0 < off <= now_ms:
+        shown["status"] = 0
+    elif 0 < maintain <= now_ms:
+        shown["status"] = 25
+    return shown
 
 
 def _stringify(value: Any) -> str:
