@@ -1,7 +1,7 @@
 """A stop on the exchange triggers during a real ``freqtrade trade`` session.
 
 The fake BingX runs in one-way mode with BTC only and answers a triggered stop's id with
-"order not exist", the worst case reported for BingX (freqtrade_bingx.stops). Once freqtrade
+"order does not exist", the worst case reported for BingX (freqtrade_bingx.stops). Once freqtrade
 has its first trade protected by a stop, the test drives the mark and last price through it.
 freqtrade must close the trade at the price of the order that executed the stop, with exit
 reason ``stoploss_on_exchange``, and create no second stop for a position that is gone.
@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from freqtrade_bingx.rehearse import REHEARSAL_KEY, Rehearsal
+from freqtrade_bingx.sim.orders import QUERY_NOT_FOUND
 from freqtrade_bingx.sim.server import ORDER_PATH
 
 
@@ -77,7 +78,9 @@ def test_stop_triggers_and_freqtrade_closes_at_its_fill(tmp_path):
     assert stoploss["average"] == float(executing["avgPrice"])
     # The stop's own id was refused once, the fill came from the history read from that id.
     lookups = [r for r in rehearsal.requests if r.path == ORDER_PATH and r.method == "GET"]
-    refused = [r for r in lookups if r.params.get("orderId") == stop_id and r.code == 109421]
+    refused = [
+        r for r in lookups if r.params.get("orderId") == stop_id and r.code == QUERY_NOT_FOUND[0]
+    ]
     assert len(refused) == 1
     assert any(
         r.path == ALL_ORDERS_PATH and r.params.get("orderId") == stop_id for r in rehearsal.requests

@@ -29,13 +29,14 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, replies, settings
+from freqtrade_bingx import __version__, account, account_modes, replies, settings
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.transport import BingxError, BingxTransport
 
 
@@ -73,7 +74,10 @@ class BingxFuturesMixin:
         "ccxt_futures_name": "swap",
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
+        # BingX's contract list schedules delistings: check_delisting_time in futures_data.py.
+        "has_delisting": True,
         **STOPLOSS_FT_HAS_FUTURES,
+        **RECONCILE_FT_HAS_FUTURES,
     }
     # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
     # setting before freqtrade's own __init__ set them.
@@ -98,8 +102,13 @@ class BingxFuturesMixin:
         self._leverage_max: dict[str, dict[PositionSide, int]] = {}
         self._leverage_read: set[str] = set()
         self._contract_max_noted = False
-        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py).
+        # Leverage tiers (futures_data.py): pairs whose tiers are an estimate from the maximum
+        # leverage alone; pairs a trading bot has used (their tiers loaded on first use); and
+        # whether BingX refused a tier request for every pair (no more tried until a reload).
         self._estimated_tiers: set[str] = set()
+        self._tier_pairs_used: set[str] = set()
+        self._tier_fetch_refused = False
+        self._tier_lock = threading.Lock()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
@@ -208,6 +217,8 @@ class BingxFuturesMixin:
             or self._config.get("runmode") != RunMode.LIVE
         ):
             return
+        if not self._is_demo_trading:  # BingX serves the asset mode on its live host only
+            account_modes.check_asset_mode(self._call, self.margin_mode)
         self.refresh_position_mode()
         self.apply_position_mode_setting()
 
@@ -350,13 +361,16 @@ class BingxFuturesMixin:
         # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
         # from the tiers. Their cap is the contract list's figure until the account's own is
         # known, so read that first: once per pair, in live and dry-run alike when the config
-        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        # has a key (a read-only request, like the tiers). Then the pair's tiers, if this is
+        # its first use (a dynamic pairlist's pairs are not loaded at start-up). Backtesting
+        # uses the tiers as loaded.
         if (
             self.trading_mode == TradingMode.FUTURES
             and self._config.get("runmode") in TRADE_MODES
             and self.can_sign()
         ):
             self._learn_account_leverage(pair)
+        self._ensure_tiers(pair)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------
@@ -655,5 +669,11 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
+class Bingx(
+    BingxOrdersMixin,
+    BingxFuturesMixin,
+    BingxFuturesDataMixin,
+    BingxReconcileMixin,
+    FreqtradeBingx,
+):
     """freqtrade's ``Bingx`` with USDT-M perpetual futures (registered by the plugin)."""
