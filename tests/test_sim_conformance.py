@@ -225,6 +225,10 @@ CANCEL_ALL_ROW_EXAMPLE = json.loads(
 )
 # ccxt, parseOrder under editOrder: a live cancel reply that also carries these two.
 ORDER_QUOTED_FIELDS = {"onlyOnePosition", "reduceOnly"}
+# Live openOrders rows (XRP-USDT demo replies of 2026-10-05, kept as test fixtures in a public
+# bot's repository) carry triggerOrderId (0 on a waiting stop), as the query and history pages
+# document; the openOrders page does not list it.
+OPEN_ORDERS_QUOTED_FIELDS = {"triggerOrderId"}
 # ccxt, fetchMyTrades (allFillOrders).
 FILL_EXAMPLE = json.loads(
     '{"volume":"0.1","price":"106.75","amount":"10.6750","commission":"-0.0053",'
@@ -493,7 +497,9 @@ def test_order_replies(srv: FakeBingx) -> None:
     assert_conforms(
         open_row,
         ORDER_EXAMPLE,
-        ORDER_QUOTED_FIELDS | PAGE_FIELDS["get_openapi_swap_v2_trade_openorders"],
+        ORDER_QUOTED_FIELDS
+        | OPEN_ORDERS_QUOTED_FIELDS
+        | PAGE_FIELDS["get_openapi_swap_v2_trade_openorders"],
     )
     canceled = data_of(srv, "DELETE", ORDER, {"symbol": "BTC-USDT", "orderId": resting["orderId"]})[
         "order"
