@@ -1,8 +1,10 @@
+import threading
+
 import pytest
 
+from freqtrade_bingx.throttle import RateLimiter
 from freqtrade_bingx.transport import (
     BingxTransport,
-    _RateLimiter,
     check_base_url,
     sign,
     unblock_time_ms,
@@ -90,14 +92,20 @@ class FakeClock:
         self.t += seconds
 
 
+def request_through(limiter: RateLimiter, clock: FakeClock, trip_s: float = 0.0) -> float:
+    """One request: wait for a slot, then a round trip of ``trip_s``; returns the send time."""
+    slot = limiter.acquire()
+    sent = clock.t
+    clock.t += trip_s
+    limiter.settle(slot)
+    return sent
+
+
 @pytest.mark.parametrize("per_second, calls, expected_elapsed", [(2, 10, 4.0), (5, 10, 1.0)])
 def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_elapsed):
     clock = FakeClock()
-    limiter = _RateLimiter(per_second, clock, clock.sleep)
-    times = []
-    for _ in range(calls):
-        limiter.acquire()
-        times.append(clock.t)
+    limiter = RateLimiter(per_second, clock, clock.sleep)
+    times = [request_through(limiter, clock) for _ in range(calls)]
     assert clock.t - 1000.0 == pytest.approx(expected_elapsed)
     # No one-second window ever holds more than the limit.
     for i, start in enumerate(times):
@@ -106,12 +114,12 @@ def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_e
 
 def test_rate_limiter_does_not_wait_when_under_the_limit():
     clock = FakeClock()
-    limiter = _RateLimiter(2, clock, clock.sleep)
-    limiter.acquire()
+    limiter = RateLimiter(2, clock, clock.sleep)
+    request_through(limiter, clock)
     clock.t += 0.6
-    limiter.acquire()
+    request_through(limiter, clock)
     clock.t += 0.6
-    limiter.acquire()
+    request_through(limiter, clock)
     assert clock.slept == []
 
 
@@ -119,14 +127,42 @@ def test_rate_limiter_counts_a_request_from_its_reply():
     # BingX counts a request when it arrives: a window opened by a slow request must be
     # measured from its reply, or the next burst reaches BingX less than a second later.
     clock = FakeClock()
-    limiter = _RateLimiter(2, clock, clock.sleep)
-    stamps = [limiter.acquire(), limiter.acquire()]
+    limiter = RateLimiter(2, clock, clock.sleep)
+    slots = [limiter.acquire(), limiter.acquire()]
     clock.t += 0.3  # the round trip
-    for stamp in stamps:
-        limiter.settle(stamp)
+    for slot in slots:
+        limiter.settle(slot)
     clock.t += 0.2
     limiter.acquire()
     assert clock.t == pytest.approx(1000.0 + 0.3 + 1.0)
+
+
+def test_a_request_in_flight_holds_its_slot_until_its_reply():
+    # Another caller may not take the slot while the first request is still travelling (it
+    # may arrive at any moment), and the settle is not held up by the waiting caller.
+    clock = FakeClock()
+    limiter = RateLimiter(1, clock, clock.sleep)
+    first = limiter.acquire()
+    got_slot_at: list[float] = []
+    waiter = threading.Thread(target=lambda: got_slot_at.append(request_through(limiter, clock)))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive() and clock.slept == []  # waiting for the reply, not sleeping
+    clock.t += 0.4  # the first request's round trip
+    limiter.settle(first)
+    waiter.join(2.0)
+    assert got_slot_at == [pytest.approx(1000.0 + 0.4 + 1.0)]
+
+
+@pytest.mark.parametrize("per_second, capacity, window", [(2.5, 2, 1.0), (0.5, 1, 2.0)])
+def test_a_fractional_limit_never_allows_more_than_its_whole_part_per_second(
+    per_second, capacity, window
+):
+    clock = FakeClock()
+    limiter = RateLimiter(per_second, clock, clock.sleep)
+    times = [request_through(limiter, clock) for _ in range(7)]
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t - start < window) <= capacity
 
 
 def test_environment_proxies_are_read_once(monkeypatch):

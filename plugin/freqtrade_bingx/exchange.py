@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import threading
+import time
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
@@ -29,13 +30,16 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account
+from freqtrade_bingx import __version__, account, ccxt_guard, redact
+from freqtrade_bingx.clock import ServerClock
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry
 from freqtrade_bingx.transport import (
     DEFAULT_RECV_WINDOW_MS,
+    RATE_LIMIT_CODE,
     BingxError,
     BingxTransport,
     redact_signatures,
@@ -84,6 +88,12 @@ class BingxFuturesMixin:
         exchange_conf = kwargs.get("exchange_config") or config.get("exchange", {})
         self._configured_key = exchange_conf.get("api_key") or exchange_conf.get("key") or ""
         self._configured_secret = exchange_conf.get("secret") or ""
+        redact.install()
+        redact.remember(self._configured_key, self._configured_secret)
+        # Shared by ccxt's objects and the transport: a block BingX announces to one holds for
+        # all, and all stamp requests with the same measured clock.
+        self._bingx_blocks = BlockRegistry()
+        self._bingx_clock = ServerClock()
         # Set before freqtrade's __init__, which calls additional_exchange_init.
         self._bingx_transport: BingxTransport | None = None
         self._position_mode: PositionMode | None = None
@@ -93,13 +103,13 @@ class BingxFuturesMixin:
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
-        self._bingx_clock_stale = False
         super().__init__(config, *args, **kwargs)
 
     # --- transport ----------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        self._apply_network_rules(api, sync)
         redact_ccxt_errors(api, sync)
         futures = self.trading_mode == TradingMode.FUTURES
         live_futures = futures and not self._config["dry_run"]
@@ -107,8 +117,13 @@ class BingxFuturesMixin:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX rejects one of ccxt's timestamps (below).
-            api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+            # that clock after BingX rejects one of ccxt's timestamps (below). Only the sync
+            # object may read the clock: the async one runs inside freqtrade's event loop,
+            # where a blocking request would stall everything, so it takes the last offset.
+            if sync:
+                api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+            else:
+                api.nonce = lambda: api.milliseconds() + self._bingx_clock.offset_ms
         handle_errors = api.handle_errors
 
         def check_reply(code, reason, url, method, headers, body, response, *rest):
@@ -120,23 +135,43 @@ class BingxFuturesMixin:
                     f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
                 )
             if live_futures and body and CCXT_CLOCK_ERROR.search(body):
-                self._bingx_clock_stale = True
+                self._bingx_clock.mark_stale()
+            self._note_bingx_block(url, code, headers, response)
             return handle_errors(code, reason, url, method, headers, body, response, *rest)
 
         api.handle_errors = check_reply
         return api
 
+    def _apply_network_rules(self, api: Any, sync: bool) -> None:
+        """The plugin's rules on a ccxt object: plain http only to loopback in every URL
+        section, a deadline and a size cap on every request, no request to a blocked
+        endpoint, no key or signature in ccxt's verbose output."""
+        try:
+            ccxt_guard.check_urls(api)
+        except ValueError as e:
+            raise ConfigurationError(f"BingX: {e}") from None
+        redact.remember(api.apiKey, api.secret)
+        ccxt_guard.bound_requests(api, sync)
+        ccxt_guard.refuse_blocked(api, sync, self._bingx_blocks)
+        ccxt_guard.redact_verbose_log(api)
+
+    def _note_bingx_block(self, url: str, status: Any, headers: Any, reply: Any) -> None:
+        """Record a block BingX announced in a reply to ccxt (100410, 429/418 Retry-After),
+        in the registry the transport uses too."""
+        path = urlsplit(url).path
+        if status in RATE_LIMIT_STATUSES:
+            self._bingx_blocks.note_retry_after(path, status, headers, time.time())
+        if is_bingx_envelope(reply) and _as_int(reply.get("code")) == RATE_LIMIT_CODE:
+            server_now_ms = int(time.time() * 1000) + self._bingx_clock.offset_ms
+            msg = str(reply.get("msg") or "")
+            self._bingx_blocks.note_rate_limit(path, msg, headers, server_now_ms)
+
     def _bingx_clock_offset_ms(self) -> int:
-        """BingX's clock minus ours; measured on first use and after each timestamp error."""
-        transport = self.bingx
-        if not transport.clock_synced or self._bingx_clock_stale:
-            self._bingx_clock_stale = False
-            try:
-                transport.sync_time()
-            except BingxError as e:
-                # ccxt's request goes out unadjusted and BingX's answer will say what is wrong.
-                logger.warning("Could not read BingX server time: %s", e)
-        return transport.offset_ms
+        """BingX's clock minus ours; read on first use and after a timestamp error, unless a
+        failed reading put the next one off (the transport logs why)."""
+        if self.can_sign():
+            self.bingx.refresh_clock_if_due()
+        return self._bingx_clock.offset_ms
 
     @property
     def bingx(self) -> BingxTransport:
@@ -155,6 +190,8 @@ class BingxFuturesMixin:
                     swap_base_url(self._api),
                     recv_window_ms=exchange_conf.get("recv_window", DEFAULT_RECV_WINDOW_MS),
                     rate_limits=_rate_limit_overrides(exchange_conf),
+                    blocks=self._bingx_blocks,
+                    server_clock=self._bingx_clock,
                 )
             except ValueError as e:
                 raise OperationalException(f"BingX futures: {e}") from e
