@@ -13,6 +13,7 @@ Each answers every request the same way:
 ``hung_up`` is set when a handler saw the client close its side.
 """
 
+import random
 import socket
 import threading
 import time
@@ -139,3 +140,73 @@ def hostile_server(behaviour: str, interval: float = 0.2) -> Iterator[HostileSer
         yield server
     finally:
         server.stop()
+
+
+class JitterProxy:
+    """A TCP relay on 127.0.0.1 that delays every chunk, each way, by 0 to ``max_delay`` s.
+
+    Each direction keeps its order, as TCP does: a request sent early may still arrive late.
+    """
+
+    def __init__(self, target_port: int, max_delay: float = 0.3, seed: int = 7) -> None:
+        self.target_port = target_port
+        self.max_delay = max_delay
+        self._random = random.Random(seed)
+        self._random_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.05)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "JitterProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+    def _delay(self) -> float:
+        with self._random_lock:
+            return self._random.uniform(0.0, self.max_delay)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.2)
+        try:
+            while not self._stop.is_set():
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                time.sleep(self._delay())
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

@@ -37,6 +37,8 @@ class Fault:
     symbol's entry orders). ``unblock_in_s`` makes ``msg`` name an unblock time that many
     seconds after the request arrived, in server epoch ms: ``{unblock_ms}`` in ``msg`` is
     replaced by it (an empty ``msg`` becomes BingX's "will be unblocked after" form).
+    ``headers`` go out with the answer (e.g. ``Retry-After``, or the
+    ``X-RateLimit-Requests-Remain`` / ``-Expire`` usage headers of BingX's rate-limit page).
     """
 
     path: str
@@ -50,6 +52,7 @@ class Fault:
     times: int = 1
     params: dict[str, str] | None = None
     unblock_in_s: float | None = None
+    headers: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.method is not None:
