@@ -30,7 +30,6 @@ from _support import (
     API_SECRET,
     LEVERAGE_PATH,
     MARGIN_PATH,
-    MODE_PATH,
     contracts,
     no_nagle_stalls,
     pair,
@@ -77,9 +76,10 @@ def real_changes(entries: list[tuple[str, int, str]]) -> tuple[int, int]:
 
 
 def _server(n_pairs: int):
+    from freqtrade_bingx.rate_limits import page_limits
     from freqtrade_bingx.sim import FakeBingx
 
-    no_limits = {("POST", MARGIN_PATH): None, ("POST", MODE_PATH): None}
+    no_limits = dict.fromkeys(page_limits(), None)
     return FakeBingx(
         accounts={API_KEY: API_SECRET},
         contracts=contracts(n_pairs),
@@ -143,6 +143,7 @@ def main() -> list[dict]:
     plugin_sent, final = run_plugin(entries)
     lev_posts = plugin_sent[("POST", LEVERAGE_PATH)]
     margin_gets = plugin_sent[("GET", MARGIN_PATH)]
+    lev_gets = plugin_sent[("GET", LEVERAGE_PATH)]
     margin_posts = plugin_sent[("POST", MARGIN_PATH)]
     plugin_total = sum(plugin_sent.values())
     expected_final = {}
@@ -154,14 +155,19 @@ def main() -> list[dict]:
     stock_sent, stock_failed, stock_attempts = run_stock(entries)
     stock_total = sum(stock_sent.values())
 
-    met = lev_posts == lev_changes and margin_posts == margin_changes and margin_gets == PAIRS
+    met = (
+        lev_posts == lev_changes
+        and margin_posts == margin_changes
+        and margin_gets == PAIRS
+        and lev_gets == PAIRS
+    )
     extra = plugin_total - lev_changes - margin_changes
     return [
         {
             "benchmark": f"3. requests per entry ({ENTRIES} entries, {PAIRS} pairs, "
             f"{len(CHANGES)} leverage changes)",
             "plugin": f"{plugin_total} requests ({plugin_total / ENTRIES:.3f}/entry): "
-            f"{lev_posts} leverage POST, {margin_gets} margin-type GET, "
+            f"{lev_posts} leverage POST, {lev_gets} leverage GET, {margin_gets} margin-type GET, "
             f"{margin_posts} margin-type POST",
             "peer": f"stock freqtrade: {2 * ENTRIES} if its leverage call worked (2/entry); "
             f"as it is: {stock_total} reached BingX ({stock_sent[('POST', MARGIN_PATH)]} "
@@ -170,9 +176,10 @@ def main() -> list[dict]:
             f"{stock_failed}/{ENTRIES} entries failed",
             "result": f"real changes: {lev_changes} leverage ({PAIRS} first sets from the "
             f"account's {ACCOUNT_DEFAULT_LEVERAGE}x + {len(CHANGES)}), {margin_changes} margin "
-            f"type; plugin sends {extra} more: the one margin-type read per pair",
+            f"type; plugin sends {extra} more: one margin-type read and one leverage read "
+            "(the account's maximum and current leverage) per pair",
             "target": "leverage POSTs = real changes, + 1 margin-type read (+ set if it "
-            "differs) per pair: " + ("met" if met else "missed"),
+            "differs) and 1 leverage read per pair: " + ("met" if met else "missed"),
             "how": (
                 f"Scripted: {ENTRIES} `_lev_prep(pair, leverage, side)` calls, round robin over "
                 f"{PAIRS} fake contracts, long/short alternating every round, one-way account "

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Self
 
 
 GIB = 1024**3
@@ -165,7 +166,7 @@ class JitterProxy:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "JitterProxy":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

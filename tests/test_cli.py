@@ -66,7 +66,7 @@ def test_set_leverage_per_side(fake_bingx, config_file, capsys, hedge, side, exp
         cli.main(["-c", str(config_file), "set-leverage", "SOL/USDT:USDT", "8.7", "--side", side])
         == 0
     )
-    sent = [r.params for r in fake_bingx.requests if r.path == LEVERAGE_PATH]
+    sent = [r.params for r in fake_bingx.requests if r.path == LEVERAGE_PATH and r.method == "POST"]
     assert [(p["side"], p["leverage"]) for p in sent] == [(s, "8") for s in expected_sides]
     out = capsys.readouterr().out
     for s in expected_sides:

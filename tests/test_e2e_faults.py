@@ -12,6 +12,8 @@ Five sessions run side by side (at most three at once), each with a schedule of 
 - ``mode_flip``: once the account is flat, the user switches it from one-way to hedge.
 - ``ip`` and ``key``: 100419 (IP whitelist) or 100413 (API key) on set-leverage; a person must
   act, so freqtrade must stop trading and say what to fix.
+- ``stop_refused``: ccxt's stoploss order for SOL is answered with 110411 (the stop price is
+  already crossed); freqtrade must exit the trade rather than leave it without a stop.
 
 Every assertion reads the exchange's request ledger, its positions, or freqtrade's database
 and log. The promises come from the plugin's error table (``freqtrade_bingx/errors.py``).
@@ -91,6 +93,10 @@ def _faults(
 SOL_LEVERAGE = {"symbol": "SOL-USDT"}
 ETH_ENTRY = {"symbol": "ETH-USDT", "side": "SELL", "positionSide": "SHORT", "type": "MARKET"}
 BTC_BOOK = {"symbol": "BTC-USDT"}
+# SOL is long: its stoploss is a STOP_MARKET SELL. BingX's place-order page lists 110411 "Stop
+# Loss price should be lower than the current price" (older-export/trading__place_order.md).
+SOL_STOP = {"symbol": "SOL-USDT", "type": "STOP_MARKET"}
+STOP_CROSSED = "Stop Loss price should be lower than the current price"
 # One-way mode: ETH's entries are its only market SELLs (its exits are BUYs).
 ETH_ORDER_ONE_WAY = {
     "path": ORDER_PATH,
@@ -331,6 +337,27 @@ def build_sessions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sessio
             ),
             seconds=40.0,
         ),
+        "stop_refused": Session(
+            Rehearsal(
+                workdir=tmp_path_factory.mktemp("stop_refused"),
+                seed=8,
+                faults=[
+                    (
+                        0.0,
+                        Fault(
+                            ORDER_PATH,
+                            method="POST",
+                            code=110411,
+                            msg=STOP_CROSSED,
+                            params=SOL_STOP,
+                        ),
+                    )
+                ],
+                extra_config=_ccxt_timeout(),
+            ),
+            seconds=45.0,
+            on_tick=StopAfterCode(110411, after_s=6.0),
+        ),
         "mode_flip": Session(
             Rehearsal(workdir=tmp_path_factory.mktemp("mode_flip"), seed=6),
             seconds=75.0,
@@ -340,9 +367,9 @@ def build_sessions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sessio
     }
 
 
-SESSIONS = ("survivable", "clock", "ip", "key", "mode_flip", "truncated_order")
+SESSIONS = ("survivable", "clock", "ip", "key", "mode_flip", "truncated_order", "stop_refused")
 # Sessions whose faults the plugin is meant to handle completely.
-HANDLED = ("survivable", "clock", "ip", "key", "mode_flip", "truncated_order")
+HANDLED = ("survivable", "clock", "ip", "key", "mode_flip", "truncated_order", "stop_refused")
 KEEPS_TRADING = ("survivable", "clock", "mode_flip")
 PERSON_MUST_ACT = {
     "ip": (100419, "add this machine's public IP to the API key's whitelist"),
@@ -624,6 +651,34 @@ def test_truncated_order_reply_is_not_taken_for_an_order(sessions: dict[str, Ses
     assert open_trades == {(p["symbol"], p["positionSide"] == "SHORT") for p in run.positions()}
     # The entry is skipped like any other failed one, and ETH trades again.
     assert any(r.params["symbol"] == "ETH-USDT" and r.t > fault.t for r in _entries(run))
+
+
+# ----------------------------------------------------------------------------- stop refused
+def test_refused_stoploss_exits_the_trade(sessions: dict[str, Session]) -> None:
+    """110411 on the stoploss: freqtrade exits the trade instead of leaving it unprotected."""
+    run = sessions["stop_refused"].rehearsal
+    records = run.requests
+    index, refused = _find(run, ORDER_PATH, code=110411)
+    assert refused.params["symbol"] == "SOL-USDT" and refused.params["side"] == "SELL"
+    sol_orders = [
+        r
+        for r in records[index + 1 :]
+        if r.method == "POST" and r.path == ORDER_PATH and r.params.get("symbol") == "SOL-USDT"
+    ]
+    # The next SOL order is the exit, accepted at once; the refused stop was not sent again.
+    exit_ = sol_orders[0]
+    assert classify_order(exit_, run.hedge) == "exit" and exit_.code == 0
+    assert exit_.params["type"] == "MARKET"
+    assert (exit_.t - refused.t) / 1000 < 5.0
+    # freqtrade's database: that trade is closed as an emergency exit.
+    trades, _orders = run.db_rows()
+    first_sol = next(t for t in trades if t["pair"] == "SOL/USDT:USDT")
+    assert not first_sol["is_open"]
+    assert first_sol["exit_reason"] == "emergency_exit"
+    log = _log(run)
+    assert "Unable to place a stoploss order on exchange" in log
+    assert "Exiting the trade forcefully" in log
+    assert STOP_CROSSED in log
 
 
 # ----------------------------------------------------------------------------- clock

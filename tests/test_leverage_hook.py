@@ -195,13 +195,13 @@ def test_accept_fail_logs_a_permanent_error_instead_of_raising(fake_bingx, make_
     fake_bingx.clear_requests()
     with caplog.at_level(logging.WARNING):
         exchange._lev_prep(PAIR, 3, "buy", accept_fail=True)
-    assert fake_bingx.count(LEVERAGE_PATH) == 1
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
     assert any("risk forbidden" in r.getMessage() for r in caplog.records)
     # Not remembered as set, and not sent again either: the refusal is answered locally.
     assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed
     with pytest.raises(InvalidOrderException, match="not sent again"):
         exchange._lev_prep(PAIR, 3, "buy")
-    assert fake_bingx.count(LEVERAGE_PATH) == 1
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
 
 
 @pytest.mark.parametrize(
@@ -252,7 +252,7 @@ def test_clock_jump_mid_run_is_corrected_after_one_rejected_ccxt_request(fake_bi
     exchange = make_exchange()
     exchange._api.fetch_balance()
     fake_bingx.clock_skew_ms = 30_000  # BingX's clock jumps 30 s ahead mid-run
-    with pytest.raises(ccxt.BadRequest, match="80014"):
+    with pytest.raises(ccxt.ExchangeNotAvailable, match="80014"):
         exchange._api.fetch_balance()
     assert "USDT" in exchange._api.fetch_balance()  # re-synced before this request
 
@@ -289,3 +289,233 @@ def test_a_garbled_200_reply_to_ccxt_is_an_error_not_an_empty_order(
     fake_bingx.inject(Fault(path="/openApi/swap/v2/trade/order", method="POST", body=body))
     with pytest.raises(ccxt.ExchangeNotAvailable, match="not a BingX envelope"):
         exchange._api.create_order(PAIR, "market", "buy", 0.01, None, {"positionSide": "BOTH"})
+
+
+# --- the account's maximum leverage (GET leverage) ------------------------------------------
+
+XRP = "XRP/USDT:USDT"  # the fake lists 75x for XRP-USDT in its contracts; the account may use 100x
+LOWER_BOUND_LOG = "a lower bound"
+
+
+def maximum_text(n):
+    # BingX's common error codes page: 101414 "The maximum leverage for the trading pair is *,
+    # please reduce the leverage", met as "... is 5, please reduce the leverage".
+    return f"The maximum leverage for the trading pair is {n}, please reduce the leverage"
+
+
+def test_the_account_maximum_is_read_once_and_beats_the_contract_figure(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    assert exchange.markets[XRP]["info"]["maxLongLeverage"] in (75, "75")
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep(XRP, 90, "buy")
+    exchange._lev_prep(XRP, 100, "buy")
+    exchange._lev_prep(XRP, 150, "sell")  # above the account's maximum: held to 100
+
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 1
+    assert [p["leverage"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["90", "100"]
+    assert fake_bingx.account().leverage[("XRP-USDT", "LONG")] == 100
+    assert exchange.max_leverage_for_side(XRP, "BOTH") == 100
+
+
+def test_an_account_already_at_the_target_gets_no_post(fake_bingx, make_exchange):
+    fake_bingx.account().hedge_mode = True
+    fake_bingx.account().leverage[("BTC-USDT", "SHORT")] = 9
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep(PAIR, 9, "sell")  # the account's short side is at 9x already
+    exchange._lev_prep(PAIR, 5, "buy")  # and its long side at the default 5x
+
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 1
+    assert sent(fake_bingx, LEVERAGE_PATH) == []
+
+
+def test_a_lower_account_maximum_holds_the_leverage_before_anything_is_refused(
+    fake_bingx, make_exchange, caplog
+):
+    # A restricted account: BingX's contract list says 125x for BTC, this account may use 20x.
+    fake_bingx.account().max_leverage.update({("BTC-USDT", "LONG"): 20, ("BTC-USDT", "SHORT"): 20})
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        exchange._lev_prep(PAIR, 50, "buy")
+    assert [p["leverage"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["20"]
+    assert "sent as 20x" in caplog.text
+    assert [r.code for r in fake_bingx.requests if r.path == LEVERAGE_PATH] == [0, 0]
+
+
+@pytest.mark.parametrize("hedge, side", [(False, "BOTH"), (True, "LONG")])
+def test_101414_holds_to_the_maximum_it_names_and_sends_once_more(
+    fake_bingx, make_exchange, hedge, side
+):
+    fake_bingx.account().hedge_mode = hedge
+    exchange = make_exchange()
+    exchange.fill_leverage_tiers()
+    assert exchange.get_max_leverage(PAIR, 10) == 125.0  # reads the account's figure
+    # BingX lowers the account's maximum after the plugin read it.
+    fake_bingx.account().max_leverage.update({("BTC-USDT", "LONG"): 20, ("BTC-USDT", "SHORT"): 20})
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep(PAIR, 50, "buy")
+
+    replies = [
+        (r.params["leverage"], r.code, r.msg)
+        for r in fake_bingx.requests
+        if r.path == LEVERAGE_PATH and r.method == "POST"
+    ]
+    assert replies == [("50", 101414, maximum_text(20)), ("20", 0, "")]
+    assert {p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)} == {side}
+    # Remembered: freqtrade's cap and the next entry use 20x, and nothing more is sent.
+    assert exchange.get_max_leverage(PAIR, 10) == 20.0
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 50, "buy")
+    assert fake_bingx.requests == []
+
+
+@pytest.mark.parametrize("code", [101414, 80001])
+def test_a_second_maximum_refusal_is_not_sent_a_third_time(fake_bingx, make_exchange, code):
+    # 80001 carries the same text in BingX's error list; it must not be retried as temporary.
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    for n in (20, 10):
+        fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=code, msg=maximum_text(n)))
+    fake_bingx.clear_requests()
+
+    with pytest.raises(InvalidOrderException, match="maximum leverage for the trading pair is 10"):
+        exchange._lev_prep(PAIR, 50, "buy")
+
+    assert [p["leverage"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["50", "20"]
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        exchange._lev_prep(PAIR, 50, "buy")
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2
+
+
+def test_get_max_leverage_reads_the_account_in_dry_run_with_a_key(fake_bingx, make_exchange):
+    exchange = make_exchange(dry_run=True, exchange={"pair_whitelist": [XRP]})
+    fake_bingx.clear_requests()
+    exchange.reload_markets(True)  # markets and tiers, as freqtrade's start-up loads them
+    # Read-only: the account's leverage is read with the tiers, once; nothing is set.
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 1
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 0
+    fake_bingx.clear_requests()
+
+    assert exchange.get_max_leverage(XRP, 10) == 100.0
+    assert exchange.get_max_leverage(XRP, 10) == 100.0
+    assert fake_bingx.requests == []
+
+
+def test_get_max_leverage_reads_a_pair_not_read_with_the_tiers_once(fake_bingx, make_exchange):
+    exchange = make_exchange(dry_run=True, exchange={"pair_whitelist": [XRP]})
+    exchange.reload_markets(True)
+    exchange._leverage_tiers[PAIR] = exchange._capped_tiers(PAIR, None)  # e.g. a dynamic list
+    fake_bingx.clear_requests()
+
+    assert exchange.get_max_leverage(PAIR, 10) == 125.0
+    exchange.get_max_leverage(PAIR, 10)
+    assert [(r.method, r.path, r.params["symbol"]) for r in fake_bingx.requests] == [
+        ("GET", LEVERAGE_PATH, "BTC-USDT")
+    ]
+
+
+def test_without_a_key_the_contract_figure_is_used_and_called_a_lower_bound(
+    fake_bingx, make_exchange, caplog
+):
+    exchange = make_exchange(
+        dry_run=True, exchange={"key": "", "secret": "", "pair_whitelist": [XRP]}
+    )
+    with caplog.at_level(logging.WARNING):
+        exchange.reload_markets(True)
+        assert exchange.get_max_leverage(XRP, 10) == 75.0
+        exchange.reload_markets(True)
+    assert caplog.text.count(LOWER_BOUND_LOG) == 1
+    assert [r for r in fake_bingx.requests if r.api_key is not None] == []
+
+
+def test_a_failing_read_leaves_freqtrade_the_tiers_it_has(fake_bingx, make_exchange, caplog):
+    exchange = make_exchange(dry_run=True, exchange={"pair_whitelist": [XRP]})
+    # BingX fails the read that comes with the tiers and the one at the first entry.
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="GET", http_status=503, times=2))
+    with caplog.at_level(logging.WARNING):
+        exchange.reload_markets(True)
+        assert exchange.get_max_leverage(XRP, 10) == 75.0  # the tiers, capped by the list
+    assert caplog.text.count("Could not read the account's maximum leverage") == 2
+    assert exchange.get_max_leverage(XRP, 10) == 100.0  # read at the next entry
+    assert exchange.get_max_leverage(XRP, 10) == 100.0
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 3
+
+
+# --- 109400 although the side was right ------------------------------------------------------
+
+# Seen live in reply to side=BOTH on a one-way account (github.com/ccxt/ccxt/issues/22237).
+ONE_WAY_REFUSAL = "In the One-way mode, the 'PositionSide' field can only be set to BOTH."
+
+
+@pytest.mark.parametrize("accept_fail", [False, True])
+def test_side_refused_although_right_skips_the_pair_and_keeps_the_bot(
+    fake_bingx, make_exchange, caplog, accept_fail
+):
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=109400, msg=ONE_WAY_REFUSAL))
+    fake_bingx.clear_requests()
+
+    with caplog.at_level(logging.WARNING):
+        if accept_fail:
+            exchange._lev_prep(PAIR, 3, "buy", accept_fail=True)
+            assert ONE_WAY_REFUSAL in caplog.text
+        else:
+            with pytest.raises(InvalidOrderException, match="BOTH") as raised:
+                exchange._lev_prep(PAIR, 3, "buy")
+            assert not isinstance(raised.value, OperationalException)
+
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["BOTH"]
+    assert fake_bingx.count(MODE_PATH, "GET") == 1  # re-read: still one-way
+    # Remembered like any refusal: not sent again for a while, other pairs go on.
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        exchange._lev_prep(PAIR, 3, "buy")
+    exchange._lev_prep("ETH/USDT:USDT", 3, "buy")
+    assert [p["symbol"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["BTC-USDT", "ETH-USDT"]
+
+
+def test_side_refusal_is_forgotten_when_the_mode_changes(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=109400, msg=ONE_WAY_REFUSAL))
+    with pytest.raises(InvalidOrderException):
+        exchange._lev_prep(PAIR, 3, "buy")
+    fake_bingx.account().hedge_mode = True
+    exchange.refresh_position_mode()
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 3, "buy")
+    assert [p["side"] for p in sent(fake_bingx, LEVERAGE_PATH)] == ["LONG"]
+
+
+# --- margin type SEPARATE_ISOLATED -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("margin_mode, target", [("isolated", "ISOLATED"), ("cross", "CROSSED")])
+def test_separate_isolated_is_switched_to_the_configured_type(
+    fake_bingx, make_exchange, margin_mode, target
+):
+    fake_bingx.account().margin_type["BTC-USDT"] = "SEPARATE_ISOLATED"
+    exchange = make_exchange(margin_mode=margin_mode)
+    fake_bingx.clear_requests()
+    exchange._lev_prep(PAIR, 3, "buy")
+    assert [p["marginType"] for p in sent(fake_bingx, MARGIN_PATH)] == [target]
+    assert fake_bingx.account().margin_type["BTC-USDT"] == target
+
+
+def test_separate_isolated_with_open_positions_refuses_the_pair_with_advice(
+    fake_bingx, make_exchange
+):
+    fake_bingx.account().margin_type["BTC-USDT"] = "SEPARATE_ISOLATED"
+    fake_bingx.open_position("BTC-USDT", side="LONG", amount=0.01, price=60000.0)
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    with pytest.raises(InvalidOrderException, match="separated isolated.*positionId"):
+        exchange._lev_prep(PAIR, 3, "buy")
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        exchange._lev_prep(PAIR, 3, "buy")
+    assert fake_bingx.count(MARGIN_PATH, "POST") == 1
+    assert fake_bingx.count(LEVERAGE_PATH) == 0

@@ -1,13 +1,20 @@
 """Markets snapshot for offline runs, and the demo host for ccxt and the plugin."""
 
+import json
 import logging
 import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from freqtrade.enums import RunMode
+from freqtrade.exceptions import ConfigurationError
 from freqtrade.resolvers import ExchangeResolver
 
-from tests.conftest import futures_config
+from freqtrade_bingx.sim import FakeBingx
+from freqtrade_bingx.sim.server import CONTRACTS_PATH, TIERS_PATH
+from tests.conftest import API_KEY, API_SECRET, futures_config
 
 
 def _dead_urls(port: int) -> dict:
@@ -96,3 +103,100 @@ def test_demo_trading_routes_ccxt_and_the_plugin_to_the_vst_host(fake_bingx, moc
         assert sent and all(u.startswith("https://open-api-vst.bingx.com/openApi/") for u in sent)
     finally:
         exchange.close()
+
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@pytest.fixture
+def decoy_live_host() -> Iterator[FakeBingx]:
+    """Stands in for BingX's live host: in demo mode nothing may reach it."""
+    with FakeBingx(accounts={API_KEY: API_SECRET}) as server:
+        yield server
+
+
+def _demo_config(demo_host: FakeBingx, live_host: FakeBingx, tmp_path: Path, **extra) -> dict:
+    """The shipped configs/demo.json, with ccxt's 'test' URLs on ``demo_host``.
+
+    ccxt's 'api' URLs (the live host) point at ``live_host``, so a request that was not routed
+    to the demo host is counted instead of leaving this machine.
+    """
+    from freqtrade.configuration import Configuration
+
+    urls = {"api": live_host.ccxt_urls["api"], "test": demo_host.ccxt_urls["test"]}
+    override = {
+        "add_config_files": [str(CONFIGS / "demo.json")],
+        "user_data_dir": str(tmp_path),
+        "exchange": {
+            "api_key": API_KEY,
+            "secret": API_SECRET,
+            "ccxt_config": {"urls": urls, "enableRateLimit": False},
+        },
+        **extra,
+    }
+    path = tmp_path / "demo-override.json"
+    path.write_text(json.dumps(override))
+    config = Configuration.from_files([str(path)])
+    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
+    return config
+
+
+def test_demo_config_passes_freqtrades_start_up_validation(fake_bingx, decoy_live_host, tmp_path):
+    config = _demo_config(fake_bingx, decoy_live_host, tmp_path)
+    assert config["exchange"]["demo_trading"] is True and config["dry_run"] is False
+    # Not freqtrade's default live database, which a live bot would then share.
+    assert config["db_url"] == "sqlite:///tradesv3.demo.sqlite"
+    # The path `freqtrade trade` takes: validate=True (markets, config checks, clock check),
+    # then the leverage tiers.
+    exchange = ExchangeResolver.load_exchange(config, validate=True, load_leverage_tiers=True)
+    try:
+        assert exchange.name == "BingX (Demo)" and exchange.id == "bingx_demo"
+        for api in (exchange._api, exchange._api_async):
+            rest = {k: v for k, v in api.urls["api"].items() if k != "ws"}
+            assert rest == fake_bingx.ccxt_urls["test"]
+        assert exchange.bingx.base_url == fake_bingx.base_url
+        assert exchange.refresh_position_mode().value == "one_way"
+        assert "BTC/USDT:USDT" in exchange.markets
+        # Caches of the demo host sit beside the live ones, never in their place.
+        datadir = Path(config["datadir"])
+        assert exchange._markets_snapshot_path() == datadir / "bingx_markets_futures_demo.json"
+        assert exchange._markets_snapshot_path().is_file()
+        assert not (datadir / "bingx_markets_futures.json").exists()
+        tier_cache = exchange.tier_cache_path()
+        assert tier_cache == datadir / "futures" / "bingx_leverage_tiers_USDT_demo.json"
+        assert tier_cache.is_file()
+    finally:
+        exchange.close()
+    assert fake_bingx.count(CONTRACTS_PATH, "GET") >= 1
+    assert fake_bingx.count(TIERS_PATH, "GET") == 3  # the whitelist of base.json
+    assert decoy_live_host.requests == []
+
+
+def test_demo_trading_api_urls_are_ccxts_test_urls(fake_bingx, tmp_path):
+    config = futures_config(fake_bingx, runmode=RunMode.OTHER, datadir=tmp_path)
+    config["exchange"]["ccxt_config"] = {}  # ccxt's own URLs, nothing overridden
+    config["exchange"]["demo_trading"] = True
+    exchange = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        for api in (exchange._api, exchange._api_async):
+            assert api.isSandboxModeEnabled
+            assert api.urls["api"] == api.urls["test"]
+            hosts = {
+                urlsplit(api.implode_hostname(url)).hostname
+                for section, url in api.urls["api"].items()
+                if section != "ws"  # {"linear": "wss://vst-open-api-ws.bingx.com/..."}
+            }
+            assert hosts == {"open-api-vst.bingx.com"}
+        assert exchange.bingx.base_url == "https://open-api-vst.bingx.com"
+    finally:
+        exchange.close()
+    assert fake_bingx.requests == []
+
+
+def test_spot_demo_is_refused_before_any_request(fake_bingx, decoy_live_host, tmp_path):
+    config = _demo_config(
+        fake_bingx, decoy_live_host, tmp_path, trading_mode="spot", margin_mode=""
+    )
+    with pytest.raises(ConfigurationError, match="perpetual futures only"):
+        ExchangeResolver.load_exchange(config, validate=True)
+    assert fake_bingx.requests == [] and decoy_live_host.requests == []

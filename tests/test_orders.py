@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from freqtrade.enums import PriceType
-from freqtrade.exceptions import DependencyException
+from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import Exchange
 
 from freqtrade_bingx.orders import WORKING_TYPES, swap_order_params
@@ -335,8 +335,14 @@ def test_dry_run_stoploss_sends_nothing(fake_bingx, make_exchange, mocker):
     assert order["id"].startswith("dry_run_")
     assert order["stopLossPrice"] == STOP
     create.assert_not_called()
-    # Markets may still be loading in the background; nothing account-related goes out.
-    assert [r.path for r in fake_bingx.requests if "/trade/" in r.path or r.path == MODE_PATH] == []
+    # Markets may still be loading in the background; nothing account-related goes out but
+    # the read-only tier and maximum-leverage reads that come with them.
+    sent = [(r.method, r.path) for r in fake_bingx.requests]
+    assert [
+        (method, path)
+        for method, path in sent
+        if ("/trade/" in path or path == MODE_PATH) and (method, path) != ("GET", LEVERAGE_PATH)
+    ] == []
 
 
 # --- against the fake BingX over loopback ---------------------------------------------------
@@ -530,6 +536,6 @@ def test_a_side_refusal_without_a_mode_change_is_not_repeated(fake_bingx, live):
         )
     )
     fake_bingx.clear_requests()
-    with pytest.raises(DependencyException):
+    with pytest.raises(OperationalException, match="Position mode"):
         _enter(exchange, "buy")
     assert len(sent_orders(fake_bingx)) == 1

@@ -13,6 +13,7 @@ import ccxt
 import pytest
 import requests
 
+from freqtrade_bingx.rate_limits import page_limits
 from freqtrade_bingx.sim import FakeBingx
 
 
@@ -40,12 +41,16 @@ def make_ccxt(srv: FakeBingx) -> ccxt.bingx:
 @pytest.fixture
 def srv() -> Iterator[FakeBingx]:
     with FakeBingx(accounts={KEY: SECRET}) as server:
+        # ccxt's throttle is off here, and BingX allows 5 order queries a second: the server's
+        # limits are tested in test_sim_server.py.
+        server.rate_limits.clear()
         yield server
 
 
 @pytest.fixture
 def hedge_srv() -> Iterator[FakeBingx]:
     with FakeBingx(accounts={KEY: SECRET}, hedge_mode=True) as server:
+        server.rate_limits.clear()
         yield server
 
 
@@ -372,6 +377,7 @@ def test_fee_detection_trades_and_funding(srv: FakeBingx, ex: ccxt.bingx) -> Non
 
 
 def test_order_rate_limit(srv: FakeBingx) -> None:
+    srv.rate_limits.update(page_limits())  # BingX's page: 10 orders a second per account
     bad = {"symbol": "BTC-USDT", "side": "BUY", "type": "MARKET", "quantity": "0.00001"}
     codes = [signed(srv, "POST", ORDER, bad)["code"] for _ in range(12)]
     assert codes.count(100410) >= 1 and codes[:10] == [109400] * 10

@@ -225,8 +225,45 @@ def test_leverage_rate_limit(srv: FakeBingx) -> None:
     assert 100410 in codes[5:]
     limited = [r for r in srv.requests if r.code == 100410]
     assert limited and limited[0].path == LEV
-    # GET is not limited.
+    # GET has a window of its own.
     assert code_of(call(srv, "GET", LEV, {"symbol": "BTC-USDT"})) == 0
+
+
+@pytest.mark.parametrize("path", [MARGIN, DUAL])
+def test_reads_of_margin_type_and_mode_are_limited_to_2_per_second(srv: FakeBingx, path) -> None:
+    # BingX's pages "Query Margin Type" and "Query position mode": 2/s per UID.
+    codes = [code_of(call(srv, "GET", path, {"symbol": "BTC-USDT"})) for _ in range(4)]
+    assert codes[:2] == [0, 0] and 100410 in codes[2:]
+
+
+def test_leverage_limits_are_the_account_maximum(srv: FakeBingx) -> None:
+    srv.rate_limits.clear()
+
+    def read(symbol: str) -> tuple[int, int]:
+        data = call(srv, "GET", LEV, {"symbol": symbol}).json()["data"]
+        return data["maxLongLeverage"], data["maxShortLeverage"]
+
+    def set_lev(symbol: str, side: str, lev: int) -> dict[str, Any]:
+        return call(srv, "POST", LEV, {"symbol": symbol, "side": side, "leverage": lev}).json()
+
+    # The contract list understates XRP-USDT: 75x listed, 100x usable.
+    xrp = next(c for c in srv.contracts if c["symbol"] == "XRP-USDT")
+    assert (xrp["maxLongLeverage"], xrp["maxShortLeverage"]) == (75, 75)
+    assert read("XRP-USDT") == (100, 100)
+    assert set_lev("XRP-USDT", "BOTH", 100)["code"] == 0
+    # Per account and side, set from Python; BOTH is held to the lower side.
+    srv.account().max_leverage[("BTC-USDT", "SHORT")] = 20
+    assert read("BTC-USDT") == (125, 20)
+    assert read("ETH-USDT") == (100, 100)
+    assert set_lev("BTC-USDT", "BOTH", 21) == {
+        "code": 101414,
+        "msg": "The maximum leverage for the trading pair is 20, please reduce the leverage",
+        "data": {},
+    }
+    assert set_lev("BTC-USDT", "BOTH", 20)["code"] == 0
+    srv.account().hedge_mode = True
+    assert set_lev("BTC-USDT", "LONG", 125)["code"] == 0
+    assert set_lev("BTC-USDT", "SHORT", 21)["code"] == 101414
 
 
 def test_rate_limit_is_per_key_and_configurable() -> None:

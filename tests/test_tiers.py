@@ -9,20 +9,33 @@ from freqtrade_bingx.sim.accounts import leverage_tiers
 
 
 TIER_PATH = "/openApi/swap/v1/maintMarginRatio"
+LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
+XRP = "XRP/USDT:USDT"  # the fake's contract list says 75x; its accounts may use 100x
 
 
 def test_bingx_rows_become_freqtrade_tiers_with_a_max_leverage():
     rows = leverage_tiers("BTC-USDT", 125)
     assert all("maxLeverage" not in row for row in rows)  # what BingX sends
-    parsed = tiers.parse_tiers(list(reversed(rows)), contract_max=125)
+    parsed = tiers.parse_tiers(list(reversed(rows)), pair_max=125)
     assert [t["minNotional"] for t in parsed] == sorted(t["minNotional"] for t in parsed)
-    # Tier 1 rate 0.4% -> floor(1 / 0.008) = 125 = the contract max; tier 2 0.8% -> 62.
+    # Tier 1 rate 0.4% -> floor(1 / 0.008) = 125 = the pair max; tier 2 0.8% -> 62.
     assert [t["maxLeverage"] for t in parsed[:3]] == [125.0, 62.0, 25.0]
     assert all(isinstance(t["maxLeverage"], float) for t in parsed)
     assert parsed[0]["maintAmt"] == 0.0
 
 
-def test_contract_max_caps_every_tier():
+def test_recap_derives_each_tier_again_under_a_new_maximum():
+    parsed = tiers.parse_tiers(leverage_tiers("XRP-USDT", 100), pair_max=75)
+    assert [t["maxLeverage"] for t in parsed[:2]] == [75.0, 50.0]
+    raised = tiers.recap(parsed, 100)
+    assert [t["maxLeverage"] for t in raised[:2]] == [100.0, 50.0]
+    assert [t["maxLeverage"] for t in tiers.recap(raised, 20)[:2]] == [20.0, 20.0]
+    assert [t["maintenanceMarginRate"] for t in raised] == [
+        t["maintenanceMarginRate"] for t in parsed
+    ]
+
+
+def test_pair_max_caps_every_tier():
     rows = [
         {
             "minPositionVal": "0",
@@ -31,7 +44,7 @@ def test_contract_max_caps_every_tier():
             "maintAmount": "0",
         }
     ]
-    assert tiers.parse_tiers(rows, contract_max=20)[0]["maxLeverage"] == 20.0
+    assert tiers.parse_tiers(rows, pair_max=20)[0]["maxLeverage"] == 20.0
 
 
 @pytest.mark.parametrize(
@@ -61,6 +74,7 @@ def test_live_load_fetches_whitelist_tiers_once_and_caches_them(
     fake_bingx.clear_requests()
     exchange.fill_leverage_tiers()
     assert fake_bingx.count(TIER_PATH, "GET") == 2  # BTC and ETH, the whitelist
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 2  # and the account's maximum of each
     assert exchange.get_max_leverage("BTC/USDT:USDT", 10) == 125.0
     assert exchange.get_max_leverage("ETH/USDT:USDT", 0) == 100.0
     cache = json.loads(
@@ -120,7 +134,40 @@ def test_old_cache_is_ignored(tmp_path):
     from datetime import UTC, datetime, timedelta
 
     path = tmp_path / "t.json"
-    tiers.save_cache(path, {"X": []}, now=datetime.now(UTC) - timedelta(weeks=5))
+    cached = {"X": tiers.fallback_tiers(10)}
+    tiers.save_cache(path, cached, now=datetime.now(UTC) - timedelta(weeks=5))
     assert tiers.load_cache(path) == {}
-    tiers.save_cache(path, {"X": []})
-    assert tiers.load_cache(path) == {"X": []}
+    tiers.save_cache(path, cached)
+    assert tiers.load_cache(path) == cached
+
+
+def test_tiers_follow_the_account_maximum_not_the_contract_list(
+    fake_bingx, make_exchange, tmp_path
+):
+    exchange = make_exchange(exchange={"pair_whitelist": [XRP]})
+    exchange.fill_leverage_tiers()
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 1
+    assert exchange.get_max_leverage(XRP, 10) == 100.0  # the contract list says 75
+
+    # Live again from the cache: freqtrade's cap comes from the account, read at first use.
+    live = make_exchange(exchange={"pair_whitelist": [XRP]})
+    fake_bingx.clear_requests()
+    live.fill_leverage_tiers()
+    assert fake_bingx.requests == []
+    fake_bingx.account().max_leverage.update({("XRP-USDT", "LONG"): 20, ("XRP-USDT", "SHORT"): 20})
+    assert live.get_max_leverage(XRP, 10) == 20.0
+    assert live.get_max_leverage(XRP, 10) == 20.0
+    assert fake_bingx.count(LEVERAGE_PATH, "GET") == 1
+
+
+def test_backtesting_reads_no_account_and_uses_the_cached_tiers(fake_bingx, make_exchange):
+    from freqtrade.enums import RunMode
+
+    make_exchange(exchange={"pair_whitelist": [XRP]}).fill_leverage_tiers()  # writes the cache
+    backtest = make_exchange(
+        dry_run=True, runmode=RunMode.BACKTEST, exchange={"pair_whitelist": [XRP]}
+    )
+    fake_bingx.clear_requests()
+    backtest.reload_markets(True)
+    assert backtest.get_max_leverage(XRP, 10) == 100.0
+    assert [r for r in fake_bingx.requests if r.api_key is not None] == []

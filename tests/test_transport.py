@@ -1,9 +1,13 @@
 import threading
+from pathlib import Path
 
 import pytest
 
+from freqtrade_bingx import rate_limits
+from freqtrade_bingx.rate_limits import RATE_LIMITS
 from freqtrade_bingx.throttle import RateLimiter
 from freqtrade_bingx.transport import (
+    DEFAULT_RATE_LIMITS,
     BingxTransport,
     check_base_url,
     sign,
@@ -170,3 +174,69 @@ def test_environment_proxies_are_read_once(monkeypatch):
     t = BingxTransport("k", "s", "https://open-api.bingx.com")
     assert t.session.trust_env is False
     assert t.session.proxies.get("https") == "http://proxy.example:3128"
+
+
+# --- the rate-limit table -------------------------------------------------------------------
+
+PAGES = Path(__file__).resolve().parents[1].parent / "shared/reference/bingx-swap-api"
+
+
+def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
+    from freqtrade_bingx import account, preflight
+
+    plugin_rows = {(r.method, r.path): r for r in RATE_LIMITS if r.caller == rate_limits.PLUGIN}
+    used = {
+        ("GET", account.LEVERAGE),
+        ("POST", account.LEVERAGE),
+        ("GET", account.POSITION_MODE),
+        ("POST", account.POSITION_MODE),
+        ("GET", account.MARGIN_TYPE),
+        ("POST", account.MARGIN_TYPE),
+        ("GET", account.POSITIONS),
+        ("GET", account.TIERS),
+        ("GET", preflight.API_PERMISSIONS),
+        ("POST", preflight.ORDER_TEST),
+    }
+    assert set(plugin_rows) == used
+    assert DEFAULT_RATE_LIMITS == {key: row.client_per_second for key, row in plugin_rows.items()}
+    for row in RATE_LIMITS:
+        assert row.page.startswith(("swapV2/", "account:")) and row.per_second > 0, row
+        assert 0 < row.client_per_second <= row.per_second, row
+
+
+@pytest.mark.parametrize(
+    "method, path, page, client",
+    [
+        # The pages say 2/s for both reads (the plugin used to allow itself 5/s).
+        ("GET", "/openApi/swap/v2/trade/marginType", 2, 2),
+        ("GET", "/openApi/swap/v1/positionSide/dual", 2, 2),
+        # Set leverage: the page says 5/s, ccxt's cost table 2/s: the client keeps the lower.
+        ("POST", "/openApi/swap/v2/trade/leverage", 5, 2),
+        ("GET", "/openApi/swap/v2/trade/leverage", 5, 5),
+        ("POST", "/openApi/swap/v2/trade/marginType", 2, 2),
+        ("GET", "/openApi/swap/v1/maintMarginRatio", 5, 5),
+    ],
+)
+def test_figures_from_bingx_pages(method, path, page, client):
+    assert rate_limits.page_limits()[(method, path)] == page
+    assert DEFAULT_RATE_LIMITS[(method, path)] == client
+
+
+@pytest.mark.skipif(not PAGES.is_dir(), reason="BingX's pages are not beside this checkout")
+def test_page_figures_match_the_stored_pages():
+    for row in RATE_LIMITS:
+        if row.path == "/openApi/v1/account/apiPermissions":
+            continue  # BingX's common account section: not among the stored swap pages
+        name = f"{row.method}{row.path}".lower().replace("/", "_") + ".md"
+        text = (PAGES / name).read_text()
+        assert f"rate limitation by UID: {row.per_second:g}/s" in text, name
+
+
+def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, make_exchange):
+    from freqtrade_bingx import account
+
+    default = make_exchange()
+    assert ("POST", account.LEVERAGE) in default.bingx._limiters
+    slower = make_exchange(exchange={"leverage_rate_limit": 0.5})
+    assert slower.bingx._limiters[("POST", account.LEVERAGE)]._window == 2.0
+    assert ("GET", account.LEVERAGE) in slower.bingx._limiters  # the rest of the table stays

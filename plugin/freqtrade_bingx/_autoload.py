@@ -3,8 +3,15 @@
 freqtrade picks an exchange class by ``getattr(freqtrade.exchange, "Bingx")`` and has no
 plugin lookup, so the class must be in place before freqtrade builds its exchange, in every
 command. The ``freqtrade_bingx.pth`` file installed next to site-packages calls :func:`arm`
-at interpreter start. ``arm`` only puts a small finder on ``sys.meta_path``; freqtrade, ccxt
-and requests are imported when (and only when) some code imports ``freqtrade.exchange``.
+at interpreter start. ``arm`` only puts a small finder on ``sys.meta_path``. When some code
+imports ``freqtrade.exchange``, the finder makes its ``Bingx`` attribute lazy: the plugin is
+imported on first use of ``freqtrade.exchange.Bingx`` (freqtrade's exchange resolver), when
+every import is complete. Importing it any earlier would break whenever a plugin module is
+what imported ``freqtrade.exchange`` (``import freqtrade_bingx.exchange`` as the first line):
+that module would still be half-initialised.
+
+If the plugin cannot be loaded, one error is logged and freqtrade's own ``Bingx`` stays in
+place, so freqtrade keeps working for every other exchange (and BingX spot).
 """
 
 import os
@@ -17,18 +24,58 @@ _OFF_VALUES = ("0", "false", "no", "off")
 
 
 def register_now() -> type:
-    import freqtrade.exchange  # noqa: F401  (a no-op when called from the hook below)
+    """Install the plugin's class now; an import error is raised to the caller."""
+    import freqtrade.exchange
 
     from freqtrade_bingx.exchange import Bingx
 
-    # From sys.modules: while the hook runs, the package attribute freqtrade.exchange is
-    # not bound yet.
-    sys.modules[TARGET].Bingx = Bingx
+    freqtrade.exchange.Bingx = Bingx
+    return Bingx
+
+
+def install_lazily(module) -> None:
+    """Make ``module.Bingx`` (``freqtrade.exchange``) load the plugin on first use."""
+    stock = module.__dict__.pop("Bingx", None)
+    if stock is None or stock.__module__.startswith("freqtrade_bingx"):
+        if stock is not None:
+            module.Bingx = stock  # registered already
+        return
+
+    def __getattr__(name: str):
+        if name != "Bingx":
+            raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+        module.Bingx = _load_plugin_class(stock)
+        return module.Bingx
+
+    def __dir__() -> list[str]:
+        return sorted({*module.__dict__, "Bingx"})
+
+    module.__getattr__ = __getattr__
+    module.__dir__ = __dir__
+
+
+def _load_plugin_class(stock: type) -> type:
+    """The plugin's ``Bingx``, or freqtrade's own when the plugin cannot be imported."""
+    try:
+        from freqtrade_bingx.exchange import Bingx
+    except Exception as e:  # whatever breaks in the plugin must not break freqtrade
+        import logging
+
+        logger = logging.getLogger(__name__)
+        logger.error(
+            "freqtrade-bingx could not be loaded (%s: %s); freqtrade's own Bingx (spot only) "
+            "is used instead. Reinstall freqtrade-bingx, or set %s=0 to switch it off.",
+            type(e).__name__,
+            e,
+            DISABLE_ENV,
+        )
+        logger.debug("freqtrade-bingx import failure", exc_info=True)
+        return stock
     return Bingx
 
 
 class _RegisteringLoader:
-    """Runs the real loader of ``freqtrade.exchange``, then registers the plugin."""
+    """Runs the real loader of ``freqtrade.exchange``, then makes its ``Bingx`` the plugin's."""
 
     def __init__(self, loader) -> None:
         self._loader = loader
@@ -38,7 +85,7 @@ class _RegisteringLoader:
 
     def exec_module(self, module) -> None:
         self._loader.exec_module(module)
-        register_now()
+        install_lazily(module)
 
     def __getattr__(self, name):
         # Anything else (get_code, get_resource_reader, ...) is the real loader's business.
@@ -75,6 +122,6 @@ def arm() -> None:
     if os.environ.get(DISABLE_ENV, "").strip().lower() in _OFF_VALUES:
         return
     if TARGET in sys.modules:
-        register_now()
+        install_lazily(sys.modules[TARGET])
     elif _HOOK not in sys.meta_path:
         sys.meta_path.insert(0, _HOOK)

@@ -14,9 +14,11 @@ LEVERAGE = "/openApi/swap/v2/trade/leverage"
 POSITION_MODE = "/openApi/swap/v1/positionSide/dual"
 MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
 POSITIONS = "/openApi/swap/v2/user/positions"
+TIERS = "/openApi/swap/v1/maintMarginRatio"
 
 
 def get_leverage(t: BingxTransport, symbol: str) -> dict[str, Any]:
+    """The account's long/short leverage and its maximum per side (``maxLongLeverage``...)."""
     return t.request("GET", LEVERAGE, {"symbol": symbol})
 
 
@@ -45,4 +47,4 @@ def get_positions(t: BingxTransport, symbol: str | None = None) -> list[dict[str
 
 
 def get_tiers(t: BingxTransport, symbol: str) -> list[dict[str, Any]]:
-    return t.request("GET", "/openApi/swap/v1/maintMarginRatio", {"symbol": symbol}) or []
+    return t.request("GET", TIERS, {"symbol": symbol}) or []

@@ -8,13 +8,13 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
 - :func:`bound_requests`: a deadline for each whole request and a cap on the reply's size
   (sync: the ``requests`` session; async: aiohttp's total timeout already covers the body, the
   cap is added to its responses).
-- :func:`refuse_blocked`: nothing goes to an endpoint BingX blocked, whoever learnt of the
-  block.
+- :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
+  recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
 - :func:`redact_verbose_log`: ccxt's ``verbose`` output (printed, not logged) loses keys and
   signatures as the log records do (see :mod:`freqtrade_bingx.redact`).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ import ccxt
 
 from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
 from freqtrade_bingx.redact import redact
-from freqtrade_bingx.throttle import BlockRegistry
+from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import check_base_url, is_loopback_host
 
 
@@ -120,12 +120,12 @@ def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
     fetch = api.fetch
 
     def refuse_if_blocked(url: str, method: str) -> None:
-        path = urlsplit(url).path
-        left = blocks.remaining_s(path)
+        key = endpoint_key(method, urlsplit(url).path)
+        left = blocks.remaining_s(key)
         if left > 0:
             raise ccxt.DDoSProtection(
-                f"{api.id} {method} {path}: endpoint blocked by BingX for another {left:.0f} s "
-                f"({blocks.reason(path)}), request not sent"
+                f"{api.id} {key}: endpoint blocked by BingX for another {left:.0f} s "
+                f"({blocks.reason(key)}), request not sent"
             )
 
     if sync:
@@ -141,6 +141,18 @@ def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
             return await fetch(url, method, headers, body)
 
     api.fetch = guarded_fetch
+
+
+def note_blocks(api: Any, note: Callable[[str, str, Any, Any, Any], None]) -> None:
+    """Wrap ``api.handle_errors`` (ccxt calls it on every reply, sync and async):
+    ``note(method, url, http_status, headers, parsed_reply)`` first, then the handler."""
+    handle_errors = api.handle_errors
+
+    def noting_handler(http_status, reason, url, method, headers, body, response, *rest):
+        note(method, url, http_status, headers, response)
+        return handle_errors(http_status, reason, url, method, headers, body, response, *rest)
+
+    api.handle_errors = noting_handler
 
 
 def redact_verbose_log(api: Any) -> None:

@@ -3,9 +3,12 @@
     freqtrade-bingx -c config.json [-c more.json ...] status
     freqtrade-bingx -c config.json set-leverage BTC/USDT:USDT 5 [--side long|short|both]
     freqtrade-bingx -c config.json save-offline
+    freqtrade-bingx -c config.json preflight [--strategy NAME [--strategy-path DIR] | --leverage X]
 
-Both go through the same adapter freqtrade uses when it trades. They talk to the account, so
+They go through the same adapter freqtrade uses when it trades. They talk to the account, so
 they run with ``dry_run`` off whatever the config says, and need the API key and secret.
+``preflight`` only reads and sends test orders (see :mod:`freqtrade_bingx.preflight`); it exits
+non-zero when a check fails.
 """
 
 import argparse
@@ -39,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="save BingX's markets and the leverage tiers of the whitelist under the data "
         "directory, for backtesting without network",
     )
+    preflight = commands.add_parser(
+        "preflight",
+        help="check the account against the config before going live; changes nothing",
+    )
+    source = preflight.add_mutually_exclusive_group()
+    source.add_argument(
+        "--strategy", help="ask this strategy's leverage() and use its order types and sides"
+    )
+    source.add_argument(
+        "--leverage",
+        type=float,
+        help="the leverage to check when no strategy is given (default: 1, freqtrade's own)",
+    )
+    preflight.add_argument("--strategy-path", metavar="DIR", help="where --strategy lives")
     set_lev = commands.add_parser("set-leverage", help="set a pair's leverage")
     set_lev.add_argument("pair", help="freqtrade pair, e.g. BTC/USDT:USDT")
     set_lev.add_argument("leverage", type=float)
@@ -51,13 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_exchange(config_files: list[str], log_level: int = logging.WARNING):
+def load_exchange(
+    config_files: list[str], log_level: int = logging.WARNING, load_markets: bool = True
+):
     """Build freqtrade's exchange object for the configs, in live mode, with the plugin."""
     from freqtrade.configuration import Configuration
     from freqtrade.enums import TradingMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from freqtrade_bingx import register
+    from freqtrade_bingx import register, settings
 
     register()
     config = Configuration.from_files(config_files)
@@ -69,15 +88,22 @@ def load_exchange(config_files: list[str], log_level: int = logging.WARNING):
         raise SystemExit(f"error: the config's exchange is {name!r}, not bingx")
     if config.get("trading_mode") != TradingMode.FUTURES:
         raise SystemExit("error: the config's trading_mode must be 'futures'")
+    # The same checks the exchange runs at start-up, before anything else happens here.
+    if not settings.from_config(config["exchange"]).has_credentials:
+        raise SystemExit(
+            "error: freqtrade-bingx reads and changes the account, so the config needs "
+            "exchange.key and exchange.secret"
+        )
     config["dry_run"] = False
     exchange = ExchangeResolver.load_exchange(config, validate=False)
-    # Leverage tiers are not needed here and cost one request per pair.
-    exchange.reload_markets(True, load_leverage_tiers=False)
+    if load_markets:
+        # Leverage tiers are not needed here and cost one request per pair.
+        exchange.reload_markets(True, load_leverage_tiers=False)
     return exchange
 
 
 def status(exchange) -> list[str]:
-    from freqtrade_bingx import account
+    from freqtrade_bingx import account, replies
 
     mode = exchange.refresh_position_mode()
     lines = [
@@ -89,11 +115,15 @@ def status(exchange) -> list[str]:
     ]
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
         symbol = exchange._symbol(pair)
-        lev = exchange._call(f"read leverage of {symbol}", account.get_leverage, symbol) or {}
-        margin = exchange._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
+        lev = exchange.read_account_leverage(pair)
+        margin = exchange._call(
+            f"read margin type of {symbol}",
+            account.get_margin_type,
+            symbol,
+            parse=replies.margin_type,
+        )
         lines.append(
-            f"{pair:<18} {symbol:<12} {(margin or {}).get('marginType', '?')!s:<10} "
-            f"{_x(lev.get('longLeverage')):>6} {_x(lev.get('shortLeverage')):>6} "
+            f"{pair:<18} {symbol:<12} {margin:<10} {_x(lev.long):>6} {_x(lev.short):>6} "
             f"{_x(exchange.max_leverage_for_side(pair, 'BOTH')):>6}"
             f" {_every(exchange.funding_interval_hours(pair)):>8}"
         )
@@ -118,11 +148,26 @@ def save_offline(exchange) -> list[str]:
     from freqtrade_bingx import tiers
 
     exchange.fill_leverage_tiers()
-    tier_cache = tiers.cache_path(exchange._config["datadir"], exchange._config["stake_currency"])
+    tier_cache = exchange.tier_cache_path()
     return [
         f"markets snapshot: {exchange._markets_snapshot_path()} ({len(exchange.markets)} markets)",
         f"leverage tiers: {tier_cache} ({len(tiers.load_cache(tier_cache))} pairs)",
     ]
+
+
+def preflight(exchange, strategy: str | None, strategy_path: str | None, leverage: float | None):
+    """The preflight report's lines and exit status."""
+    from freqtrade_bingx import preflight as checks
+
+    config = exchange._config
+    if strategy:
+        config["strategy"] = strategy
+        if strategy_path:
+            config["strategy_path"] = strategy_path
+        intent = checks.strategy_intent(config)
+    else:
+        intent = checks.fixed_intent(config, leverage)
+    return checks.run(exchange, intent)
 
 
 def _every(hours: int | None) -> str:
@@ -139,19 +184,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     from freqtrade.exceptions import FreqtradeException
 
+    code = 0
+    exchange = None
     try:
-        exchange = load_exchange(args.config, log_level)
+        # preflight checks the key before loading markets (see freqtrade_bingx.preflight).
+        exchange = load_exchange(args.config, log_level, load_markets=args.command != "preflight")
         if args.command == "status":
             lines = status(exchange)
         elif args.command == "save-offline":
             lines = save_offline(exchange)
+        elif args.command == "preflight":
+            lines, code = preflight(exchange, args.strategy, args.strategy_path, args.leverage)
         else:
             lines = set_leverage(exchange, args.pair, args.leverage, args.side)
     except FreqtradeException as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if exchange is not None:
+            exchange.close()  # ccxt's async session, which warns when left open
     print("\n".join(lines))
-    return 0
+    return code
 
 
 if __name__ == "__main__":

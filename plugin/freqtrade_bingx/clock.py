@@ -43,6 +43,11 @@ class ServerClock:
     def synced(self) -> bool:
         return self._offset_ms is not None
 
+    @property
+    def stale(self) -> bool:
+        """BingX refused a timestamp since the last reading."""
+        return self._stale
+
     def mark_stale(self) -> None:
         """BingX rejected a timestamp: read its clock again at the next chance."""
         with self._lock:

@@ -17,11 +17,12 @@ from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
-import ccxt
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    FreqtradeException,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
@@ -30,26 +31,22 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, ccxt_guard, redact
+from freqtrade_bingx import __version__, account, ccxt_guard, redact, replies, settings
+from freqtrade_bingx.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
+from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.clock import ServerClock
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry
-from freqtrade_bingx.transport import (
-    DEFAULT_RECV_WINDOW_MS,
-    RATE_LIMIT_CODE,
-    BingxError,
-    BingxTransport,
-    redact_signatures,
-)
+from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
+from freqtrade_bingx.transport import RATE_LIMIT_CODE, BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
 
 MARGIN_TYPES = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
-POSITION_MODE_SETTINGS = ("auto", "one_way", "hedge")
+SEPARATE_ISOLATED = "SEPARATE_ISOLATED"
 # A setting BingX refused for good (unknown symbol, leverage too high, risk control ...) is
 # answered locally with the same error for this long instead of being sent again: BingX blocks
 # an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
@@ -78,18 +75,24 @@ class BingxFuturesMixin:
 
     _ft_has_futures: FtHas = {
         "ccxt_futures_name": "swap",
+        # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
+        "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
     }
+    # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
+    # setting before freqtrade's own __init__ set them.
+    _exchange_ws = None
+    _ws_async = None
 
     def __init__(self, config: dict, *args, **kwargs) -> None:
         logger.info("freqtrade-bingx %s: BingX USDT-M futures adapter in use", __version__)
-        # freqtrade blanks key and secret in its config (and, in dry-run, never gives them to
-        # ccxt). Kept for read-only requests such as leverage tiers.
         exchange_conf = kwargs.get("exchange_config") or config.get("exchange", {})
-        self._configured_key = exchange_conf.get("api_key") or exchange_conf.get("key") or ""
-        self._configured_secret = exchange_conf.get("secret") or ""
+        # Checked in every mode before anything is built or sent: a bad value stops here.
+        # The key and secret are kept because freqtrade blanks them in its config (and, in
+        # dry-run, never gives them to ccxt); read-only requests such as tiers use them.
+        self._settings = settings.from_config(exchange_conf)
         redact.install()
-        redact.remember(self._configured_key, self._configured_secret)
+        redact.remember(self._settings.api_key, self._settings.secret)
         # Shared by ccxt's objects and the transport: a block BingX announces to one holds for
         # all, and all stamp requests with the same measured clock.
         self._bingx_blocks = BlockRegistry()
@@ -100,6 +103,13 @@ class BingxFuturesMixin:
         # What BingX confirmed, so an unchanged setting costs no request.
         self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
         self._margin_type_confirmed: dict[str, str] = {}
+        # The account's maximum leverage per symbol and side, from GET leverage (read once per
+        # symbol) or from a 101414 reply. It is often above the contract list's figure.
+        self._leverage_max: dict[str, dict[PositionSide, int]] = {}
+        self._leverage_read: set[str] = set()
+        self._contract_max_noted = False
+        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py).
+        self._estimated_tiers: set[str] = set()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
@@ -111,36 +121,32 @@ class BingxFuturesMixin:
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
         self._apply_network_rules(api, sync)
         redact_ccxt_errors(api, sync)
-        futures = self.trading_mode == TradingMode.FUTURES
-        live_futures = futures and not self._config["dry_run"]
-        if live_futures:
+        if self.trading_mode == TradingMode.FUTURES:  # spot: freqtrade's stock Bingx
+            self._route_ccxt_replies(api, sync)
+        # Last, since the routing replaces handle_errors: a block BingX announces in any reply
+        # to ccxt holds for ccxt and the transport alike.
+        ccxt_guard.note_blocks(api, self._note_bingx_block)
+        return api
+
+    def _route_ccxt_replies(self, api: Any, sync: bool) -> None:
+        live = not self._config["dry_run"]
+        if live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX rejects one of ccxt's timestamps (below). Only the sync
-            # object may read the clock: the async one runs inside freqtrade's event loop,
-            # where a blocking request would stall everything, so it takes the last offset.
+            # that clock after BingX refused one of ccxt's timestamps. Only the sync object
+            # may read the clock: the async one runs inside freqtrade's event loop, where a
+            # blocking request would stall everything, so it takes the last offset.
             if sync:
                 api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
             else:
                 api.nonce = lambda: api.milliseconds() + self._bingx_clock.offset_ms
-        handle_errors = api.handle_errors
 
-        def check_reply(code, reason, url, method, headers, body, response, *rest):
-            if futures and code == 200 and not is_bingx_envelope(response):
-                # ccxt would read a truncated or non-JSON 200 reply as an empty result (an
-                # order with id None, which freqtrade then records as a trade). Spot is left
-                # as freqtrade's stock Bingx has it.
-                raise ccxt.ExchangeNotAvailable(
-                    f"{api.id} {method} {urlsplit(url).path}: reply is not a BingX envelope"
-                )
-            if live_futures and body and CCXT_CLOCK_ERROR.search(body):
-                self._bingx_clock.mark_stale()
-            self._note_bingx_block(url, code, headers, response)
-            return handle_errors(code, reason, url, method, headers, body, response, *rest)
+        def clock_refused() -> None:
+            self._bingx_clock.mark_stale()
 
-        api.handle_errors = check_reply
-        return api
+        # BingX's errors on ccxt's requests go through the plugin's table, as its own do.
+        route_ccxt_errors(api, on_clock_error=clock_refused if live else None)
 
     def _apply_network_rules(self, api: Any, sync: bool) -> None:
         """The plugin's rules on a ccxt object: plain http only to loopback in every URL
@@ -155,21 +161,25 @@ class BingxFuturesMixin:
         ccxt_guard.refuse_blocked(api, sync, self._bingx_blocks)
         ccxt_guard.redact_verbose_log(api)
 
-    def _note_bingx_block(self, url: str, status: Any, headers: Any, reply: Any) -> None:
+    def _note_bingx_block(
+        self, method: str, url: str, status: Any, headers: Any, reply: Any
+    ) -> None:
         """Record a block BingX announced in a reply to ccxt (100410, 429/418 Retry-After),
         in the registry the transport uses too."""
-        path = urlsplit(url).path
+        key = endpoint_key(method, urlsplit(url).path)
         if status in RATE_LIMIT_STATUSES:
-            self._bingx_blocks.note_retry_after(path, status, headers, time.time())
+            self._bingx_blocks.note_retry_after(key, status, headers, time.time())
         if is_bingx_envelope(reply) and _as_int(reply.get("code")) == RATE_LIMIT_CODE:
             server_now_ms = int(time.time() * 1000) + self._bingx_clock.offset_ms
             msg = str(reply.get("msg") or "")
-            self._bingx_blocks.note_rate_limit(path, msg, headers, server_now_ms)
+            self._bingx_blocks.note_rate_limit(key, msg, headers, server_now_ms)
 
     def _bingx_clock_offset_ms(self) -> int:
         """BingX's clock minus ours; read on first use and after a timestamp error, unless a
         failed reading put the next one off (the transport logs why)."""
         if self.can_sign():
+            # ccxt stamps public requests too, and without keys nothing is ever signed: its
+            # own clock is good enough, and the signed transport cannot be built.
             self.bingx.refresh_clock_if_due()
         return self._bingx_clock.offset_ms
 
@@ -181,15 +191,14 @@ class BingxFuturesMixin:
         read-only tier endpoint, and only when the config has keys.
         """
         if self._bingx_transport is None:
-            exchange_conf = self._config.get("exchange", {})
             try:
                 key, secret = self._credentials()
                 self._bingx_transport = BingxTransport(
                     key,
                     secret,
                     swap_base_url(self._api),
-                    recv_window_ms=exchange_conf.get("recv_window", DEFAULT_RECV_WINDOW_MS),
-                    rate_limits=_rate_limit_overrides(exchange_conf),
+                    recv_window_ms=self._settings.recv_window_ms,
+                    rate_limits=_rate_limit_overrides(self._settings),
                     blocks=self._bingx_blocks,
                     server_clock=self._bingx_clock,
                 )
@@ -199,16 +208,25 @@ class BingxFuturesMixin:
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
-        key = self._api.apiKey or self._configured_key
-        secret = self._api.secret or self._configured_secret
+        key = self._api.apiKey or self._settings.api_key
+        secret = self._api.secret or self._settings.secret
         return key, secret
 
     def can_sign(self) -> bool:
         return all(self._credentials())
 
-    def _call(self, action: str, endpoint: Callable[..., Any], *args: Any) -> Any:
+    def _call(
+        self,
+        action: str,
+        endpoint: Callable[..., Any],
+        *args: Any,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """``endpoint``'s reply data, checked by ``parse`` (see :mod:`freqtrade_bingx.replies`);
+        BingX's errors and malformed replies as freqtrade exceptions."""
         try:
-            return endpoint(self.bingx, *args)
+            data = endpoint(self.bingx, *args)
+            return parse(data) if parse else data
         except BingxError as e:
             raise translate(e, action) from e
 
@@ -236,11 +254,9 @@ class BingxFuturesMixin:
 
     def refresh_position_mode(self) -> PositionMode:
         """Read the account's position mode; forget confirmed settings if it changed."""
-        data = self._call("read the position mode", account.get_position_mode)
-        try:
-            mode = PositionMode.from_dual_side((data or {})["dualSidePosition"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise TemporaryError(f"BingX position mode reply not understood: {data!r}") from e
+        mode = self._call(
+            "read the position mode", account.get_position_mode, parse=replies.position_mode
+        )
         if self._position_mode is not None and mode is not self._position_mode:
             logger.warning(
                 "BingX position mode changed from %s to %s", self._position_mode.value, mode.value
@@ -257,12 +273,7 @@ class BingxFuturesMixin:
 
     def apply_position_mode_setting(self) -> None:
         """Honour ``exchange.position_mode`` (``auto``, ``one_way`` or ``hedge``)."""
-        wanted = self._config.get("exchange", {}).get("position_mode", "auto")
-        if wanted not in POSITION_MODE_SETTINGS:
-            raise ConfigurationError(
-                f"exchange.position_mode must be one of {', '.join(POSITION_MODE_SETTINGS)}, "
-                f"not {wanted!r}"
-            )
+        wanted = self._settings.position_mode  # checked in __init__
         if wanted == "auto" or PositionMode(wanted) is self.position_mode:
             return
         self.set_position_mode(PositionMode(wanted))
@@ -272,10 +283,10 @@ class BingxFuturesMixin:
         current = self.position_mode
         if mode is current:
             return
-        positions = self._call("read open positions", account.get_positions)
-        open_symbols = sorted(
-            {str(p.get("symbol")) for p in positions if _as_float(p.get("positionAmt")) != 0}
+        positions = self._call(
+            "read open positions", account.get_positions, parse=replies.positions
         )
+        open_symbols = sorted({p.symbol for p in positions if p.amount != 0})
         if open_symbols:
             raise OperationalException(
                 f"BingX account is in {current.value} mode and exchange.position_mode asks for "
@@ -309,8 +320,11 @@ class BingxFuturesMixin:
         try:
             return send()
         except InvalidOrderException as e:
-            self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, e)
+            self._remember_refusal(key, e)
             raise
+
+    def _remember_refusal(self, key: tuple, error: InvalidOrderException) -> None:
+        self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, error)
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
@@ -373,50 +387,151 @@ class BingxFuturesMixin:
                 raise
             logger.warning("%s (accepted, going on)", e)
 
+    def get_max_leverage(self, pair: str, stake_amount: float | None) -> float:
+        # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
+        # from the tiers. Their cap is the contract list's figure until the account's own is
+        # known, so read that first: once per pair, in live and dry-run alike when the config
+        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        if (
+            self.trading_mode == TradingMode.FUTURES
+            and self._config.get("runmode") in TRADE_MODES
+            and self.can_sign()
+        ):
+            self._learn_account_leverage(pair)
+        return super().get_max_leverage(pair, stake_amount)
+
     # --- leverage and margin type ---------------------------------------------------------
 
     def _ensure_leverage(self, pair: str, leverage: float, side: BuySell) -> int:
         symbol = self._symbol(pair)
+        _check_leverage(pair, leverage)  # before anything is sent
+        if symbol not in self._leverage_read:
+            self.read_account_leverage(pair)
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
         if self._leverage_confirmed.get((symbol, pos_side)) == target:
             return target
         try:
-            self._send_leverage(symbol, pos_side, target)
+            return self._send_leverage(pair, pos_side, target)
         except PositionModeMismatch as first:
-            # The account's mode changed under us (the user switched it on bingx.com):
-            # re-read it once and retry once with the side the new mode needs.
+            # BingX refused the side for the account's position mode. That is never sent again
+            # as it is: if the user switched the mode on bingx.com, re-reading it gives the side
+            # to retry with (once), and the mode change forgets this refusal.
+            refusal = InvalidOrderException(
+                f"BingX refused leverage {target}x ({pos_side}) for {pair}: {first}"
+            )
+            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal)
             retry_side = position_side(self.refresh_position_mode(), side)
             if retry_side == pos_side:
-                raise _mode_help(pair, first) from first
+                # The mode is the one the side was chosen for. BingX has been seen answering
+                # "In the One-way mode, the 'PositionSide' field can only be set to BOTH." to
+                # side=BOTH (github.com/ccxt/ccxt/issues/22237): a state of that pair on BingX,
+                # nothing the bot's settings could fix. Skip the pair for now; keep trading.
+                raise refusal from first
             try:
-                self._send_leverage(symbol, retry_side, target)
+                return self._send_leverage(
+                    pair, retry_side, self.whole_leverage(pair, leverage, retry_side)
+                )
             except PositionModeMismatch as second:
                 raise _mode_help(pair, second) from second
-        return target
 
-    def _send_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
+    def _send_leverage(self, pair: str, pos_side: PositionSide, leverage: int) -> int:
+        """Set ``leverage``; returns what BingX accepted.
+
+        A leverage above the account's maximum (101414, which names it) is sent once more at
+        that maximum, and the maximum is remembered.
+        """
+        symbol = self._symbol(pair)
+        try:
+            self._post_leverage(symbol, pos_side, leverage)
+            return leverage
+        except InvalidOrderException as e:
+            maximum = _maximum_named(e)
+            if maximum is None or maximum >= leverage:
+                raise
+            logger.warning(
+                "BingX says the maximum leverage for %s %s is %dx; sending that instead of %dx",
+                pair,
+                pos_side,
+                maximum,
+                leverage,
+            )
+        self._remember_maximum(pair, pos_side, maximum)
+        self._post_leverage(symbol, pos_side, maximum)
+        return maximum
+
+    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
         self._leverage_confirmed.pop((symbol, pos_side), None)
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
-        self._unless_refused(
-            ("leverage", symbol, pos_side, leverage),
-            lambda: self._call(action, account.set_leverage, symbol, pos_side, leverage),
-        )
+
+        def send() -> None:
+            try:
+                self._call(
+                    action,
+                    account.set_leverage,
+                    symbol,
+                    pos_side,
+                    leverage,
+                    parse=replies.leverage_set,
+                )
+            except TemporaryError as e:
+                if _maximum_named(e) is None:
+                    raise
+                # BingX's error list also has this refusal under 80001, which would read as a
+                # temporary error: it is permanent and must not be retried.
+                raise InvalidOrderException(str(e)) from e.__cause__
+
+        self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
         self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
 
+    def read_account_leverage(self, pair: str) -> replies.Leverage:
+        """GET leverage for ``pair``: remember the account's maximum and current leverage."""
+        symbol = self._symbol(pair)
+        lev = self._unless_refused(
+            ("read leverage", symbol),
+            lambda: self._call(
+                f"read leverage of {symbol}", account.get_leverage, symbol, parse=replies.leverage
+            ),
+        )
+        self._leverage_read.add(symbol)
+        maxima = {"LONG": lev.max_long, "SHORT": lev.max_short}
+        self._leverage_max[symbol] = {
+            side: value for side, value in maxima.items() if value is not None
+        }
+        self._leverage_confirmed[(symbol, "LONG")] = lev.long
+        self._leverage_confirmed[(symbol, "SHORT")] = lev.short
+        # One-way mode sets both sides at once (side BOTH): the account has a BOTH leverage
+        # only when the two agree.
+        if lev.long == lev.short:
+            self._leverage_confirmed[(symbol, "BOTH")] = lev.long
+        else:
+            self._leverage_confirmed.pop((symbol, "BOTH"), None)
+        self._refresh_pair_tiers(pair)
+        return lev
+
+    def _learn_account_leverage(self, pair: str) -> None:
+        """Read the account's leverage for ``pair`` if not read yet; a failure is logged only."""
+        market = self.markets.get(pair) or {}
+        if market.get("id") in self._leverage_read or not market.get("swap"):
+            return
+        try:
+            self.read_account_leverage(pair)
+        except FreqtradeException as e:
+            logger.warning(
+                "Could not read the account's maximum leverage for %s (%s); using the tiers "
+                "as loaded",
+                pair,
+                e,
+            )
+
+    def _remember_maximum(self, pair: str, pos_side: PositionSide, maximum: int) -> None:
+        self._leverage_max.setdefault(self._symbol(pair), {})[pos_side] = maximum
+        self._refresh_pair_tiers(pair)
+
     def whole_leverage(self, pair: str, leverage: float, pos_side: PositionSide) -> int:
         """BingX takes whole numbers: floor (never round risk up), clamp to the pair's max."""
-        if (
-            isinstance(leverage, bool)
-            or not isinstance(leverage, int | float)
-            or not math.isfinite(leverage)
-            or leverage < 1
-        ):
-            raise InvalidOrderException(
-                f"Leverage for {pair} must be a finite number >= 1, got {leverage!r}; "
-                "nothing was sent to BingX"
-            )
+        _check_leverage(pair, leverage)
         whole = math.floor(leverage)
         maximum = self.max_leverage_for_side(pair, pos_side)
         if maximum is not None and whole > maximum:
@@ -433,16 +548,32 @@ class BingxFuturesMixin:
         return whole
 
     def max_leverage_for_side(self, pair: str, pos_side: PositionSide) -> int | None:
-        """The contract's maximum from BingX's contract info, per side; None if unknown."""
-        info = (self.markets.get(pair) or {}).get("info") or {}
-        longs = _as_int(info.get("maxLongLeverage"))
-        shorts = _as_int(info.get("maxShortLeverage"))
-        if pos_side == "LONG":
-            return longs
-        if pos_side == "SHORT":
-            return shorts
-        known = [m for m in (longs, shorts) if m is not None]
-        return min(known) if known else None
+        """The most this account may use on the side; None if unknown.
+
+        The account's figure where known (GET leverage, or a 101414 reply naming it); else the
+        contract list's ``maxLongLeverage`` / ``maxShortLeverage``, which BingX's change log
+        (2023-08-03) says not to use and which often understates the account's: a lower bound.
+        """
+        market = self.markets.get(pair) or {}
+        known = _side_maximum(self._leverage_max.get(market.get("id"), {}), pos_side)
+        if known is not None:
+            return known
+        info = market.get("info") or {}
+        listed = {
+            "LONG": _whole(info.get("maxLongLeverage")),
+            "SHORT": _whole(info.get("maxShortLeverage")),
+        }
+        maximum = _side_maximum({side: n for side, n in listed.items() if n is not None}, pos_side)
+        if maximum is not None and not self._contract_max_noted and not self.can_sign():
+            self._contract_max_noted = True
+            logger.warning(
+                "No BingX API key: the maximum leverage per pair comes from BingX's contract "
+                "list, a lower bound (an account may use more; e.g. %s: %dx listed). A key with "
+                "read permission lets the plugin read the account's own figures.",
+                pair,
+                maximum,
+            )
+        return maximum
 
     def _ensure_margin_type(self, pair: str, margin_mode: MarginMode) -> None:
         symbol = self._symbol(pair)
@@ -458,52 +589,36 @@ class BingxFuturesMixin:
         self._margin_type_confirmed[symbol] = target
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
-        data = self._call(f"read margin type of {symbol}", account.get_margin_type, symbol)
-        current = str((data or {}).get("marginType", "")).upper()
-        if current != target:
+        current = self._call(
+            f"read margin type of {symbol}",
+            account.get_margin_type,
+            symbol,
+            parse=replies.margin_type,
+        )
+        if current == target:
+            return
+        # SEPARATE_ISOLATED (BingX's "separated isolated margin") is not a kind of ISOLATED the
+        # bot can trade: there each entry opens a position of its own, and closing one needs its
+        # positionId (BingX's order pages), which freqtrade's orders never carry. So it is a
+        # different type like any other, switched to the configured one.
+        try:
             self._call(
                 f"set margin type {target} on {symbol}", account.set_margin_type, symbol, target
             )
-            logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
+        except InvalidOrderException as e:
+            if current != SEPARATE_ISOLATED:
+                raise
+            raise InvalidOrderException(
+                f"{e}. {symbol} is in BingX's separated isolated margin mode, which freqtrade "
+                "cannot trade (closing needs a positionId per position): close its positions "
+                f"and orders on BingX, or switch the pair to {target} there"
+            ) from e
+        logger.info("BingX margin type for %s set to %s (was %s)", symbol, target, current)
 
 
-# A BingX timestamp error in a reply body ccxt received: {"code":80014,...} / "100421".
-CCXT_CLOCK_ERROR = re.compile(r'"code"\s*:\s*"?(80014|100421)\b')
-
-
-def is_bingx_envelope(response: Any) -> bool:
-    """BingX answers every REST call with ``{"code": ..., "msg": ..., "data": ...}``."""
-    return isinstance(response, dict) and "code" in response
-
-
-def redact_ccxt_errors(api: Any, sync: bool) -> None:
-    """Remove signatures from the messages of ccxt's errors before anyone logs them.
-
-    ccxt's network errors quote the request URL, and BingX's signature travels in it; freqtrade
-    logs those messages. The original exception is not chained, since it holds the same text.
-    """
-    fetch = api.fetch
-
-    def redacted(error: ccxt.BaseError) -> ccxt.BaseError:
-        return type(error)(redact_signatures(str(error)))
-
-    if sync:
-
-        def fetch_redacted(*args, **kwargs):
-            try:
-                return fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    else:
-
-        async def fetch_redacted(*args, **kwargs):
-            try:
-                return await fetch(*args, **kwargs)
-            except ccxt.BaseError as e:
-                raise redacted(e) from None
-
-    api.fetch = fetch_redacted
+# BingX's 101414: "The maximum leverage for the trading pair is 5, please reduce the leverage"
+# (BingX's common error codes page, which also lists the text under 80001).
+MAXIMUM_LEVERAGE_TEXT = re.compile(r"maximum leverage for the trading pair is (\d+)", re.IGNORECASE)
 
 
 def _mode_help(pair: str, error: Exception) -> OperationalException:
@@ -514,18 +629,57 @@ def _mode_help(pair: str, error: Exception) -> OperationalException:
     )
 
 
-def _rate_limit_overrides(exchange_conf: dict) -> dict[tuple[str, str], float]:
-    per_second = exchange_conf.get("leverage_rate_limit")
-    if per_second is None:
-        return {}
-    return {("POST", account.LEVERAGE): float(per_second)}
+def _check_leverage(pair: str, leverage: Any) -> None:
+    if (
+        isinstance(leverage, bool)
+        or not isinstance(leverage, int | float)
+        or not math.isfinite(leverage)
+        or leverage < 1
+    ):
+        raise InvalidOrderException(
+            f"Leverage for {pair} must be a finite number >= 1, got {leverage!r}; "
+            "nothing was sent to BingX"
+        )
 
 
-def _as_int(value: Any) -> int | None:
+def _leverage_key(symbol: str, pos_side: PositionSide, leverage: int) -> tuple:
+    return ("leverage", symbol, pos_side, leverage)
+
+
+def _maximum_named(error: Exception) -> int | None:
+    """The maximum leverage BingX named in refusing a leverage above it, if it did."""
+    cause = error.__cause__
+    if not isinstance(cause, BingxError):
+        return None
+    found = MAXIMUM_LEVERAGE_TEXT.search(cause.msg)
+    return _whole(found.group(1)) if found else None
+
+
+def _side_maximum(maxima: dict[PositionSide, int], pos_side: PositionSide) -> int | None:
+    if pos_side in maxima:
+        return maxima[pos_side]
+    if pos_side != "BOTH":
+        return None
+    # One-way mode sets both sides at once: the lower maximum holds.
+    known = [maxima[side] for side in ("LONG", "SHORT") if side in maxima]
+    return min(known) if known else None
+
+
+def _whole(value: Any) -> int | None:
+    """A leverage figure from BingX (int or string) as a whole number >= 1, else None."""
+    if isinstance(value, bool):
+        return None
     try:
-        return int(float(value))
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return int(number) if math.isfinite(number) and number >= 1 else None
+
+
+def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str], float]:
+    if config.leverage_rate_limit is None:
+        return {}
+    return {("POST", account.LEVERAGE): config.leverage_rate_limit}
 
 
 def _as_float(value: Any) -> float:
@@ -533,6 +687,13 @@ def _as_float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf" or "1e400"
+        return None
 
 
 class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):

@@ -1,45 +1,76 @@
 """What freqtrade needs besides orders to trade and backtest BingX futures.
 
-- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk.
+- Leverage tiers with a usable maximum leverage (BingX's tiers carry none), cached on disk,
+  held to the account's maximum leverage where the plugin has read it.
 - Liquidation prices by BingX's rule for dry-run and backtesting.
-- A markets snapshot, so backtesting and the plugin's tools run without network.
+- A markets snapshot, so backtesting, freqtrade's listing commands and the plugin's tools run
+  without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
 """
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ccxt
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
+    ConfigurationError,
+    DDosProtection,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
 )
+from freqtrade.exchange.common import retrier
+from freqtrade.exchange.exchange_types import Tickers
 
-from freqtrade_bingx import account, liquidation, markets_cache, tiers
-from freqtrade_bingx.transport import redact_signatures
+from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx.errors import translate
+from freqtrade_bingx.transport import BingxError, redact_signatures
 
 
 logger = logging.getLogger(__name__)
 
-# Loading tiers for many pairs takes a while at 5 requests/s: say how far it got this often.
+# Loading tiers for many pairs takes a while (5 pairs/s): say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
 
 
 class BingxFuturesDataMixin:
+    # When the markets came from the snapshot (BingX could not be reached): its saving time.
+    _markets_snapshot_saved: str | None = None
+    _no_tickers_noted = False
+    _no_snapshot_noted = False
+
     # --- demo account -------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
+        demo = bool(exchange_config.get("demo_trading", False))
+        if demo and self.trading_mode != TradingMode.FUTURES:
+            # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
+            # else there). Refused here, before any ccxt object exists, so a spot config with
+            # demo_trading can never fall through to the live host, which takes the same keys.
+            raise ConfigurationError(
+                "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
+                "trading_mode to futures, or use dry_run for spot"
+            )
+        # freqtrade's own demo switch calls ccxt's enable_demo_trading, which needs
+        # urls['demo']; ccxt's BingX has none. Its urls['test'] are the VST demo host
+        # (open-api-vst.bingx.com), reached with sandbox mode, which also makes ccxt load swap
+        # markets only. The plugin's transport follows ccxt's swap URL, so both go there.
+        if demo:
+            exchange_config = {**exchange_config, "demo_trading": False}
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
-        if exchange_config.get("demo_trading", False):
-            # ccxt's BingX has no urls['demo'], so freqtrade's own demo switch cannot apply;
-            # its 'test' URLs are BingX's VST demo host (open-api-vst.bingx.com). The plugin's
-            # transport follows ccxt's swap URL, so both go there.
+        if demo:
             api.set_sandbox_mode(True)
         return api
+
+    def _demo_variant(self, path: Path) -> Path:
+        """A cache file of the demo host beside the live one: their markets and tiers differ,
+        and freqtrade names both data directories after the exchange (``bingx``)."""
+        return path.with_stem(f"{path.stem}_demo") if self._is_demo_trading else path
 
     # --- markets snapshot -----------------------------------------------------------------
 
@@ -47,9 +78,12 @@ class BingxFuturesDataMixin:
         datadir = self._config.get("datadir")
         if not datadir:
             return None
-        return markets_cache.snapshot_path(datadir, self.trading_mode.value)
+        return self._demo_variant(markets_cache.snapshot_path(datadir, self.trading_mode.value))
 
     def _load_async_markets(self, reload: bool = False) -> None:
+        if self.trading_mode != TradingMode.FUTURES:
+            # Spot is freqtrade's stock Bingx: no snapshot written, none read.
+            return super()._load_async_markets(reload=reload)
         try:
             super()._load_async_markets(reload=reload)
         except TemporaryError as e:
@@ -58,16 +92,27 @@ class BingxFuturesDataMixin:
             path = self._markets_snapshot_path()
             loaded = markets_cache.load(path) if path else None
             if loaded is None:
+                if path is not None and not self._no_snapshot_noted:
+                    self._no_snapshot_noted = True
+                    logger.warning(
+                        "BingX could not be reached, and there is no usable markets snapshot "
+                        "at %s to fall back on. One is saved whenever markets load (any "
+                        "freqtrade command with this config and datadir, while online).",
+                        path,
+                    )
                 raise
             markets, saved = loaded
             self._api_async.set_markets(markets)
+            self._markets_snapshot_saved = saved
             logger.warning(
-                "BingX could not be reached (%s); using the markets snapshot saved %s (%s)",
+                "BingX could not be reached (%s); using the markets snapshot saved %s (%s). "
+                "Markets listed or used in this run are as they were then.",
                 redact_signatures(str(e)),
-                saved,
+                markets_cache.describe_saved(saved),
                 path,
             )
             return
+        self._markets_snapshot_saved = None
         path = self._markets_snapshot_path()
         if path is not None and self._api_async.markets:
             markets_cache.save(
@@ -79,17 +124,43 @@ class BingxFuturesDataMixin:
         # markets it could not confirm, and one that already has markets keeps them.
         return self._config.get("runmode") not in TRADE_MODES and not self._api_async.markets
 
+    def get_tickers(
+        self,
+        symbols: list[str] | None = None,
+        *,
+        cached: bool = False,
+        market_type: TradingMode | None = None,
+    ) -> Tickers:
+        """No tickers while the markets are the snapshot: BingX could not be reached.
+
+        Only tools reach this (a trading bot never runs on the snapshot). ``freqtrade
+        list-markets`` / ``list-pairs`` read tickers for the minimum stake alone, and asking
+        an unreachable host again would cost freqtrade's retries, each up to ccxt's timeout.
+        """
+        if self._markets_snapshot_saved is None:
+            return super().get_tickers(symbols, cached=cached, market_type=market_type)
+        if not self._no_tickers_noted:
+            self._no_tickers_noted = True
+            logger.warning(
+                "No BingX tickers offline: the markets are the snapshot saved %s, and no "
+                "current price is known (a minimum stake shown is a lower bound).",
+                markets_cache.describe_saved(self._markets_snapshot_saved),
+            )
+        return {}
+
     # --- leverage tiers -------------------------------------------------------------------
 
     def load_leverage_tiers(self) -> dict[str, list[dict]]:
-        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged."""
+        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged.
+
+        Each tier's maximum leverage is held to the pair's maximum: the account's where the
+        plugin has read it (GET leverage, together with the tiers), else as cached.
+        """
         if self.trading_mode != TradingMode.FUTURES:
             return {}
         stake = self._config["stake_currency"]
         wanted = self._tier_pairs(stake)
-        path = (
-            tiers.cache_path(self._config["datadir"], stake) if "datadir" in self._config else None
-        )
+        path = self.tier_cache_path()
         cached = tiers.load_cache(path) if path else {}
         result = {pair: cached[pair] for pair in wanted if pair in cached}
         missing = [pair for pair in wanted if pair not in result]
@@ -98,23 +169,47 @@ class BingxFuturesDataMixin:
             result.update(fetched)
             if fetched and path:
                 tiers.save_cache(path, {**cached, **fetched})
-        estimated = [pair for pair in wanted if pair not in result]
-        if estimated:
+        self._estimated_tiers = {pair for pair in wanted if pair not in result}
+        if self._estimated_tiers:
+            estimated = sorted(self._estimated_tiers)
             logger.warning(
                 "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
-                " and no cache. Using one estimated tier per pair from the contract's max "
-                "leverage (maintenance rate 1/(2*max)); liquidation prices are estimates.",
+                " and no cache. Using one estimated tier per pair from the maximum leverage "
+                "(maintenance rate 1/(2*max)); liquidation prices are estimates.",
                 len(estimated),
                 ", ".join(estimated[:5]),
                 " ..." if len(estimated) > 5 else "",
             )
-            for pair in estimated:
-                result[pair] = tiers.fallback_tiers(self.max_leverage_for_side(pair, "BOTH") or 1)
-        return result
+        return {pair: self._capped_tiers(pair, result.get(pair)) for pair in wanted}
+
+    def tier_cache_path(self) -> Path | None:
+        if "datadir" not in self._config:
+            return None
+        return self._demo_variant(
+            tiers.cache_path(self._config["datadir"], self._config["stake_currency"])
+        )
 
     def parse_leverage_tier(self, tier) -> dict:
         # load_leverage_tiers already returns freqtrade's shape.
         return dict(tier)
+
+    def _capped_tiers(self, pair: str, rows: list[dict] | None) -> list[dict]:
+        """``rows`` (None: no tiers) held to the best maximum leverage known for ``pair``."""
+        maximum = self.max_leverage_for_side(pair, "BOTH") or 1
+        if rows is None:
+            return tiers.fallback_tiers(maximum)
+        if self._account_maximum_known(pair):
+            return tiers.recap(rows, maximum)
+        return rows  # capped when fetched, with the account's figure where it was read
+
+    def _refresh_pair_tiers(self, pair: str) -> None:
+        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these)."""
+        if pair in self._leverage_tiers:
+            rows = None if pair in self._estimated_tiers else self._leverage_tiers[pair]
+            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+
+    def _account_maximum_known(self, pair: str) -> bool:
+        return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))
 
     def _tier_pairs(self, stake: str) -> list[str]:
         swaps = {
@@ -127,13 +222,20 @@ class BingxFuturesDataMixin:
         return sorted(whitelist) if whitelist else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
+        """Tiers from BingX, each pair's read together with the account's maximum leverage."""
         fetched: dict[str, list[dict]] = {}
         if len(pairs) > TIER_PROGRESS_EVERY:
-            logger.info("Loading BingX leverage tiers for %d pairs (5 requests/s)", len(pairs))
+            logger.info("Loading BingX leverage tiers for %d pairs (5 pairs/s)", len(pairs))
         for done, pair in enumerate(pairs, start=1):
             symbol = self.markets[pair]["id"]
             try:
-                rows = self._call(f"read leverage tiers of {symbol}", account.get_tiers, symbol)
+                self._learn_account_leverage(pair)
+                rows = self._call(
+                    f"read leverage tiers of {symbol}",
+                    account.get_tiers,
+                    symbol,
+                    parse=_checked_tier_rows(symbol),
+                )
                 fetched[pair] = tiers.parse_tiers(
                     rows, self.max_leverage_for_side(pair, "BOTH") or 1
                 )
@@ -196,11 +298,36 @@ class BingxFuturesDataMixin:
 
     # --- funding --------------------------------------------------------------------------
 
+    @retrier
     def funding_interval_hours(self, pair: str) -> int | None:
         """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
 
         freqtrade charges funding from the funding-rate history, which holds one row per
         funding event, at a 1h funding timeframe that divides every BingX interval.
         """
-        interval = (self._api.fetch_funding_rate(pair) or {}).get("interval") or ""
-        return int(interval[:-1]) if interval.endswith("h") else None
+        symbol = self._symbol(pair)
+        try:
+            # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the
+            # raw reply is checked here instead.
+            reply = self._api.swapV2PublicGetQuotePremiumIndex({"symbol": symbol})
+        except ccxt.DDoSProtection as e:
+            raise DDosProtection(e) from e
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(f"Could not read the funding interval of {pair}: {e}") from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+        try:
+            data = reply.get("data") if isinstance(reply, dict) else reply
+            return replies.funding_interval_hours(data, symbol)
+        except BingxError as e:
+            raise translate(e, f"read the funding interval of {pair}") from e
+
+
+def _checked_tier_rows(symbol: str) -> Callable[[Any], list[dict[str, Any]]]:
+    """A reply check for ``symbol``'s tiers that hands the checked rows on as BingX sent them."""
+
+    def check(data: Any) -> list[dict[str, Any]]:
+        replies.tiers(data, symbol)
+        return data
+
+    return check

@@ -17,7 +17,7 @@ from typing import Any
 
 from freqtrade.constants import BuySell
 from freqtrade.enums import PriceType, TradingMode
-from freqtrade.exceptions import DependencyException
+from freqtrade.exceptions import DependencyException, OperationalException
 from freqtrade.exchange.exchange_types import FtHas
 
 from freqtrade_bingx.errors import names_position_side_mismatch
@@ -86,19 +86,30 @@ class BingxOrdersMixin:
 
         freqtrade builds the order's parameters before the leverage step, and a leverage that
         is already confirmed sends nothing, so the order itself is where a switch shows first.
-        BingX rejected the first order outright, so placing it again cannot double it.
+        BingX rejected the first order outright, so placing it again cannot double it. The
+        error table makes the refusal an OperationalException; when the mode did not change,
+        it stops the bot with advice, as on the leverage path.
         """
+        # The mode this order's position side is built from. The leverage step inside place()
+        # may meet the switch first and re-read the mode: compare with this, not with that.
+        built_with = self._position_mode
         try:
             return place(*args, **kwargs)
-        except DependencyException as e:
+        except (OperationalException, DependencyException) as e:
             if self.trading_mode != TradingMode.FUTURES or not names_position_side_mismatch(str(e)):
                 raise
-            before = self._position_mode
-            if self.refresh_position_mode() is before:
-                raise  # the mode did not change: sending the same order again would not help
+            mode = self.refresh_position_mode()
+            if mode is built_with:
+                # Sending the same order again would not help.
+                raise OperationalException(
+                    f"{e} BingX refused the order's position side, yet it reports the account "
+                    f"in {mode.value} mode as before. Check the mode on BingX "
+                    "(Perpetual futures > Preferences > Position mode) or set "
+                    "exchange.position_mode to 'one_way' or 'hedge'."
+                ) from e
             logger.warning(
                 "BingX position mode changed to %s while running; placing the order again",
-                self._position_mode.value,
+                mode.value,
             )
             return place(*args, **kwargs)
 

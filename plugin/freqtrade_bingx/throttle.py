@@ -95,14 +95,16 @@ def header_pause_s(headers: Mapping[str, Any] | None, server_now_ms: int) -> flo
     return expire / 1000
 
 
-def endpoint_key(path: str) -> str:
-    """The endpoint a URL path names, the same for the plugin's and ccxt's URLs.
+def endpoint_key(method: str, path: str) -> str:
+    """The endpoint a request names, the same for the plugin's and ccxt's URLs: ``"POST
+    /openApi/swap/v2/trade/leverage"``.
 
-    BingX's paths start at ``/openApi/``; anything before it (a proxy's prefix) is not part of
-    the endpoint.
+    BingX limits each API on its own, and its endpoint pages name an API by method and path
+    (placing, cancelling and querying an order are three APIs on one path). BingX's paths
+    start at ``/openApi/``; anything before it (a proxy's prefix) is not part of the endpoint.
     """
     at = path.find(_OPENAPI)
-    return path[at:] if at >= 0 else path
+    return f"{method.upper()} {path[at:] if at >= 0 else path}"
 
 
 class _Slot:
@@ -172,7 +174,8 @@ class RateLimiter:
 
 
 class BlockRegistry:
-    """Until when BingX refuses requests to each endpoint, on a monotonic clock.
+    """Until when BingX refuses requests to each endpoint (see :func:`endpoint_key`), on a
+    monotonic clock.
 
     BingX names unblock times in its own epoch milliseconds; each is turned into a duration once,
     with the best estimate of BingX's clock at the time the reply came in, then counted down on
@@ -184,9 +187,8 @@ class BlockRegistry:
         self._until: dict[str, tuple[float, str]] = {}  # endpoint -> (monotonic end, reason)
         self._lock = threading.Lock()
 
-    def remaining_s(self, path: str) -> float:
+    def remaining_s(self, key: str) -> float:
         """Seconds until the endpoint may be used again; 0 when it is not blocked."""
-        key = endpoint_key(path)
         with self._lock:
             until, _reason = self._until.get(key, (0.0, ""))
             left = until - self._clock()
@@ -194,16 +196,19 @@ class BlockRegistry:
                 del self._until[key]
         return max(left, 0.0)
 
-    def reason(self, path: str) -> str:
+    def reason(self, key: str) -> str:
         with self._lock:
-            return self._until.get(endpoint_key(path), (0.0, ""))[1]
+            return self._until.get(key, (0.0, ""))[1]
 
-    def block(self, path: str, seconds: float, reason: str) -> float:
-        """Block ``path`` for ``seconds``, bounded; returns the seconds applied."""
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+    def block(self, key: str, seconds: float, reason: str) -> float:
+        """Block the endpoint for ``seconds``, bounded; returns the seconds applied."""
         if not math.isfinite(seconds):
             seconds = MAX_BLOCK_S
         seconds = min(max(seconds, MIN_BLOCK_S), MAX_BLOCK_S)
-        key = endpoint_key(path)
         with self._lock:
             until = self._clock() + seconds
             if until > self._until.get(key, (0.0, ""))[0]:
@@ -214,7 +219,7 @@ class BlockRegistry:
         return seconds
 
     def note_rate_limit(
-        self, path: str, msg: str, headers: Mapping[str, Any] | None, server_now_ms: int
+        self, key: str, msg: str, headers: Mapping[str, Any] | None, server_now_ms: int
     ) -> float:
         """Record a 100410: until its unblock time, else what the headers say, else 5 minutes."""
         until_ms = unblock_time_ms(msg)
@@ -223,16 +228,16 @@ class BlockRegistry:
         else:
             pause = header_pause_s(headers, server_now_ms)
             seconds = PLAIN_RATE_LIMIT_BLOCK_S if pause is None else pause
-        return self.block(path, seconds, msg or "100410")
+        return self.block(key, seconds, msg or "100410")
 
     def note_retry_after(
-        self, path: str, status: int, headers: Mapping[str, Any] | None, now_epoch_s: float
+        self, key: str, status: int, headers: Mapping[str, Any] | None, now_epoch_s: float
     ) -> float | None:
         """Record an HTTP 429 / 418 that says when to come back (``Retry-After``)."""
         seconds = retry_after_s(_header(headers or {}, "Retry-After"), now_epoch_s)
         if seconds is None:
             return None
-        return self.block(path, seconds, f"HTTP {status}, Retry-After {seconds:.0f} s")
+        return self.block(key, seconds, f"HTTP {status}, Retry-After {seconds:.0f} s")
 
 
 def _header(headers: Mapping[str, Any], name: str) -> Any:

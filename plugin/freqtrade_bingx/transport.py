@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,6 +37,7 @@ from freqtrade_bingx.bounded_http import (
     split_timeout,
 )
 from freqtrade_bingx.clock import ServerClock, is_plausible_offset
+from freqtrade_bingx.rate_limits import client_limits
 from freqtrade_bingx.redact import redact_signatures
 from freqtrade_bingx.throttle import (
     RATE_LIMIT_STATUSES,
@@ -57,22 +59,18 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 DEFAULT_RECV_WINDOW_MS = 5000
 SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
-# Requests per second per endpoint, kept on the client so BingX never has to refuse one.
-# Set leverage: BingX's endpoint page says 5/s per UID, its markdown export and ccxt say 2/s:
-# we take the lower figure.
-DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = {
-    ("POST", "/openApi/swap/v2/trade/leverage"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/leverage"): 5.0,
-    ("POST", "/openApi/swap/v1/positionSide/dual"): 2.0,
-    ("GET", "/openApi/swap/v1/positionSide/dual"): 5.0,
-    ("POST", "/openApi/swap/v2/trade/marginType"): 2.0,
-    ("GET", "/openApi/swap/v2/trade/marginType"): 5.0,
-    ("GET", "/openApi/swap/v1/maintMarginRatio"): 5.0,
-}
+# Requests per second per endpoint, kept on the client so BingX never has to refuse one:
+# BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
+DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = client_limits()
 
 RATE_LIMIT_CODE = 100410
-# Codes after which our clock offset is suspect: re-read the server time.
-CLOCK_ERROR_CODES = frozenset({80014, 100421})
+# Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
+# generic "Invalid parameters" ("Invalid parameters, err:EOF"; since 2025-10 sent as 109400, see
+# BingX's change log) and 100421 also answers "This pair is currently restricted from API
+# trading": only a message about the timestamp ("timestamp is invalid", "Null timestamp or
+# timestamp mismatch") is a clock problem.
+CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
+TIMESTAMP_TEXT = r"timestamp"
 
 
 class BingxError(Exception):
@@ -158,6 +156,13 @@ def check_base_url(base_url: str) -> None:
         f"Refusing to send BingX credentials to {parts.scheme}://{parts.hostname}: "
         "use https (plain http is only allowed to 127.0.0.1/localhost)"
     )
+
+
+def is_clock_error(code: int | None, msg: str) -> bool:
+    """True when BingX refused a request's timestamp (not another invalid parameter)."""
+    if code not in CLOCK_ERROR_CODES:
+        return False
+    return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
 class BingxTransport:
@@ -273,9 +278,9 @@ class BingxTransport:
         """BingX's clock minus ours, as last measured (0 before the first measurement)."""
         return self.server_clock.offset_ms
 
-    def blocked_until_ms(self, path: str) -> int:
+    def blocked_until_ms(self, method: str, path: str) -> int:
         """When a blocked endpoint opens again, on BingX's clock as we estimate it (0 if open)."""
-        left = self.blocks.remaining_s(self._key(path))
+        left = self.blocks.remaining_s(self._key(method, path))
         return self.server_now_ms() + int(left * 1000) if left else 0
 
     def request(
@@ -302,11 +307,14 @@ class BingxTransport:
         before = self.now_ms()
         data = self.request("GET", SERVER_TIME_PATH, signed=False)
         after = self.now_ms()
-        server_ms = _as_int(data.get("serverTime") if isinstance(data, dict) else None)
-        if server_ms is None or isinstance(data.get("serverTime"), bool):
+        value = data.get("serverTime") if isinstance(data, dict) else None
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        # int64 milliseconds on BingX's page: not a bool, a float (1e400 reads as inf) or text.
+        if not (text.isdigit() and len(text) <= 16):
             raise BingxBadResponse(
-                "server time reply lacks serverTime", method="GET", path=SERVER_TIME_PATH
+                "server time reply lacks serverTime in ms", method="GET", path=SERVER_TIME_PATH
             )
+        server_ms = int(text)
         offset = server_ms - (before + after) // 2
         if not is_plausible_offset(offset):
             raise BingxBadResponse(
@@ -317,16 +325,16 @@ class BingxTransport:
             )
         return offset
 
-    def _key(self, path: str) -> str:
-        return endpoint_key(self._base_path + path)
+    def _key(self, method: str, path: str) -> str:
+        return endpoint_key(method, self._base_path + path)
 
     def _refuse_if_blocked(self, method: str, path: str) -> None:
-        left = self.blocks.remaining_s(self._key(path))
+        key = self._key(method, path)
+        left = self.blocks.remaining_s(key)
         if left > 0:
             until = self.server_now_ms() + int(left * 1000)
-            raise BingxBlocked(
-                method=method, path=path, until_ms=until, msg=self.blocks.reason(self._key(path))
-            )
+            reason = self.blocks.reason(key)
+            raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
 
     def _query(self, params: Mapping[str, Any], signed: bool) -> str:
         items = {key: _wire_value(value) for key, value in params.items() if value is not None}
@@ -365,7 +373,8 @@ class BingxTransport:
             body = None
         envelope = body if isinstance(body, dict) and "code" in body else None
         if status in RATE_LIMIT_STATUSES:
-            self.blocks.note_retry_after(self._key(path), status, response.headers, self._clock())
+            key = self._key(method, path)
+            self.blocks.note_retry_after(key, status, response.headers, self._clock())
         if envelope is None:
             if status != 200:
                 reason = "HTTP error"
@@ -380,9 +389,9 @@ class BingxTransport:
             return envelope.get("data")
         if code == RATE_LIMIT_CODE:
             self.blocks.note_rate_limit(
-                self._key(path), msg, response.headers, self.server_now_ms()
+                self._key(method, path), msg, response.headers, self.server_now_ms()
             )
-        elif code in CLOCK_ERROR_CODES and signed:
+        elif signed and is_clock_error(code, msg):
             self._resync_after_clock_error()
         if code is None or code == 0:
             raise BingxBadResponse(

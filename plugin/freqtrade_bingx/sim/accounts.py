@@ -24,6 +24,13 @@ _DEFAULT_MARKETS: dict[str, tuple[int, int, int, str, float, float]] = {
     "XRP-USDT": (75, 4, 0, "1", 1.0, 0.5),
 }
 
+# What an account may use where BingX's contract list says less. The contracts'
+# maxLongLeverage / maxShortLeverage understate it for some pairs: BingX's change log
+# (2023-08-03) moved the maximum to "Query Leverage" and asks not to read it from the contract
+# list, and a user saw 5x there for STX-USDT, which the account traded at 50x
+# (github.com/germangar/whook/issues/9). XRP-USDT shows that here: 75x listed, 100x usable.
+ACCOUNT_MAX_LEVERAGE: dict[str, int] = {"XRP-USDT": 100}
+
 _contract_ids = itertools.count(100)
 
 
@@ -137,6 +144,12 @@ def leverage_tiers(symbol: str, max_leverage: int) -> list[dict[str, str]]:
     return tiers
 
 
+def default_max_leverage(contract: dict[str, Any], side: str = "LONG") -> int:
+    """What an account may use on ``side`` (LONG or SHORT) of ``contract`` unless set."""
+    listed = contract["maxShortLeverage" if side == "SHORT" else "maxLongLeverage"]
+    return ACCOUNT_MAX_LEVERAGE.get(contract["symbol"], int(listed))
+
+
 def _leverage_default() -> int:
     return DEFAULT_LEVERAGE
 
@@ -156,6 +169,9 @@ class Account:
     leverage: defaultdict[tuple[str, str], int] = field(
         default_factory=lambda: defaultdict(_leverage_default)
     )
+    # The account's maximum per (symbol, "LONG" / "SHORT"), set from Python; unset sides get
+    # default_max_leverage. GET leverage reports it; POST leverage above it answers 101414.
+    max_leverage: dict[tuple[str, str], int] = field(default_factory=dict)
     positions: list[dict[str, Any]] = field(default_factory=list)
     balance: float = 10_000.0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
@@ -165,6 +181,19 @@ class Account:
     incomes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     realised_pnl: float = 0.0
     funded_until: int | None = None
+    # The key as GET /openApi/v1/account/apiPermissions describes it: permission numbers
+    # (1 spot trading, 2 read, 3 perpetual futures trading, 4 universal transfer, 5 withdrawal,
+    # 7 sub-account transfer) and the IP whitelist (empty: the key is bound to no IP).
+    permissions: list[int] = field(default_factory=lambda: [2, 3])
+    ip_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+
+    def max_leverage_for(self, contract: dict[str, Any], side: str) -> int:
+        """The account's maximum on ``side``; BOTH (one-way) is held to the lower of the two."""
+        if side not in ("LONG", "SHORT"):
+            return min(self.max_leverage_for(contract, s) for s in ("LONG", "SHORT"))
+        with self.lock:
+            given = self.max_leverage.get((contract["symbol"], side))
+        return given if given is not None else default_max_leverage(contract, side)
 
     def has_position(self, symbol: str | None = None) -> bool:
         with self.lock:

@@ -384,6 +384,16 @@ class TradingEngine:
             self._evaluate(acct, order, now, arriving=True)
             return order.to_created(int(self._contract(order.symbol)["quantityPrecision"]))
 
+    def test_order(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
+        """BingX's test order: validated like :meth:`create`, nothing placed or reserved.
+
+        BingX's page: "The participation and return are consistent with the ordering
+        interface, but the actual order will not be placed".
+        """
+        with acct.lock:
+            order = self._validate(acct, params, self._now())
+            return order.to_created(int(self._contract(order.symbol)["quantityPrecision"]))
+
     def _validate(self, acct: Account, params: dict[str, str], now: int) -> SimOrder:
         contract = self._contract(params.get("symbol", ""))
         symbol = contract["symbol"]

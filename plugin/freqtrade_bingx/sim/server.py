@@ -27,11 +27,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from freqtrade_bingx.rate_limits import page_limits
+
 from .accounts import (
     MARGIN_TYPES,
     Account,
     default_contracts,
     default_mark_prices,
+    default_max_leverage,
     leverage_tiers,
     normalize_contracts,
 )
@@ -72,6 +75,9 @@ ALL_OPEN_ORDERS_PATH = "/openApi/swap/v2/trade/allOpenOrders"  # DELETE: cancel_
 ALL_ORDERS_PATH = "/openApi/swap/v2/trade/allOrders"  # fetch_closed/canceled_orders
 FULL_ORDER_PATH = "/openApi/swap/v1/trade/fullOrder"  # fetch_orders
 FILLS_PATH = "/openApi/swap/v2/trade/allFillOrders"  # fetch_my_trades
+ORDER_TEST_PATH = "/openApi/swap/v2/trade/order/test"  # validates, places nothing
+# BingX's "Query user API Key permissions" (common / sub-account section of its API docs).
+API_PERMISSIONS_PATH = "/openApi/v1/account/apiPermissions"
 
 # Every section of ccxt 4.5.90's bingx urls['api']; hard-coded because sim/ must not import ccxt.
 CCXT_URL_SECTIONS = (
@@ -88,24 +94,11 @@ CCXT_URL_SECTIONS = (
     "api",
 )
 
-# Server-side limits per (api key, method, path) in requests per rolling second.
-# Trading: BingX states 10 requests/s per UID for placing orders (the figure commonly quoted
-# from its docs); we apply the same 10/s to cancel, query and open orders (our assumption, not
-# a published figure). History endpoints get 5/s, the spacing ccxt's own cost table implies
-# (cost 2 at rateLimit 100 ms). ccxt with enableRateLimit stays below all of them.
-DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = {
-    ("POST", DUAL_PATH): 2.0,
-    ("POST", MARGIN_TYPE_PATH): 2.0,
-    ("POST", ORDER_PATH): 10.0,
-    ("DELETE", ORDER_PATH): 10.0,
-    ("GET", ORDER_PATH): 10.0,
-    ("GET", OPEN_ORDERS_PATH): 10.0,
-    ("DELETE", ALL_OPEN_ORDERS_PATH): 10.0,
-    ("GET", ALL_ORDERS_PATH): 5.0,
-    ("GET", FULL_ORDER_PATH): 5.0,
-    ("GET", FILLS_PATH): 5.0,
-    ("GET", INCOME_PATH): 5.0,
-}
+# Server-side limits per (api key, method, path) in requests per rolling second: the figure
+# each of BingX's endpoint pages states per UID, for every private endpoint modelled here (the
+# table with its page per row is freqtrade_bingx/rate_limits.py). Market data is limited per IP
+# group only (500 requests per 10 s), which is not modelled.
+DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = dict(page_limits())
 TICK_INTERVAL_S = 0.2
 
 FUNDING_INTERVAL_MS = FUNDING_INTERVAL_HOURS * 3600 * 1000
@@ -179,7 +172,7 @@ class FakeBingx:
         hedge_mode: bool = False,
         recv_window_default_ms: int = 5000,
         accounts: dict[str, str] | None = None,
-        leverage_rate_limit_per_s: float | None = 5.0,
+        leverage_rate_limit_per_s: float | None = DEFAULT_RATE_LIMITS[("POST", LEVERAGE_PATH)],
         contracts: list[dict[str, Any]] | None = None,
         mark_prices: dict[str, float] | None = None,
         rate_limits: dict[tuple[str, str], float | None] | None = None,
@@ -270,6 +263,8 @@ class FakeBingx:
             ("GET", ALL_ORDERS_PATH): (True, self._ep_all_orders),
             ("GET", FULL_ORDER_PATH): (True, self._ep_full_orders),
             ("GET", FILLS_PATH): (True, self._ep_fills),
+            ("POST", ORDER_TEST_PATH): (True, self._ep_test_order),
+            ("GET", API_PERMISSIONS_PATH): (True, self._ep_api_permissions),
         }
         # Bind now so base_url is known before start(); connections wait in the backlog.
         self._httpd = _SimHTTPServer((host, port), self)
@@ -538,7 +533,7 @@ class FakeBingx:
     ) -> dict[str, str]:
         mark = self.market.mark(symbol, self.server_time_ms())
         contract = self._contract_by_symbol[symbol]
-        tiers = leverage_tiers(symbol, int(contract["maxLongLeverage"]))
+        tiers = leverage_tiers(symbol, default_max_leverage(contract))
 
         def max_val(lev: int) -> str:
             # Highest tier whose initial margin (1/lev) still covers twice its maintenance ratio.
@@ -633,8 +628,9 @@ class FakeBingx:
         data: dict[str, Any] = {
             "longLeverage": lev_long,
             "shortLeverage": lev_short,
-            "maxLongLeverage": int(contract["maxLongLeverage"]),
-            "maxShortLeverage": int(contract["maxShortLeverage"]),
+            # The account's maximum, which may exceed the contract list's figure.
+            "maxLongLeverage": acct.max_leverage_for(contract, "LONG"),
+            "maxShortLeverage": acct.max_leverage_for(contract, "SHORT"),
         }
         data.update(self._available(acct, symbol, lev_long, lev_short))
         return _ok(data)
@@ -660,17 +656,14 @@ class FakeBingx:
             if not _POSITIVE_INT.fullmatch(lev_text):
                 raise ApiError(109400, f"leverage illegal: {lev_text!r} is not a positive integer")
             leverage = int(lev_text)
-            if side == "LONG":
-                max_lev = int(contract["maxLongLeverage"])
-            elif side == "SHORT":
-                max_lev = int(contract["maxShortLeverage"])
-            else:
-                max_lev = min(int(contract["maxLongLeverage"]), int(contract["maxShortLeverage"]))
+            max_lev = acct.max_leverage_for(contract, side)
             if leverage > max_lev:
+                # BingX's text (its common error codes page: 101414 "The maximum leverage for
+                # the trading pair is *, please reduce the leverage", met as "... is 5, ...").
                 raise ApiError(
                     101414,
-                    f"The maximum leverage of {symbol} is {max_lev}x, "
-                    f"please adjust your leverage to {max_lev}x or lower",
+                    f"The maximum leverage for the trading pair is {max_lev}, "
+                    "please reduce the leverage",
                 )
             sides = ("LONG", "SHORT") if side == "BOTH" else (side,)
             for s in sides:
@@ -710,7 +703,8 @@ class FakeBingx:
 
     def _ep_tiers(self, ctx: _Ctx) -> _Reply:
         contract = self._contract(ctx.params)
-        tiers = leverage_tiers(contract["symbol"], int(contract["maxLongLeverage"]))
+        # Built on what accounts may use, so the ladder agrees with GET leverage, not the list.
+        tiers = leverage_tiers(contract["symbol"], default_max_leverage(contract))
         return _ok(tiers, timestamp=self.server_time_ms())
 
     def _ep_positions(self, ctx: _Ctx) -> _Reply:
@@ -832,6 +826,27 @@ class FakeBingx:
     def _ep_create_order(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None
         return _ok({"order": self.engine.create(ctx.account, ctx.params)})
+
+    def _ep_test_order(self, ctx: _Ctx) -> _Reply:
+        # Same parameters, checks and reply as placing an order (BingX's page for
+        # /trade/order/test); BingX.Net records the reply as {"order": {symbol, orderId, side,
+        # positionSide, type, clientOrderID, workingType}}.
+        assert ctx.account is not None
+        return _ok({"order": self.engine.test_order(ctx.account, ctx.params)})
+
+    def _ep_api_permissions(self, ctx: _Ctx) -> _Reply:
+        # Fields from BingX's page (apiKey, permissions, ipAddresses, note). The masked key,
+        # permission numbers as ints and [""] for a key without IP whitelist follow the reply
+        # BingX.Net records for the sibling endpoint /openApi/account/v1/apiKey/query.
+        acct = ctx.account
+        assert acct is not None
+        with acct.lock:
+            permissions = list(acct.permissions)
+            addresses = list(acct.ip_whitelist) or [""]
+        masked = f"{acct.api_key[:2]}*******{acct.api_key[-2:]}"
+        return _ok(
+            {"apiKey": masked, "permissions": permissions, "ipAddresses": addresses, "note": ""}
+        )
 
     def _ep_query_order(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None

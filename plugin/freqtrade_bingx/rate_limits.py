@@ -1,0 +1,149 @@
+"""BingX's request-rate limits, one row per endpoint, each with the page that states it.
+
+BingX limits every private endpoint per account (UID) on its own: each endpoint page says
+"rate limitation by UID: N/s". Going over earns a 100410 and, repeated, a block of the endpoint
+(see ``errors.py``). The pages are sections of
+https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html and ``.../account-api.html``;
+each row names its section. Market-data endpoints are limited per IP group only (group 1: 500
+requests per 10 s, BingX's "Rate limit" page), which no row here models.
+
+- ``per_second``: the endpoint page's figure. The local exchange (``freqtrade_bingx.sim``)
+  enforces it, as BingX says it does.
+- ``client_per_second``: what the plugin's transport keeps to. The page's figure, or a lower
+  one where another source (an older export of the pages, ccxt's cost table) says less.
+
+Rows marked ``CCXT`` are endpoints freqtrade reaches through ccxt, which throttles them itself;
+they are listed for information and for the local exchange. Standard library only: the local
+exchange imports this module too.
+"""
+
+from dataclasses import dataclass
+
+
+PLUGIN = "plugin"  # sent by the plugin's own transport
+CCXT = "ccxt"  # sent by ccxt on freqtrade's behalf
+
+_TRADE = "swapV2/trade-api"
+_ACCOUNT = "swapV2/account-api"
+# ccxt 4.5.90 bingx.py: rateLimit 100 ms, so a cost of 5 allows 2/s and a cost of 2 allows 5/s.
+_CCXT_COST_5 = "ccxt 4.5.90 costs it 5 x 100 ms = 2/s"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    method: str
+    path: str
+    per_second: float
+    page: str
+    caller: str
+    lower: float | None = None  # a lower figure from another source, kept to by the client
+    note: str = ""
+
+    @property
+    def client_per_second(self) -> float:
+        return min(self.per_second, self.lower) if self.lower else self.per_second
+
+
+RATE_LIMITS: tuple[RateLimit, ...] = (
+    # --- the plugin's own requests
+    RateLimit(
+        "POST",
+        "/openApi/swap/v2/trade/leverage",
+        5,
+        f"{_TRADE}: Set Leverage",
+        PLUGIN,
+        lower=2,
+        # Both exports of the page here say 5/s; the earlier export noted in BINGX.md and
+        # ccxt's cost table say 2/s. A 100410 costs far more than a slower start: keep to 2/s.
+        note=f"the page says 5/s; {_CCXT_COST_5}, as did an earlier export of the page",
+    ),
+    RateLimit(
+        "GET",
+        "/openApi/swap/v2/trade/leverage",
+        5,
+        f"{_TRADE}: Query Leverage and Available Positions",
+        PLUGIN,
+    ),
+    RateLimit(
+        "POST", "/openApi/swap/v1/positionSide/dual", 2, f"{_TRADE}: Set Position Mode", PLUGIN
+    ),
+    RateLimit(
+        "GET", "/openApi/swap/v1/positionSide/dual", 2, f"{_TRADE}: Query position mode", PLUGIN
+    ),
+    RateLimit(
+        "POST", "/openApi/swap/v2/trade/marginType", 2, f"{_TRADE}: Change Margin Type", PLUGIN
+    ),
+    RateLimit(
+        "GET", "/openApi/swap/v2/trade/marginType", 2, f"{_TRADE}: Query Margin Type", PLUGIN
+    ),
+    RateLimit(
+        "GET",
+        "/openApi/swap/v1/maintMarginRatio",
+        5,
+        f"{_TRADE}: Position and Maintenance Margin Ratio",
+        PLUGIN,
+    ),
+    # Also ccxt's fetch_positions; the plugin reads it before switching the position mode.
+    RateLimit(
+        "GET", "/openApi/swap/v2/user/positions", 5, f"{_ACCOUNT}: Query position data", PLUGIN
+    ),
+    # ``freqtrade-bingx preflight``: BingX's test-order page, and the key-permissions page of
+    # its common account section (not a swap page).
+    RateLimit("POST", "/openApi/swap/v2/trade/order/test", 5, f"{_TRADE}: Test Order", PLUGIN),
+    RateLimit(
+        "GET", "/openApi/v1/account/apiPermissions", 2, "account: Query API Key Permissions", PLUGIN
+    ),
+    # --- freqtrade's requests through ccxt
+    RateLimit(
+        "POST",
+        "/openApi/swap/v2/trade/order",
+        10,
+        f"{_TRADE}: Place order",
+        CCXT,
+        lower=5,
+        note="the current page says 10/s, the older export 5/s (trading__place_order)",
+    ),
+    RateLimit("DELETE", "/openApi/swap/v2/trade/order", 5, f"{_TRADE}: Cancel Order", CCXT),
+    RateLimit("GET", "/openApi/swap/v2/trade/order", 5, f"{_TRADE}: Query Order details", CCXT),
+    RateLimit(
+        "GET", "/openApi/swap/v2/trade/openOrders", 5, f"{_TRADE}: Current All Open Orders", CCXT
+    ),
+    RateLimit(
+        "DELETE",
+        "/openApi/swap/v2/trade/allOpenOrders",
+        5,
+        f"{_TRADE}: Cancel All Open Orders",
+        CCXT,
+    ),
+    RateLimit("GET", "/openApi/swap/v2/trade/allOrders", 5, f"{_TRADE}: Query Order history", CCXT),
+    RateLimit("GET", "/openApi/swap/v1/trade/fullOrder", 5, f"{_TRADE}: All Orders", CCXT),
+    RateLimit(
+        "GET",
+        "/openApi/swap/v2/trade/allFillOrders",
+        5,
+        f"{_TRADE}: Query historical transaction orders",
+        CCXT,
+    ),
+    RateLimit(
+        "GET",
+        "/openApi/swap/v2/user/income",
+        5,
+        f"{_ACCOUNT}: Get Account Profit and Loss Fund Flow",
+        CCXT,
+    ),
+    RateLimit("GET", "/openApi/swap/v3/user/balance", 5, f"{_ACCOUNT}: Query account data", CCXT),
+)
+
+
+def client_limits(caller: str | None = PLUGIN) -> dict[tuple[str, str], float]:
+    """Requests per second a client keeps to, per ``(method, path)`` (``caller`` None: all)."""
+    return {
+        (row.method, row.path): row.client_per_second
+        for row in RATE_LIMITS
+        if caller is None or row.caller == caller
+    }
+
+
+def page_limits() -> dict[tuple[str, str], float]:
+    """Requests per second BingX's pages state, per ``(method, path)``, for every row."""
+    return {(row.method, row.path): row.per_second for row in RATE_LIMITS}

@@ -1,0 +1,121 @@
+"""The plugin's settings in freqtrade's ``exchange`` section, checked once at start-up.
+
+Every mode (live, dry-run, backtesting, the ``freqtrade-bingx`` command) builds the exchange
+object, and that reads its settings here first, before ccxt or any request. A bad value stops
+the start with one line that names the key, the value and what is allowed. The API secret is
+never quoted, and neither is the key.
+
+The error is an ``OperationalException`` and deliberately not freqtrade's
+``ConfigurationError``: freqtrade 2026.9's ``main`` logs a ``ConfigurationError`` and exits
+with code 0, so a service manager would see a clean stop.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from freqtrade.exceptions import OperationalException
+
+
+DEFAULT_RECV_WINDOW_MS = 5000
+# BingX's pages give no upper bound for recvWindow; they reject requests more than 5 s
+# (signature page) or 30 s (base-info page) old by default. A minute is the bound Binance-style
+# APIs enforce, and a window that long already lets a delayed order through late.
+RECV_WINDOW_RANGE_MS = (1, 60_000)
+# Set-leverage requests per second. BingX allows 5/s per UID on its endpoint page (2/s in its
+# markdown export, the default here); below 0.1/s a start-up with a few pairs takes minutes.
+LEVERAGE_RATE_LIMIT_RANGE = (0.1, 5.0)
+POSITION_MODES = ("auto", "one_way", "hedge")
+# freqtrade hands ccxt the first of these that is present (Exchange._init_ccxt).
+KEY_NAMES = ("api_key", "apiKey", "key")
+
+
+class BingxSettingError(OperationalException):
+    """A plugin setting in the config is missing its type or range; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class BingxSettings:
+    recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
+    # None: the transport's default for the set-leverage endpoint.
+    leverage_rate_limit: float | None = None
+    position_mode: str = "auto"
+    api_key: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.api_key and self.secret)
+
+
+def from_config(exchange_conf: dict[str, Any]) -> BingxSettings:
+    """The plugin's settings from freqtrade's ``exchange`` section.
+
+    :raises BingxSettingError: naming the first bad key, its value (never for the key or the
+        secret) and what is allowed.
+    """
+    key_name = next((name for name in KEY_NAMES if name in exchange_conf), "key")
+    return BingxSettings(
+        recv_window_ms=_recv_window(exchange_conf),
+        leverage_rate_limit=_leverage_rate_limit(exchange_conf),
+        position_mode=_position_mode(exchange_conf),
+        api_key=_credential(exchange_conf, key_name),
+        secret=_credential(exchange_conf, "secret"),
+    )
+
+
+def _recv_window(conf: dict[str, Any]) -> int:
+    if "recv_window" not in conf:
+        return DEFAULT_RECV_WINDOW_MS
+    value = conf["recv_window"]
+    low, high = RECV_WINDOW_RANGE_MS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _refuse("recv_window", value, f"a whole number of milliseconds from {low} to {high}")
+    return value
+
+
+def _leverage_rate_limit(conf: dict[str, Any]) -> float | None:
+    if "leverage_rate_limit" not in conf:
+        return None
+    value = conf["leverage_rate_limit"]
+    low, high = LEVERAGE_RATE_LIMIT_RANGE
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise _refuse(
+            "leverage_rate_limit", value, f"set-leverage requests per second, {low:g} to {high:g}"
+        )
+    return float(value)
+
+
+def _position_mode(conf: dict[str, Any]) -> str:
+    value = conf.get("position_mode", "auto")
+    if value not in POSITION_MODES:
+        raise _refuse("position_mode", value, "one of " + ", ".join(POSITION_MODES))
+    return value
+
+
+def _credential(conf: dict[str, Any], name: str) -> str:
+    value = conf.get(name)
+    if value is None:
+        return ""  # no key, or freqtrade blanked it (dry-run, backtesting)
+    what = "secret" if name == "secret" else "API key"
+    if not isinstance(value, str):
+        raise BingxSettingError(
+            f"exchange.{name}: the {what} must be a string, not {type(value).__name__} "
+            "(value not shown)"
+        )
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise BingxSettingError(
+            f"exchange.{name}: the {what} contains a space, a line break or another "
+            "invisible character (often a trailing newline from a file or an environment "
+            "variable); BingX keys have none. Copy it again without it (value not shown)."
+        )
+    return value
+
+
+def _refuse(name: str, value: Any, allowed: str) -> BingxSettingError:
+    return BingxSettingError(f"exchange.{name} must be {allowed}, not {value!r}")
