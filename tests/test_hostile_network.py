@@ -357,3 +357,51 @@ def test_a_plain_http_demo_section_is_refused(fake_bingx, make_exchange):
     with pytest.raises(OperationalException, match=r"swap.*Refusing"):
         make_exchange(exchange={"ccxt_config": ccxt_config, "demo_trading": True})
     assert fake_bingx.requests == []
+
+
+@pytest.mark.parametrize(
+    "section, url, refused",
+    [
+        ("wallets", "https://open-api.{hostname}/openApi", False),
+        ("wallets", "http://127.0.0.1:9/openApi", False),
+        ("wallets", "http://localhost:9/openApi", False),
+        ("wallets", "http://open-api.{hostname}/openApi", True),  # after hostname substitution
+        ("copyTrading", "http://10.1.2.3/openApi", True),
+        ("ws", {"linear": "ws://open-api-swap.bingx.com/swap-market"}, True),
+        ("ws", {"linear": "wss://open-api-swap.bingx.com/swap-market"}, False),
+        ("ws", {"linear": "ws://127.0.0.1:9/swap-market"}, False),
+    ],
+)
+def test_every_ccxt_url_section_is_checked(section, url, refused):
+    from freqtrade_bingx import ccxt_guard
+
+    api = ccxt.bingx()
+    api.urls["api"][section] = url
+    if refused:
+        with pytest.raises(ValueError, match=f"urls\\['api'\\]\\['{section}"):
+            ccxt_guard.check_urls(api)
+    else:
+        ccxt_guard.check_urls(api)
+    api.set_sandbox_mode(True)  # the live set waits in 'apiBackup': still checked
+    if refused:
+        with pytest.raises(ValueError, match=f"urls\\['apiBackup'\\]\\['{section}"):
+            ccxt_guard.check_urls(api)
+
+
+def test_records_of_any_logger_and_their_tracebacks_are_scrubbed(caplog):
+    from freqtrade_bingx import redact
+
+    key, signature = "k" * 64, "ab" * 32
+    redact.install()
+    redact.remember(key)
+    caplog.set_level(logging.DEBUG)
+    log = logging.getLogger("some.library.deep.child")  # no filter of ours on it or its parents
+    log.debug("GET /openApi/x?a=1&signature=%s %s", signature, {"X-BX-APIKEY": "other-key-value"})
+    try:
+        raise ValueError(f"https://x/openApi/y?signature={signature}&k={key}")
+    except ValueError:
+        log.exception("request failed")
+    text = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "request failed" in text and "Traceback" in text
+    for secret in (key, signature, "other-key-value"):
+        assert secret not in text

@@ -5,7 +5,15 @@ import pytest
 
 from freqtrade_bingx import rate_limits
 from freqtrade_bingx.rate_limits import RATE_LIMITS
-from freqtrade_bingx.throttle import RateLimiter
+from freqtrade_bingx.throttle import (
+    MAX_BLOCK_S,
+    MIN_BLOCK_S,
+    PLAIN_RATE_LIMIT_BLOCK_S,
+    BlockRegistry,
+    RateLimiter,
+    endpoint_key,
+    retry_after_s,
+)
 from freqtrade_bingx.transport import (
     DEFAULT_RATE_LIMITS,
     BingxTransport,
@@ -48,6 +56,100 @@ def test_signature_known_answer_from_bingx_docs():
 def test_unblock_time_is_the_absolute_epoch_ms_in_the_message(msg, expected):
     # 480000 is a duration, not the unblock time: only the 13-digit epoch counts.
     assert unblock_time_ms(msg) == expected
+
+
+DISABLED = "The endpoint trigger frequency limit rule is currently in the disabled period and "
+
+
+@pytest.mark.parametrize(
+    "msg, expected",
+    [
+        # Epoch milliseconds after 2033 start with 2 (and from 2286 on need 14 digits).
+        (DISABLED + "will be unblocked after 2000000000000", 2000000000000),
+        (DISABLED + "will be unblocked after 4102444800000", 4102444800000),  # 2100
+        (DISABLED + "will be unblocked after 9999999999999", 9999999999999),
+        ("can retry after time:1727193970155,", 1727193970155),  # glued to its punctuation
+        ("within 480000 ms", None),  # a duration
+        ("after 172719397015", None),  # 12 digits: no epoch in milliseconds
+        ("after 17271939701550", None),  # 14 digits: microseconds, or garbage
+        ("ids 1727193970155 and 1727193999999", 1727193999999),  # the last one
+        ("", None),
+    ],
+)
+def test_unblock_time_in_any_epoch_millisecond_form(msg, expected):
+    assert unblock_time_ms(msg) == expected
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480.0 - 1445412000.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
+def test_retry_after_reads_seconds_or_an_http_date(value, seconds):
+    assert retry_after_s(value, now_epoch_s=1445412000.0) == seconds
+
+
+@pytest.mark.parametrize(
+    "given, applied",
+    [
+        (32 * 365 * 86400.0, MAX_BLOCK_S),  # one reply really named a time 32 years on
+        (MAX_BLOCK_S + 1, MAX_BLOCK_S),
+        (float("inf"), MAX_BLOCK_S),
+        (float("nan"), MAX_BLOCK_S),
+        (60.0, 60.0),
+        (0.0, MIN_BLOCK_S),  # an unblock time already past still pauses a moment
+        (-3600.0, MIN_BLOCK_S),
+    ],
+)
+def test_blocks_are_bounded(given, applied):
+    clock = FakeClock()
+    blocks = BlockRegistry(clock)
+    key = endpoint_key("POST", "/openApi/swap/v2/trade/leverage")
+    assert blocks.block(key, given, "test") == applied
+    assert blocks.remaining_s(key) == applied
+    clock.t += applied
+    assert blocks.remaining_s(key) == 0
+
+
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({}, PLAIN_RATE_LIMIT_BLOCK_S),
+        ({"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": "2500"}, 2.5),
+        ({"x-ratelimit-requests-remain": "0", "x-ratelimit-requests-expire": "2500"}, 2.5),
+        # An absolute expiry in epoch ms, 4 s after BingX's "now".
+        ({"X-RateLimit-Requests-Expire": str(1_800_000_004_000)}, 4.0),
+        # Requests left in the window: the 100410 came from elsewhere; BingX's 5 minutes.
+        (
+            {"X-RateLimit-Requests-Remain": "3", "X-RateLimit-Requests-Expire": "2500"},
+            PLAIN_RATE_LIMIT_BLOCK_S,
+        ),
+        ({"X-RateLimit-Requests-Expire": "a while"}, PLAIN_RATE_LIMIT_BLOCK_S),
+    ],
+)
+def test_a_plain_rate_limit_reads_the_usage_headers(headers, seconds):
+    blocks = BlockRegistry(FakeClock())
+    key = endpoint_key("POST", "/openApi/swap/v2/trade/leverage")
+    applied = blocks.note_rate_limit(key, "rate limited", headers, server_now_ms=1_800_000_000_000)
+    assert applied == max(seconds, MIN_BLOCK_S)
+
+
+def test_an_endpoint_is_its_method_and_path_wherever_the_host_puts_it():
+    assert endpoint_key("post", "/prefix/openApi/swap/v2/trade/order") == (
+        "POST /openApi/swap/v2/trade/order"
+    )
+    assert endpoint_key("DELETE", "/openApi/swap/v2/trade/order") != endpoint_key(
+        "POST", "/openApi/swap/v2/trade/order"
+    )
 
 
 @pytest.mark.parametrize(

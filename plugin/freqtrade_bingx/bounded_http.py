@@ -17,6 +17,7 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -57,6 +58,10 @@ class _Watchdog:
     """Shuts down the socket of each request still running at its deadline (one thread)."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh (also in a forked child, which has none of the parent's threads)."""
         self._wake = threading.Condition()
         self._heap: list[tuple[float, int, _Guard]] = []
         self._order = itertools.count()
@@ -154,6 +159,7 @@ def _shut(sock: socket.socket) -> None:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 class _GuardedConnection:

@@ -59,11 +59,13 @@ class CappedClientResponse(aiohttp.ClientResponse):
 
 def check_urls(api: Any) -> None:
     """Raise ValueError if any of ccxt's URLs would carry credentials over plain http (or ws)
-    to anything but this machine. Checked after hostname substitution, ``test`` included."""
-    for section, url in _urls(api.urls.get("api")):
-        _check(api, f"urls['api']['{section}']", url)
-    for section, url in _urls(api.urls.get("test")):
-        _check(api, f"urls['test']['{section}']", url)
+    to anything but this machine. Checked after hostname substitution, in every URL set ccxt
+    may send to: ``api``, ``test`` (sandbox, BingX's demo host) and ``apiBackup`` (the live set
+    while sandbox mode is on)."""
+    for name, tree in api.urls.items():
+        if isinstance(tree, dict):
+            for section, url in _urls(tree):
+                _check(api, f"urls['{name}']['{section}']", url)
 
 
 def _urls(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
