@@ -160,11 +160,26 @@ class BingxFuturesDataMixin:
             return tiers.recap(rows, maximum)
         return rows  # capped when fetched, with the account's figure where it was read
 
+    def fill_leverage_tiers(self) -> None:
+        super().fill_leverage_tiers()
+        # A maximum learnt by another thread (a force entry) while these tiers loaded was
+        # applied to the tiers they replaced: apply the maxima known now once more.
+        for pair in list(self._leverage_tiers):
+            if self._account_maximum_known(pair):
+                self._refresh_pair_tiers(pair)
+
     def _refresh_pair_tiers(self, pair: str) -> None:
-        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these)."""
-        if pair in self._leverage_tiers:
-            rows = None if pair in self._estimated_tiers else self._leverage_tiers[pair]
-            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these).
+
+        Under a lock, so of two threads that learnt a maximum, the one that updates the tiers
+        last reads the latest maximum (no I/O happens here).
+        """
+        with self._tiers_lock:
+            rows = self._leverage_tiers.get(pair)
+            if rows is not None:
+                if pair in self._estimated_tiers:
+                    rows = None
+                self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
 
     def _account_maximum_known(self, pair: str) -> bool:
         return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))
