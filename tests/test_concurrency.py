@@ -22,7 +22,14 @@ from freqtrade.exceptions import InvalidOrderException
 
 from freqtrade_bingx import exchange as exchange_module
 from freqtrade_bingx import replies
+from freqtrade_bingx.errors import translate
 from freqtrade_bingx.sim import Fault
+from freqtrade_bingx.transport import (
+    BingxBadResponse,
+    BingxBlocked,
+    BingxRejected,
+    BingxRequestFailed,
+)
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH
 
 
@@ -256,3 +263,68 @@ def test_two_position_mode_reads_keep_the_newer_answer(fake_bingx, make_exchange
     finish(older, older_done)
 
     assert exchange.position_mode.value == "hedge"
+
+
+REQUEST = {"method": "POST", "path": LEVERAGE_PATH}
+
+
+@pytest.mark.parametrize(
+    ("error", "may_land"),
+    [
+        # No answer, or none that can be read: BingX may have handled it, or may still.
+        (BingxRequestFailed("timed out", **REQUEST), True),
+        (BingxBadResponse("not JSON", http_status=502, **REQUEST), True),
+        (BingxRejected("rejected", code=80001, msg="system is busy", **REQUEST), True),
+        # Turned away or refused for good: nothing changed.
+        (BingxRejected("rejected", code=100410, msg="rate limited", **REQUEST), False),
+        (BingxBadResponse("too many requests", http_status=429, **REQUEST), False),
+        (BingxBlocked(until_ms=1_900_000_000_000, **REQUEST), False),
+        (BingxRejected("refused", code=101209, msg="maximum position value", **REQUEST), False),
+        (
+            BingxRejected(
+                "rejected",
+                code=109400,
+                msg="In the One-way mode, the 'PositionSide' field can only be set to BOTH.",
+                **REQUEST,
+            ),
+            False,
+        ),
+    ],
+    ids=["timeout", "HTTP 502", "busy", "100410", "HTTP 429", "blocked", "101209", "wrong side"],
+)
+def test_which_failed_requests_may_still_change_the_account(error, may_land):
+    from freqtrade_bingx.exchange import _may_have_landed
+
+    try:
+        raise translate(error, "set leverage") from error
+    except Exception as e:  # noqa: BLE001 - the translated exception, with its cause
+        assert _may_have_landed(e) is may_land
+
+
+def test_a_maximum_learnt_while_tiers_load_is_kept(fake_bingx, make_exchange, mocker):
+    # The main loop reloads markets and tiers while a force entry from the API server reads a
+    # pair's account maximum: the tiers freqtrade ends up with must hold the newer maximum.
+    exchange = fast_exchange(make_exchange)
+    exchange.fill_leverage_tiers()
+    assert exchange.get_max_leverage(PAIR, 10) == 125.0
+    for side in ("LONG", "SHORT"):
+        fake_bingx.account().max_leverage[(SYMBOL, side)] = 50
+    loaded = threading.Event()
+    release = threading.Event()
+    load = exchange.load_leverage_tiers
+
+    def held_load() -> dict:
+        tiers = load()  # held to the maximum known so far (125x)
+        loaded.set()
+        release.wait(WAIT_S)
+        return tiers
+
+    mocker.patch.object(exchange, "load_leverage_tiers", held_load)
+    loader, load_done = run("loader", exchange.fill_leverage_tiers)
+    assert loaded.wait(WAIT_S)
+    exchange.read_account_leverage(PAIR)  # BingX now says 50x
+    release.set()
+    finish(loader, load_done)
+
+    assert max(tier["maxLeverage"] for tier in exchange._leverage_tiers[PAIR]) == 50
+    assert exchange.get_max_leverage(PAIR, 10) == 50.0

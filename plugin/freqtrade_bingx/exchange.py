@@ -711,8 +711,12 @@ def _may_have_landed(error: BaseException) -> bool:
     table makes permanent. No answer, a garbled answer, or a temporary error (BingX reports
     internal failures that way) leave the outcome unknown.
     """
-    cause = error.__cause__
-    if isinstance(cause, BingxBlocked) or isinstance(error, DDosProtection):
+    if isinstance(error, DDosProtection):
+        return False
+    cause = error.__cause__  # the BingX error, possibly under a freqtrade exception with advice
+    while cause is not None and not isinstance(cause, BingxError):
+        cause = cause.__cause__
+    if isinstance(cause, BingxBlocked):
         return False
     return not (isinstance(cause, BingxRejected) and not isinstance(error, TemporaryError))
 
