@@ -148,7 +148,7 @@ def test_a_request_that_lands_after_its_timeout_is_not_trusted(fake_bingx, make_
     exchange = fast_exchange(make_exchange)
     exchange.read_account_leverage(PAIR)
     fake_bingx.inject(
-        Fault(path=LEVERAGE_PATH, method="POST", delay_s=1.5, params={"leverage": "4"})
+        Fault(path=LEVERAGE_PATH, method="POST", delay_s=2.0, params={"leverage": "4"})
     )
     exchange._set_leverage(4, PAIR, side="buy")  # the retry gets through
     assert server_leverage(fake_bingx) == 4
