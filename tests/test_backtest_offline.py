@@ -1,7 +1,8 @@
 """`freqtrade backtesting` of the example strategies on the shipped synthetic data, offline.
 
-The fake BingX serves markets and tiers once (`freqtrade-bingx save-offline`), then it stops;
-the backtest config names the real BingX host, which no test can reach.
+The fake BingX serves markets and tiers once (`freqtrade-bingx save-offline`), then it stops.
+The backtest runs on the shipped backtest config with BingX's URLs on a closed loopback
+port (nothing leaves this machine).
 """
 
 import json
@@ -14,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from freqtrade_bingx import tiers
-from freqtrade_bingx.demo import STRATEGIES, TIMERANGE, prepare_offline
+from freqtrade_bingx.demo import (
+    STRATEGIES,
+    TIMERANGE,
+    out_of_reach_backtest_config,
+    prepare_offline,
+)
 from freqtrade_bingx.liquidation import liquidation_price
 
 
@@ -33,7 +39,7 @@ def backtest(tmp_path_factory):
             freqtrade,
             "backtesting",
             "-c",
-            str(ROOT / "configs" / "backtest.json"),
+            str(out_of_reach_backtest_config(user_data.parent, ROOT / "configs")),
             "--user-data-dir",
             str(user_data),
             "--strategy-path",
@@ -61,6 +67,7 @@ def backtest(tmp_path_factory):
 def test_it_ran_offline_on_the_snapshot(backtest):
     result, _, _ = backtest
     assert "using the markets snapshot saved" in result.stderr
+    assert "bingx.com" not in result.stderr  # asked on loopback only
     assert "estimated tier" not in result.stderr  # real (cached) tiers, not the fallback
 
 

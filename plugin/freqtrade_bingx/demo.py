@@ -8,7 +8,8 @@
    leverage calls per pair and side, errors met and how they were handled.
 3. Writes seeded synthetic candles, mark prices and funding rates, saves the fake exchange's
    markets and leverage tiers for offline use (``freqtrade-bingx save-offline``), stops the
-   fake exchange, and runs ``freqtrade backtesting`` of both example strategies offline.
+   fake exchange, and runs ``freqtrade backtesting`` of both example strategies offline (the
+   shipped backtest config, with BingX's URLs on a closed loopback port).
 
 Nothing leaves this machine.
 
@@ -19,6 +20,7 @@ import argparse
 import datetime
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +28,7 @@ from pathlib import Path
 from freqtrade_bingx import sample_data
 from freqtrade_bingx.rehearse import SETTLE_SECONDS, Rehearsal
 from freqtrade_bingx.sim import FakeBingx, Fault
+from freqtrade_bingx.sim.server import API_PREFIX, CCXT_URL_SECTIONS
 
 
 DEMO_KEY = "demo-key"
@@ -53,6 +56,31 @@ def _write_config(workdir: Path, configs: Path, server: FakeBingx) -> Path:
         },
     }
     path = workdir / "local-bingx.json"
+    path.write_text(json.dumps(override, indent=2))
+    return path
+
+
+def closed_loopback_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def out_of_reach_backtest_config(workdir: Path, configs: Path) -> Path:
+    """The shipped backtest config with every ccxt BingX URL on a closed loopback port.
+
+    The shipped file names the real BingX host; "BingX cannot be reached" is rehearsed here
+    without sending a single packet (or a DNS query) beyond this machine.
+    """
+    base = f"http://127.0.0.1:{closed_loopback_port()}{API_PREFIX}"
+    sections = {section: base for section in CCXT_URL_SECTIONS}
+    urls = {"api": sections, "test": dict(sections)}
+    override = {
+        "add_config_files": [str((configs / "backtest.json").resolve())],
+        "exchange": {"ccxt_config": {"urls": urls}, "ccxt_async_config": {"urls": urls}},
+    }
+    path = workdir / "backtest-out-of-reach.json"
     path.write_text(json.dumps(override, indent=2))
     return path
 
@@ -181,7 +209,7 @@ def offline_backtest(workdir: Path, configs: Path, strategies: Path) -> None:
     print("\n=== Offline backtest on synthetic data ===")
     command = [
         _bin("freqtrade"), "backtesting",
-        "-c", str(configs / "backtest.json"),
+        "-c", str(out_of_reach_backtest_config(workdir, configs)),
         "--user-data-dir", str(workdir / "user_data"),
         "--strategy-path", str(strategies),
         "--strategy-list", *STRATEGIES,
@@ -231,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n=== Saving markets and leverage tiers for offline use ===")
         _run(_bin("freqtrade-bingx"), config, "save-offline")
     live_session(workdir, args.configs.resolve())
-    # The fake exchange is gone now, and the backtest config names the real BingX host, which
-    # this machine cannot reach: freqtrade runs on the saved snapshot and tier cache.
+    # The fake exchange is gone now, and BingX's URLs point at a closed port on 127.0.0.1:
+    # freqtrade runs on the saved snapshot and tier cache.
     offline_backtest(workdir, args.configs.resolve(), args.strategies.resolve())
     return 0
 

@@ -39,6 +39,7 @@ from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.transport import BingxBlocked, BingxError, BingxRejected, BingxTransport
 
 
@@ -81,6 +82,7 @@ class BingxFuturesMixin:
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
+        **RECONCILE_FT_HAS_FUTURES,
     }
     # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
     # setting before freqtrade's own __init__ set them.
@@ -122,10 +124,15 @@ class BingxFuturesMixin:
         self._leverage_read: set[str] = set()
         # A log-once flag: two threads may both log the note, nothing worse.
         self._contract_max_noted = False
-        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py);
-        # replaced whole when tiers load. The lock serialises updates of loaded tiers.
+        # Leverage tiers (futures_data.py): pairs whose tiers are an estimate from the maximum
+        # leverage alone; pairs a trading bot has used (their tiers loaded on first use); and
+        # whether BingX refused a tier request for every pair (no more tried until a reload).
+        # The lock covers these sets, the tier cache file and updates of loaded tiers; never
+        # a request to BingX.
         self._estimated_tiers: set[str] = set()
-        self._tiers_lock = threading.Lock()
+        self._tier_pairs_used: set[str] = set()
+        self._tier_fetch_refused = False
+        self._tier_lock = threading.Lock()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         # The epoch counts clearings, so a refusal answered after one is not put back.
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
@@ -419,13 +426,16 @@ class BingxFuturesMixin:
         # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
         # from the tiers. Their cap is the contract list's figure until the account's own is
         # known, so read that first: once per pair, in live and dry-run alike when the config
-        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        # has a key (a read-only request, like the tiers). Then the pair's tiers, if this is
+        # its first use (a dynamic pairlist's pairs are not loaded at start-up). Backtesting
+        # uses the tiers as loaded.
         if (
             self.trading_mode == TradingMode.FUTURES
             and self._config.get("runmode") in TRADE_MODES
             and self.can_sign()
         ):
             self._learn_account_leverage(pair)
+        self._ensure_tiers(pair)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------
@@ -771,5 +781,11 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
+class Bingx(
+    BingxOrdersMixin,
+    BingxFuturesMixin,
+    BingxFuturesDataMixin,
+    BingxReconcileMixin,
+    FreqtradeBingx,
+):
     """freqtrade's ``Bingx`` with USDT-M perpetual futures (registered by the plugin)."""

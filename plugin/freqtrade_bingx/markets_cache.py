@@ -1,10 +1,11 @@
-"""A snapshot of BingX's markets, so backtesting and the plugin's tools work offline.
+"""A snapshot of BingX's markets, so backtesting, listings and the plugin's tools work offline.
 
 freqtrade 2026.9 loads markets from the exchange at every start, backtesting included. Each
-successful online load in futures mode is written to ``<datadir>/bingx_markets_futures.json``;
-when BingX cannot be reached and nothing is loaded yet, the snapshot is used instead and the
-log says from when. The file is checked when read: a snapshot that is not ccxt's market
-structure is ignored, never handed to ccxt.
+successful online load in futures mode is written to ``<datadir>/bingx_markets_futures.json``.
+When BingX cannot be reached, nothing is loaded yet and freqtrade is not trading (a trading bot
+never runs on it), the snapshot is used instead and the log says from when. The file is
+checked when read: a snapshot that is not ccxt's market structure is ignored, never handed to
+ccxt.
 """
 
 import logging
@@ -57,9 +58,36 @@ def load(path: Path) -> tuple[dict[str, Any], str] | None:
     return markets, saved
 
 
+def describe_saved(saved: str, now: datetime | None = None) -> str:
+    """When a snapshot was saved, for a person: ``2026-11-25 16:19 UTC, 3 days ago``."""
+    when = _saved_at(saved)
+    if when is None:
+        return saved[:40]
+    age = (now or datetime.now(UTC)) - when
+    days, hours = age.days, age.seconds // 3600
+    if days > 0:
+        ago = f"{days} day{'s' if days != 1 else ''} ago"
+    elif age.total_seconds() >= 0:
+        ago = f"{hours} hour{'s' if hours != 1 else ''} ago" if hours else "less than an hour ago"
+    else:
+        ago = "in the future: check this machine's clock"
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {ago}"
+
+
+def _saved_at(saved: Any) -> datetime | None:
+    """The snapshot's time of saving, if ``saved`` is an ISO date with a time zone."""
+    if not isinstance(saved, str):
+        return None
+    try:
+        when = datetime.fromisoformat(saved)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _problem(markets: Any, saved: Any) -> str | None:
     """What makes the snapshot unusable, or None."""
-    if not isinstance(saved, str):
+    if _saved_at(saved) is None:
         return "'saved' is not a date"
     if not isinstance(markets, dict) or not markets:
         return "no markets in it"
