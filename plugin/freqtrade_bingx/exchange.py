@@ -7,6 +7,7 @@ with the position side the account's position mode needs, and turns BingX errors
 freqtrade exceptions that make the bot retry, back off, skip the pair or stop.
 """
 
+import itertools
 import logging
 import math
 import re
@@ -22,6 +23,7 @@ from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    DDosProtection,
     FreqtradeException,
     InvalidOrderException,
     OperationalException,
@@ -31,16 +33,32 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, ccxt_guard, redact, replies, settings
+from freqtrade_bingx import (
+    __version__,
+    account,
+    account_modes,
+    ccxt_guard,
+    redact,
+    replies,
+    settings,
+)
 from freqtrade_bingx.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.clock import ServerClock
+from freqtrade_bingx.confirmed import ConfirmedSettings
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import RATE_LIMIT_CODE, BingxError, BingxTransport
+from freqtrade_bingx.transport import (
+    RATE_LIMIT_CODE,
+    BingxBlocked,
+    BingxError,
+    BingxRejected,
+    BingxTransport,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -52,6 +70,10 @@ SEPARATE_ISOLATED = "SEPARATE_ISOLATED"
 # an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
 # on every loop while the strategy's signal lasts.
 REFUSAL_MEMORY_S = 600.0
+# How long after a set request failed without a definite answer BingX may still handle it, on
+# top of recvWindow (after which BingX refuses the request's timestamp): the clock offset the
+# transport measured may be off by a round trip.
+LATE_REQUEST_MARGIN_S = 1.0
 
 
 def swap_base_url(api: Any) -> str:
@@ -77,7 +99,10 @@ class BingxFuturesMixin:
         "ccxt_futures_name": "swap",
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
+        # BingX's contract list schedules delistings: check_delisting_time in futures_data.py.
+        "has_delisting": True,
         **STOPLOSS_FT_HAS_FUTURES,
+        **RECONCILE_FT_HAS_FUTURES,
     }
     # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
     # setting before freqtrade's own __init__ set them.
@@ -98,20 +123,47 @@ class BingxFuturesMixin:
         self._bingx_blocks = BlockRegistry()
         self._bingx_clock = ServerClock()
         # Set before freqtrade's __init__, which calls additional_exchange_init.
+        # freqtrade's main loop and its API server (a force entry) call in from two threads:
+        # every piece of state below is safe for both, and no lock is held during a request.
         self._bingx_transport: BingxTransport | None = None
+        self._transport_lock = threading.Lock()
         self._position_mode: PositionMode | None = None
-        # What BingX confirmed, so an unchanged setting costs no request.
-        self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
-        self._margin_type_confirmed: dict[str, str] = {}
+        # Reads of the position mode are numbered as they start; an answer is applied only if
+        # no read that started later was applied already (see refresh_position_mode).
+        self._mode_lock = threading.Lock()
+        self._mode_tickets = itertools.count(1)
+        self._mode_applied = 0
+        # What BingX confirmed last, so an unchanged setting costs no request; never a value
+        # BingX may not have (confirmed.py says how, with concurrent requests).
+        doubt_s = self._settings.recv_window_ms / 1000 + LATE_REQUEST_MARGIN_S
+        self._leverage_confirmed: ConfirmedSettings[tuple[str, PositionSide], int] = (
+            ConfirmedSettings(doubt_s, _may_have_landed)
+        )
+        self._margin_type_confirmed: ConfirmedSettings[str, str] = ConfirmedSettings(
+            doubt_s, _may_have_landed
+        )
         # The account's maximum leverage per symbol and side, from GET leverage (read once per
-        # symbol) or from a 101414 reply. It is often above the contract list's figure.
+        # symbol) or from a 101414 reply. It is often above the contract list's figure. Each
+        # symbol's dict is replaced, never changed in place, so readers need no lock.
         self._leverage_max: dict[str, dict[PositionSide, int]] = {}
+        self._maxima_lock = threading.Lock()
         self._leverage_read: set[str] = set()
+        # A log-once flag: two threads may both log the note, nothing worse.
         self._contract_max_noted = False
-        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py).
+        # Leverage tiers (futures_data.py): pairs whose tiers are an estimate from the maximum
+        # leverage alone; pairs a trading bot has used (their tiers loaded on first use); and
+        # whether BingX refused a tier request for every pair (no more tried until a reload).
+        # The lock covers these sets, the tier cache file and updates of loaded tiers; never
+        # a request to BingX.
         self._estimated_tiers: set[str] = set()
+        self._tier_pairs_used: set[str] = set()
+        self._tier_fetch_refused = False
+        self._tier_lock = threading.Lock()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
+        # The epoch counts clearings, so a refusal answered after one is not put back.
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
+        self._refusals_lock = threading.Lock()
+        self._refusals_epoch = 0
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
 
@@ -190,21 +242,27 @@ class BingxFuturesMixin:
         Live trading uses it for every account setting; dry-run and backtesting only for the
         read-only tier endpoint, and only when the config has keys.
         """
-        if self._bingx_transport is None:
-            try:
-                key, secret = self._credentials()
-                self._bingx_transport = BingxTransport(
-                    key,
-                    secret,
-                    swap_base_url(self._api),
-                    recv_window_ms=self._settings.recv_window_ms,
-                    rate_limits=_rate_limit_overrides(self._settings),
-                    blocks=self._bingx_blocks,
-                    server_clock=self._bingx_clock,
-                )
-            except ValueError as e:
-                raise OperationalException(f"BingX futures: {e}") from e
-        return self._bingx_transport
+        transport = self._bingx_transport
+        if transport is not None:
+            return transport
+        # One transport for all threads: it keeps the rate limits and the endpoint blocks.
+        # Building it sends nothing.
+        with self._transport_lock:
+            if self._bingx_transport is None:
+                try:
+                    key, secret = self._credentials()
+                    self._bingx_transport = BingxTransport(
+                        key,
+                        secret,
+                        swap_base_url(self._api),
+                        recv_window_ms=self._settings.recv_window_ms,
+                        rate_limits=_rate_limit_overrides(self._settings),
+                        blocks=self._bingx_blocks,
+                        server_clock=self._bingx_clock,
+                    )
+                except ValueError as e:
+                    raise OperationalException(f"BingX futures: {e}") from e
+            return self._bingx_transport
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
@@ -249,23 +307,40 @@ class BingxFuturesMixin:
             or self._config.get("runmode") != RunMode.LIVE
         ):
             return
+        if not self._is_demo_trading:  # BingX serves the asset mode on its live host only
+            account_modes.check_asset_mode(self._call, self.margin_mode)
         self.refresh_position_mode()
         self.apply_position_mode_setting()
 
     def refresh_position_mode(self) -> PositionMode:
         """Read the account's position mode; forget confirmed settings if it changed."""
+        ticket = next(self._mode_tickets)
         mode = self._call(
             "read the position mode", account.get_position_mode, parse=replies.position_mode
         )
-        if self._position_mode is not None and mode is not self._position_mode:
-            logger.warning(
-                "BingX position mode changed from %s to %s", self._position_mode.value, mode.value
-            )
-            self._forget_confirmed()
-        if self._position_mode is not mode:
+        with self._mode_lock:
+            if ticket < self._mode_applied and self._position_mode is not None:
+                # Another thread's read started later and was applied: its answer is newer.
+                return self._position_mode
+            previous = self._replace_position_mode(mode, ticket)
+        if previous is not None and mode is not previous:
+            logger.warning("BingX position mode changed from %s to %s", previous.value, mode.value)
+        if previous is not mode:
             logger.info("BingX account position mode: %s", mode.value)
-        self._position_mode = mode
         return mode
+
+    def _replace_position_mode(self, mode: PositionMode, ticket: int) -> PositionMode | None:
+        """With ``_mode_lock`` held: make ``mode`` the account's; return the mode it replaced.
+
+        What was confirmed for the old mode is forgotten in the same step, so no thread sees
+        the new mode with the old mode's settings.
+        """
+        previous = self._position_mode
+        self._mode_applied = ticket
+        if previous is not None and mode is not previous:
+            self._forget_confirmed()
+        self._position_mode = mode
+        return previous
 
     @property
     def position_mode(self) -> PositionMode:
@@ -301,30 +376,49 @@ class BingxFuturesMixin:
                 "BingX, or set exchange.position_mode to 'auto'."
             ) from e
         logger.info("BingX position mode switched from %s to %s", current.value, mode.value)
-        self._forget_confirmed()
-        self._position_mode = mode
+        with self._mode_lock:
+            self._replace_position_mode(mode, next(self._mode_tickets))
 
     def _forget_confirmed(self) -> None:
-        self._leverage_confirmed.clear()
-        self._margin_type_confirmed.clear()
-        self._refusals.clear()
+        """Forget every confirmed setting and refusal, including the answers to requests still
+        in flight (they were sent for what is now forgotten)."""
+        self._leverage_confirmed.forget_all()
+        self._margin_type_confirmed.forget_all()
+        with self._refusals_lock:
+            self._refusals_epoch += 1
+            self._refusals.clear()
 
     def _unless_refused(self, key: tuple, send: Callable[[], Any]) -> Any:
-        """``send()``, unless BingX refused the same request for good a short while ago."""
-        held = self._refusals.get(key)
+        """``send()``, unless BingX refused the same request for good a short while ago.
+
+        The lock covers the memory only, never ``send()``; two threads may both send a request
+        not refused yet, and both refusals are then remembered as one.
+        """
+        now = monotonic()
+        with self._refusals_lock:
+            held = self._refusals.get(key)
+            if held is not None and now >= held[0]:
+                del self._refusals[key]  # under the lock: the expired entry, not a newer one
+                held = None
+            epoch = self._refusals_epoch
         if held is not None:
-            forget_at, error = held
-            if monotonic() < forget_at:
-                raise type(error)(f"{error} [not sent again: BingX refused this request]")
-            del self._refusals[key]
+            error = held[1]
+            raise type(error)(f"{error} [not sent again: BingX refused this request]")
         try:
             return send()
         except InvalidOrderException as e:
-            self._remember_refusal(key, e)
+            self._remember_refusal(key, e, epoch)
             raise
 
-    def _remember_refusal(self, key: tuple, error: InvalidOrderException) -> None:
-        self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, error)
+    def _remember_refusal(
+        self, key: tuple, error: InvalidOrderException, epoch: int | None = None
+    ) -> None:
+        """Hold ``error`` for ``key``; not if the memory was cleared since ``epoch`` (the
+        refusals' epoch read before the request was sent)."""
+        forget_at = monotonic() + REFUSAL_MEMORY_S
+        with self._refusals_lock:
+            if epoch is None or epoch == self._refusals_epoch:
+                self._refusals[key] = (forget_at, error)
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
@@ -391,13 +485,16 @@ class BingxFuturesMixin:
         # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
         # from the tiers. Their cap is the contract list's figure until the account's own is
         # known, so read that first: once per pair, in live and dry-run alike when the config
-        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        # has a key (a read-only request, like the tiers). Then the pair's tiers, if this is
+        # its first use (a dynamic pairlist's pairs are not loaded at start-up). Backtesting
+        # uses the tiers as loaded.
         if (
             self.trading_mode == TradingMode.FUTURES
             and self._config.get("runmode") in TRADE_MODES
             and self.can_sign()
         ):
             self._learn_account_leverage(pair)
+        self._ensure_tiers(pair)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------
@@ -411,6 +508,7 @@ class BingxFuturesMixin:
         target = self.whole_leverage(pair, leverage, pos_side)
         if self._leverage_confirmed.get((symbol, pos_side)) == target:
             return target
+        epoch = self._refusals_epoch
         try:
             return self._send_leverage(pair, pos_side, target)
         except PositionModeMismatch as first:
@@ -420,7 +518,7 @@ class BingxFuturesMixin:
             refusal = InvalidOrderException(
                 f"BingX refused leverage {target}x ({pos_side}) for {pair}: {first}"
             )
-            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal)
+            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal, epoch)
             retry_side = position_side(self.refresh_position_mode(), side)
             if retry_side == pos_side:
                 # The mode is the one the side was chosen for. BingX has been seen answering
@@ -443,8 +541,7 @@ class BingxFuturesMixin:
         """
         symbol = self._symbol(pair)
         try:
-            self._post_leverage(symbol, pos_side, leverage)
-            return leverage
+            return self._post_leverage(symbol, pos_side, leverage)
         except InvalidOrderException as e:
             maximum = _maximum_named(e)
             if maximum is None or maximum >= leverage:
@@ -457,56 +554,73 @@ class BingxFuturesMixin:
                 leverage,
             )
         self._remember_maximum(pair, pos_side, maximum)
-        self._post_leverage(symbol, pos_side, maximum)
-        return maximum
+        return self._post_leverage(symbol, pos_side, maximum)
 
-    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
-        self._leverage_confirmed.pop((symbol, pos_side), None)
+    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> int:
+        """POST leverage; returns the leverage BingX confirmed (and remembers it)."""
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
+        memory = self._leverage_confirmed
 
-        def send() -> None:
-            try:
-                self._call(
-                    action,
-                    account.set_leverage,
-                    symbol,
-                    pos_side,
-                    leverage,
-                    parse=replies.leverage_set,
-                )
-            except TemporaryError as e:
-                if _maximum_named(e) is None:
-                    raise
-                # BingX's error list also has this refusal under 80001, which would read as a
-                # temporary error: it is permanent and must not be retried.
-                raise InvalidOrderException(str(e)) from e.__cause__
+        def send() -> int:
+            with memory.writing(_sides_changed(symbol, pos_side)) as ticket:
+                try:
+                    confirmed = self._call(
+                        action,
+                        account.set_leverage,
+                        symbol,
+                        pos_side,
+                        leverage,
+                        parse=replies.leverage_set,
+                    )
+                except TemporaryError as e:
+                    if _maximum_named(e) is None:
+                        raise
+                    # BingX's error list also has this refusal under 80001, which would read
+                    # as a temporary error: it is permanent and must not be retried.
+                    raise InvalidOrderException(str(e)) from e.__cause__
+                memory.confirm(ticket, {(symbol, pos_side): confirmed})
+            return confirmed
 
-        self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
-        self._leverage_confirmed[(symbol, pos_side)] = leverage
-        logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
+        confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
+        if confirmed != leverage:
+            logger.warning(
+                "BingX confirmed leverage %dx for %s %s, asked for %dx",
+                confirmed,
+                symbol,
+                pos_side,
+                leverage,
+            )
+        logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, confirmed)
+        return confirmed
 
     def read_account_leverage(self, pair: str) -> replies.Leverage:
         """GET leverage for ``pair``: remember the account's maximum and current leverage."""
         symbol = self._symbol(pair)
-        lev = self._unless_refused(
-            ("read leverage", symbol),
-            lambda: self._call(
-                f"read leverage of {symbol}", account.get_leverage, symbol, parse=replies.leverage
-            ),
-        )
+        memory = self._leverage_confirmed
+        with memory.reading(_sides_changed(symbol, "BOTH")) as ticket:
+            lev = self._unless_refused(
+                ("read leverage", symbol),
+                lambda: self._call(
+                    f"read leverage of {symbol}",
+                    account.get_leverage,
+                    symbol,
+                    parse=replies.leverage,
+                ),
+            )
+            current = {(symbol, "LONG"): lev.long, (symbol, "SHORT"): lev.short}
+            # One-way mode sets both sides at once (side BOTH): the account has a BOTH
+            # leverage only when the two agree.
+            if lev.long == lev.short:
+                current[(symbol, "BOTH")] = lev.long
+            memory.confirm(ticket, current)
+        if lev.long != lev.short:
+            memory.discard([(symbol, "BOTH")])
         self._leverage_read.add(symbol)
         maxima = {"LONG": lev.max_long, "SHORT": lev.max_short}
-        self._leverage_max[symbol] = {
-            side: value for side, value in maxima.items() if value is not None
-        }
-        self._leverage_confirmed[(symbol, "LONG")] = lev.long
-        self._leverage_confirmed[(symbol, "SHORT")] = lev.short
-        # One-way mode sets both sides at once (side BOTH): the account has a BOTH leverage
-        # only when the two agree.
-        if lev.long == lev.short:
-            self._leverage_confirmed[(symbol, "BOTH")] = lev.long
-        else:
-            self._leverage_confirmed.pop((symbol, "BOTH"), None)
+        with self._maxima_lock:
+            self._leverage_max[symbol] = {
+                side: value for side, value in maxima.items() if value is not None
+            }
         self._refresh_pair_tiers(pair)
         return lev
 
@@ -526,7 +640,9 @@ class BingxFuturesMixin:
             )
 
     def _remember_maximum(self, pair: str, pos_side: PositionSide, maximum: int) -> None:
-        self._leverage_max.setdefault(self._symbol(pair), {})[pos_side] = maximum
+        symbol = self._symbol(pair)
+        with self._maxima_lock:
+            self._leverage_max[symbol] = {**self._leverage_max.get(symbol, {}), pos_side: maximum}
         self._refresh_pair_tiers(pair)
 
     def whole_leverage(self, pair: str, leverage: float, pos_side: PositionSide) -> int:
@@ -580,13 +696,16 @@ class BingxFuturesMixin:
         target = MARGIN_TYPES.get(margin_mode)
         if target is None:
             raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
-        if self._margin_type_confirmed.get(symbol) == target:
+        memory = self._margin_type_confirmed
+        if memory.get(symbol) == target:
             return
-        self._margin_type_confirmed.pop(symbol, None)
-        self._unless_refused(
-            ("margin type", symbol, target), lambda: self._set_margin_type(symbol, target)
-        )
-        self._margin_type_confirmed[symbol] = target
+
+        def send() -> None:
+            with memory.writing([symbol]) as ticket:
+                self._set_margin_type(symbol, target)
+                memory.confirm(ticket, {symbol: target})
+
+        self._unless_refused(("margin type", symbol, target), send)
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
         current = self._call(
@@ -646,6 +765,31 @@ def _leverage_key(symbol: str, pos_side: PositionSide, leverage: int) -> tuple:
     return ("leverage", symbol, pos_side, leverage)
 
 
+def _sides_changed(symbol: str, pos_side: PositionSide) -> list[tuple[str, PositionSide]]:
+    """The remembered leverages that setting ``pos_side`` may change: BOTH (one-way mode) sets
+    the long and the short side, and a BOTH figure holds only while the two agree."""
+    sides: tuple[PositionSide, ...] = ("LONG", "SHORT") if pos_side == "BOTH" else (pos_side,)
+    return [(symbol, side) for side in (*sides, "BOTH")]
+
+
+def _may_have_landed(error: BaseException) -> bool:
+    """Whether a request that failed with ``error`` may still change the account.
+
+    Not when it was never sent (BingX blocked the endpoint), when BingX or its firewall turned
+    it away (rate limit, HTTP 403/418/429), or when BingX refused it with an error code the
+    table makes permanent. No answer, a garbled answer, or a temporary error (BingX reports
+    internal failures that way) leave the outcome unknown.
+    """
+    if isinstance(error, DDosProtection):
+        return False
+    cause = error.__cause__  # the BingX error, possibly under a freqtrade exception with advice
+    while cause is not None and not isinstance(cause, BingxError):
+        cause = cause.__cause__
+    if isinstance(cause, BingxBlocked):
+        return False
+    return not (isinstance(cause, BingxRejected) and not isinstance(error, TemporaryError))
+
+
 def _maximum_named(error: Exception) -> int | None:
     """The maximum leverage BingX named in refusing a leverage above it, if it did."""
     cause = error.__cause__
@@ -696,5 +840,11 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
+class Bingx(
+    BingxOrdersMixin,
+    BingxFuturesMixin,
+    BingxFuturesDataMixin,
+    BingxReconcileMixin,
+    FreqtradeBingx,
+):
     """freqtrade's ``Bingx`` with USDT-M perpetual futures (registered by the plugin)."""
