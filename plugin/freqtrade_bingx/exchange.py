@@ -29,14 +29,15 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, replies, settings
+from freqtrade_bingx import __version__, account, account_budget, replies, settings
+from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
-from freqtrade_bingx.transport import BingxError, BingxTransport
+from freqtrade_bingx.transport import DEFAULT_RATE_LIMITS, BingxError, BingxTransport
 
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ class BingxFuturesMixin:
         # What BingX confirmed, so an unchanged setting costs no request.
         self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
         self._margin_type_confirmed: dict[str, str] = {}
+        # The same, as confirmed by any bot on this account and machine (shared_settings.py).
+        self._shared: shared.SharedSettings | None = None
         # The account's maximum leverage per symbol and side, from GET leverage (read once per
         # symbol) or from a 101414 reply. It is often above the contract list's figure.
         self._leverage_max: dict[str, dict[PositionSide, int]] = {}
@@ -154,16 +157,30 @@ class BingxFuturesMixin:
         if self._bingx_transport is None:
             try:
                 key, secret = self._credentials()
-                self._bingx_transport = BingxTransport(
+                base_url = swap_base_url(self._api)
+                overrides = _rate_limit_overrides(self._settings)
+                transport = BingxTransport(
                     key,
                     secret,
-                    swap_base_url(self._api),
+                    base_url,
                     recv_window_ms=self._settings.recv_window_ms,
-                    rate_limits=_rate_limit_overrides(self._settings),
+                    rate_limits=overrides,
                 )
             except ValueError as e:
                 raise OperationalException(f"BingX futures: {e}") from e
+            self._open_account_state(transport, key, base_url, overrides)
+            self._bingx_transport = transport
         return self._bingx_transport
+
+    def _open_account_state(
+        self, transport: BingxTransport, key: str, base_url: str, overrides: dict
+    ) -> None:
+        """Share rate limits and confirmed settings with the other bots on this account."""
+        path = account_budget.state_file(
+            account_budget.account_id(key, base_url), self._settings.account_state_dir
+        )
+        transport.budget = account_budget.open_budget(path, {**DEFAULT_RATE_LIMITS, **overrides})
+        self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
@@ -226,6 +243,17 @@ class BingxFuturesMixin:
         self._position_mode = mode
         return mode
 
+    def _check_shared_position_mode(self) -> None:
+        """Re-read the position mode if another bot on this account recorded another one."""
+        entry = self._shared.read(shared.POSITION_MODE, "") if self._shared else None
+        if entry is None or self._position_mode is None or entry.value == self._position_mode.value:
+            return
+        mode = self.refresh_position_mode()
+        if entry.value != mode.value:
+            # The row is older than BingX's answer (e.g. the mode was switched on bingx.com):
+            # correct it, so no bot reads the mode again on every entry.
+            self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
+
     @property
     def position_mode(self) -> PositionMode:
         return self._position_mode or self.refresh_position_mode()
@@ -262,6 +290,14 @@ class BingxFuturesMixin:
         logger.info("BingX position mode switched from %s to %s", current.value, mode.value)
         self._forget_confirmed()
         self._position_mode = mode
+        if self._shared:
+            self._shared.confirm(
+                shared.POSITION_MODE,
+                "",
+                "",
+                mode.value,
+                self._shared.version(shared.POSITION_MODE, ""),
+            )
 
     def _forget_confirmed(self) -> None:
         self._leverage_confirmed.clear()
@@ -364,11 +400,15 @@ class BingxFuturesMixin:
     def _ensure_leverage(self, pair: str, leverage: float, side: BuySell) -> int:
         symbol = self._symbol(pair)
         _check_leverage(pair, leverage)  # before anything is sent
-        if symbol not in self._leverage_read:
-            self.read_account_leverage(pair)
+        read_first = self._settings.leverage_check == "read_before_entry"
+        if read_first or symbol not in self._leverage_read:
+            self.read_account_leverage(pair)  # "read_before_entry": BingX's value, every entry
+        self._check_shared_position_mode()
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
-        if self._leverage_confirmed.get((symbol, pos_side)) == target:
+        if self._leverage_confirmed.get((symbol, pos_side)) == target and self._shared_agrees(
+            shared.LEVERAGE, symbol, pos_side, target
+        ):
             return target
         try:
             return self._send_leverage(pair, pos_side, target)
@@ -421,6 +461,7 @@ class BingxFuturesMixin:
 
     def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
         self._leverage_confirmed.pop((symbol, pos_side), None)
+        seen = self._shared.version(shared.LEVERAGE, symbol, pos_side) if self._shared else 0
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
 
         def send() -> None:
@@ -441,8 +482,9 @@ class BingxFuturesMixin:
                 raise InvalidOrderException(str(e)) from e.__cause__
 
         self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
-        self._leverage_confirmed[(symbol, pos_side)] = leverage
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
+        if self._shared_confirm(shared.LEVERAGE, symbol, pos_side, leverage, seen):
+            self._leverage_confirmed[(symbol, pos_side)] = leverage
 
     def read_account_leverage(self, pair: str) -> replies.Leverage:
         """GET leverage for ``pair``: remember the account's maximum and current leverage."""
@@ -539,13 +581,57 @@ class BingxFuturesMixin:
         target = MARGIN_TYPES.get(margin_mode)
         if target is None:
             raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
-        if self._margin_type_confirmed.get(symbol) == target:
+        if (
+            self._margin_type_confirmed.get(symbol) == target
+            and self._settings.leverage_check != "read_before_entry"
+            and self._shared_agrees(shared.MARGIN_TYPE, symbol, "", target)
+        ):
             return
         self._margin_type_confirmed.pop(symbol, None)
+        seen = self._shared.version(shared.MARGIN_TYPE, symbol) if self._shared else 0
         self._unless_refused(
             ("margin type", symbol, target), lambda: self._set_margin_type(symbol, target)
         )
-        self._margin_type_confirmed[symbol] = target
+        if self._shared_confirm(shared.MARGIN_TYPE, symbol, "", target, seen):
+            self._margin_type_confirmed[symbol] = target
+
+    def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
+        """False when another bot on this account recorded another value (or an unknown one)
+        for a setting this bot remembers as ``value``: it must be sent again."""
+        entry = self._shared.read(kind, symbol, side) if self._shared else None
+        if entry is None or entry.value == str(value):
+            return True
+        shown = "unknown (two bots changed it at once)" if entry.value is None else entry.value
+        logger.warning(
+            "BingX %s of %s %s is %s since %s set it; this bot set %s: sending %s again. Bots "
+            "on one account share %s per pair%s, so the one that sets it last decides for the "
+            "open positions of all.",
+            kind,
+            symbol,
+            side or "",
+            shown,
+            entry.writer,
+            value,
+            value,
+            kind,
+            " and side" if side else "",
+        )
+        return False
+
+    def _shared_confirm(self, kind: str, symbol: str, side: str, value: object, seen: int) -> bool:
+        """Record a value BingX confirmed; False when another bot changed it meanwhile, which
+        leaves the order of the two at BingX unknown: remembered by no one then."""
+        if self._shared is None or self._shared.confirm(kind, symbol, side, value, seen):
+            return True
+        logger.warning(
+            "Another bot on this account changed the BingX %s of %s %s while this one set it "
+            "to %s: it will be sent again before the next entry.",
+            kind,
+            symbol,
+            side,
+            value,
+        )
+        return False
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
         current = self._call(

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
+from freqtrade_bingx.account_budget import AccountBudget
 from freqtrade_bingx.rate_limits import client_limits
 
 
@@ -222,6 +223,7 @@ class BingxTransport:
     :param base_url: scheme and host, e.g. ``https://open-api.bingx.com`` (paths start with
         ``/openApi/...``).
     :param rate_limits: requests per second per ``(method, path)``; merged over the defaults.
+    :param budget: the same limits counted across every process on this account, if shared.
     :param clock: seconds since the epoch (injectable for tests); ``sleep`` likewise.
     """
 
@@ -235,6 +237,7 @@ class BingxTransport:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         rate_limits: Mapping[tuple[str, str], float] | None = None,
         session: requests.Session | None = None,
+        budget: AccountBudget | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -255,6 +258,7 @@ class BingxTransport:
         self._limiters = {
             key: _RateLimiter(per_s, clock, sleep) for key, per_s in limits.items() if per_s
         }
+        self.budget = budget
         # path -> (unblock time in server epoch ms, BingX's message that set it)
         self._blocked: dict[str, tuple[int, str]] = {}
         self._offset_ms: int | None = None
@@ -311,9 +315,13 @@ class BingxTransport:
         self._refuse_if_blocked(method, path)
         limiter = self._limiters.get((method, path))
         stamp = limiter.acquire() if limiter else None
+        # Then the account's budget, shared with other bots on this machine (account_budget.py).
+        ticket = self.budget.acquire(method, path) if self.budget else None
         try:
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
+            if self.budget:
+                self.budget.settle(ticket)
             if limiter:
                 limiter.settle(stamp)
         return self._unpack(method, path, response, signed)
