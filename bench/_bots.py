@@ -26,7 +26,7 @@ def _bot_main(conn, server: dict, overrides: dict, instant_backoff: bool) -> Non
     quiet_logs()
     if instant_backoff:
         # freqtrade's @retrier backs off 1, 4, 9 ... s between tries: not here.
-        import freqtrade.exchange.common as common
+        from freqtrade.exchange import common
 
         common.time = types.SimpleNamespace(sleep=lambda _s: None)
     fake = types.SimpleNamespace(**server)

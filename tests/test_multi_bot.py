@@ -19,8 +19,8 @@ from freqtrade_bingx.sim import FakeBingx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from _bots import start_bots, together  # noqa: E402
-from _support import API_KEY, API_SECRET, contracts, pair, plugin_exchange  # noqa: E402
+from _bots import start_bots, together
+from _support import API_KEY, API_SECRET, contracts, pair, plugin_exchange
 
 
 LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
@@ -316,5 +316,5 @@ def _try_all(exchange, pairs: list[str]) -> None:
     for p in pairs:
         try:
             exchange._lev_prep(p, 3, "buy")
-        except Exception:  # noqa: BLE001, S112  (the server's ledger is what is checked)
+        except Exception:  # noqa: BLE001  (the server's ledger is what is checked)
             continue
