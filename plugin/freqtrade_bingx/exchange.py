@@ -37,6 +37,7 @@ from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.transport import DEFAULT_RATE_LIMITS, BingxError, BingxTransport
 
 
@@ -75,6 +76,7 @@ class BingxFuturesMixin:
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
         **STOPLOSS_FT_HAS_FUTURES,
+        **RECONCILE_FT_HAS_FUTURES,
     }
     # Read by freqtrade's close(), which __del__ runs even when __init__ stopped at a bad
     # setting before freqtrade's own __init__ set them.
@@ -741,5 +743,11 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-class Bingx(BingxOrdersMixin, BingxFuturesMixin, BingxFuturesDataMixin, FreqtradeBingx):
+class Bingx(
+    BingxOrdersMixin,
+    BingxFuturesMixin,
+    BingxFuturesDataMixin,
+    BingxReconcileMixin,
+    FreqtradeBingx,
+):
     """freqtrade's ``Bingx`` with USDT-M perpetual futures (registered by the plugin)."""

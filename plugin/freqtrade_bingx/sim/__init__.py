@@ -13,9 +13,13 @@
         srv.price("BTC-USDT"), srv.mark_price("BTC-USDT"), srv.index_price("BTC-USDT")
         srv.orders("test-key"), srv.fills("test-key")  # trading ledgers (BingX-shaped dicts)
         srv.tick()                                   # match orders / settle funding now
+        srv.liquidate("BTC-USDT", kind="ADL")        # BingX closes it: a force order
+        srv.close_position_on_web("BTC-USDT")        # a MARKET close placed on bingx.com
+        srv.force_orders("test-key")                 # [(autoCloseType, row), ...]
 
 Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
-``market.py``); orders, positions, fees and funding are modelled in ``orders.py``.
+``market.py``); orders, positions, fees and funding are modelled in ``orders.py``; a position
+whose mark price reaches its liquidation price is liquidated (``liquidation.py``).
 
 Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, ``body`` as a
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,

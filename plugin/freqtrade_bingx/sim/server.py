@@ -40,6 +40,7 @@ from .accounts import (
 )
 from .errors import ApiError
 from .faults import Fault, FaultQueue
+from .liquidation import LIQUIDATION, LiquidationEngine
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
 
@@ -75,6 +76,8 @@ ALL_OPEN_ORDERS_PATH = "/openApi/swap/v2/trade/allOpenOrders"  # DELETE: cancel_
 ALL_ORDERS_PATH = "/openApi/swap/v2/trade/allOrders"  # fetch_closed/canceled_orders
 FULL_ORDER_PATH = "/openApi/swap/v1/trade/fullOrder"  # fetch_orders
 FILLS_PATH = "/openApi/swap/v2/trade/allFillOrders"  # fetch_my_trades
+# Liquidation and ADL orders (get_openapi_swap_v2_trade_forceorders.md), see liquidation.py.
+FORCE_ORDERS_PATH = "/openApi/swap/v2/trade/forceOrders"
 ORDER_TEST_PATH = "/openApi/swap/v2/trade/order/test"  # validates, places nothing
 # BingX's "Query user API Key permissions" (common / sub-account section of its API docs).
 API_PERMISSIONS_PATH = "/openApi/v1/account/apiPermissions"
@@ -219,6 +222,7 @@ class FakeBingx:
             self.server_time_ms,
             lambda: list(self._accounts.values()),
         )
+        self.liquidations = LiquidationEngine(self.engine)
         self.rate_limits: dict[tuple[str, str], float | None] = dict(DEFAULT_RATE_LIMITS)
         self.rate_limits[("POST", LEVERAGE_PATH)] = leverage_rate_limit_per_s
         if rate_limits:
@@ -263,6 +267,7 @@ class FakeBingx:
             ("GET", ALL_ORDERS_PATH): (True, self._ep_all_orders),
             ("GET", FULL_ORDER_PATH): (True, self._ep_full_orders),
             ("GET", FILLS_PATH): (True, self._ep_fills),
+            ("GET", FORCE_ORDERS_PATH): (True, self._ep_force_orders),
             ("POST", ORDER_TEST_PATH): (True, self._ep_test_order),
             ("GET", API_PERMISSIONS_PATH): (True, self._ep_api_permissions),
         }
@@ -292,7 +297,7 @@ class FakeBingx:
     def _tick_loop(self) -> None:
         while not self._stopping.wait(TICK_INTERVAL_S):
             try:
-                self.engine.tick()
+                self._tick()
             except Exception:  # the loop must survive; the error shows up in the log
                 logger.exception("FakeBingx tick failed")
 
@@ -379,21 +384,21 @@ class FakeBingx:
     def set_price(self, symbol: str, price: float) -> None:
         """Pin the last price (mark follows with its basis) and match orders against it now."""
         self.market.pin(self._symbol(symbol), float(price), self.server_time_ms())
-        self.engine.tick()
+        self._tick()
 
     def set_mark_price(self, symbol: str, price: float) -> None:
         """Pin the mark price on its own (released by release_price or release_mark_price)."""
         self.market.pin_mark(self._symbol(symbol), float(price), self.server_time_ms())
-        self.engine.tick()
+        self._tick()
 
     def release_mark_price(self, symbol: str) -> None:
         self.market.release_mark(self._symbol(symbol), self.server_time_ms())
-        self.engine.tick()
+        self._tick()
 
     def release_price(self, symbol: str) -> None:
         """Let the walk move the price again, continuing from the pinned value."""
         self.market.release(self._symbol(symbol), self.server_time_ms())
-        self.engine.tick()
+        self._tick()
 
     @property
     def mark_prices(self) -> dict[str, float]:
@@ -403,7 +408,44 @@ class FakeBingx:
 
     def tick(self) -> None:
         """Match open orders and settle funding now (the background tick does this too)."""
+        self._tick()
+
+    def _tick(self) -> None:
+        # Orders first (a stop that triggers closes its position before it is liquidated),
+        # then positions whose mark price reached their liquidation price.
         self.engine.tick()
+        for acct in list(self._accounts.values()):
+            self.liquidations.check(acct)
+
+    # ----------------------------------------------------------------- closes by BingX
+    def liquidate(
+        self,
+        symbol: str,
+        side: str | None = None,
+        kind: str = LIQUIDATION,
+        price: float | None = None,
+        api_key: str = "test-key",
+    ) -> dict[str, Any]:
+        """Force-close a position now (``kind`` LIQUIDATION or ADL); returns the force order.
+
+        Positions are also liquidated on their own when the mark price reaches their
+        liquidation price (``set_mark_price``). See ``liquidation.py``.
+        """
+        acct = self.account(api_key)
+        order = self.liquidations.liquidate(acct, self._symbol(symbol), side, kind, price)
+        return self.liquidations._show(order)
+
+    def close_position_on_web(
+        self, symbol: str, side: str | None = None, api_key: str = "test-key"
+    ) -> dict[str, Any]:
+        """Close a position with a MARKET order, as a user on bingx.com does; returns it."""
+        acct = self.account(api_key)
+        order = self.liquidations.close_by_user(acct, self._symbol(symbol), side)
+        return self.engine._show(order)
+
+    def force_orders(self, api_key: str = "test-key") -> list[tuple[str, dict[str, Any]]]:
+        """Every force order of the account as ``(autoCloseType, row)``, oldest first."""
+        return self.liquidations.records(self.account(api_key))
 
     # ----------------------------------------------------------------- trading ledgers
     def orders(self, api_key: str = "test-key") -> list[dict[str, Any]]:
@@ -464,7 +506,7 @@ class FakeBingx:
             account = self._authenticate(raw_query, params, api_key) if signed else None
             headers = self._rate_check(api_key, method, path)
             # Lazy matching: every answer reflects fills due at the current price.
-            self.engine.tick()
+            self._tick()
             reply = endpoint(_Ctx(method, path, params, account))
             reply.headers.update(headers)
             return reply
@@ -875,6 +917,10 @@ class FakeBingx:
     def _ep_fills(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None
         return _ok(self.engine.fills(ctx.account, ctx.params), code="0")
+
+    def _ep_force_orders(self, ctx: _Ctx) -> _Reply:
+        assert ctx.account is not None
+        return _ok(self.liquidations.force_orders(ctx.account, ctx.params))
 
     def _ep_income(self, ctx: _Ctx) -> _Reply:
         assert ctx.account is not None

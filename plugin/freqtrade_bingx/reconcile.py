@@ -1,0 +1,212 @@
+"""Trades whose position BingX closed: liquidation, ADL, a close on bingx.com.
+
+How freqtrade 2026.9 notices (``freqtradebot.py``): before exiting a trade it checks that the
+position is still there (``Wallets.check_exit_amount`` reads ``fetch_positions``). If it is
+gone, ``handle_onexchange_order`` asks ``fetch_orders(pair, trade open time)`` for the pair's
+orders, adds every order it did not place to the trade and lets it close the trade at that
+order's average price, with exit reason ``sold_on_exchange``. freqtrade gives that reason to
+every close it did not order: its exchange classes have no hook to name a liquidation (freqtrade
+PR #8560: "making no distinction between liquidations and regular, manual orders").
+freqtrade re-reads positions after each of its fills and, in futures, at minute 1 and 31 of
+every hour, so a quiet bot notices within 30 minutes. With a stoploss on the exchange it first
+finds its stop cancelled (BingX cancels it with the position), tries to place it again and to
+exit, and BingX answers 101205 "No position to close" to both; the next loop reconciles.
+
+What BingX needs for that to work:
+
+- **The order history's time limit.** ccxt 4.5.90's BingX ``fetch_orders`` reads
+  ``GET /openApi/swap/v1/trade/fullOrder`` ("Query data within the last 7 days by default"), and
+  the order history answers 80014 "the query range is more than seven days" (older export,
+  ``trading__query_order_history.md``). ``fetch_orders_limit_minutes`` makes freqtrade ask in
+  7-day steps, and each step is sent with an end time so no request spans more than 7 days.
+- **Forced orders.** Liquidation and ADL orders are served by
+  ``GET /openApi/swap/v2/trade/forceOrders`` (page ``get_openapi_swap_v2_trade_forceorders.md``:
+  autoCloseType "LIQUIDATION": liquidation order, "ADL": ADL liquidation order). BingX does not
+  say that the order history lists them too, so :meth:`BingxReconcileMixin._fetch_orders` adds
+  the pair's force orders of the same window, parsed by ccxt like any BingX order. A close on
+  bingx.com is an ordinary order and already in the history.
+- **Which it was.** The force orders are asked for per ``autoCloseType``, since a row does not
+  say whether it is a liquidation or ADL, and the log names it. The trade's exit reason stays
+  freqtrade's ``sold_on_exchange``: no exchange hook sets it, and freqtrade hands strategy
+  callbacks such as ``order_filled`` a copy of the trade (``strategy_safe_wrapper``).
+
+Only live futures send anything; dry-run and spot are freqtrade's own.
+"""
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from time import monotonic
+from typing import Any
+
+import ccxt
+from freqtrade.enums import TradingMode
+from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
+from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
+
+
+logger = logging.getLogger(__name__)
+
+FORCE_ORDERS = "/openApi/swap/v2/trade/forceOrders"
+# The forceOrders page: autoCloseType "LIQUIDATION": liquidation order, "ADL": ADL liquidation
+# order. Without it BingX returns both, and nothing in a row says which it is.
+AUTO_CLOSE_TYPES = ("LIQUIDATION", "ADL")
+# The forceOrders page: limit "The default value is 50, the maximum value is 100".
+FORCE_ORDERS_LIMIT = 100
+# freqtrade's _fetch_orders asks from 10 s before ``since``.
+FREQTRADE_SINCE_MARGIN_MS = 10_000
+# A permanent refusal of forceOrders (key without the trading permission, ...) is not sent
+# again for this long: BingX blocks an endpoint after more than 20 failing requests in 8 minutes,
+# and freqtrade looks for the orders on every loop while a position is missing.
+REFUSAL_MEMORY_S = 600.0
+
+RECONCILE_FT_HAS_FUTURES: FtHas = {
+    # 7 days: fullOrder's default window and the order history's limit (see the docstring).
+    "fetch_orders_limit_minutes": 7 * 24 * 60,
+}
+
+
+class BingxReconcileMixin:
+    """Adds BingX's force orders (liquidation, ADL) to what freqtrade's ``fetch_orders`` sees."""
+
+    _api: Any
+    _config: dict
+    _ft_has: FtHas
+    markets: dict
+    trading_mode: TradingMode
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._force_orders_lock = threading.Lock()
+        self._force_orders_refused_until = 0.0
+        self._force_orders_reported: set[str] = set()
+        super().__init__(*args, **kwargs)
+
+    def _fetch_orders(
+        self, pair: str, since: datetime, params: dict | None = None
+    ) -> list[CcxtOrder]:
+        params = self._order_window(since, params)
+        orders = super()._fetch_orders(pair, since, params=params)
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
+            return orders
+        known = {order["id"] for order in orders}
+        forced = self.fetch_force_orders(pair, since, params.get("until"))
+        return orders + [order for order in forced if order["id"] not in known]
+
+    def _order_window(self, since: datetime, params: dict | None) -> dict:
+        """``params`` with an end time, when ``since`` is further back than one request may
+        reach: freqtrade's loop in ``fetch_orders`` sends only a start."""
+        params = dict(params or {})
+        minutes = self._ft_has.get("fetch_orders_limit_minutes")
+        if minutes is None or "until" in params or self.trading_mode != TradingMode.FUTURES:
+            return params
+        # freqtrade's next step starts (minutes - 1) later; ending there leaves no gap, and the
+        # span, 10 s more, stays within the limit.
+        end = since + timedelta(minutes=minutes - 1)
+        if end < datetime.now(end.tzinfo):
+            params["until"] = int(end.timestamp() * 1000)
+        return params
+
+    def fetch_force_orders(
+        self, pair: str, since: datetime, until_ms: int | None = None
+    ) -> list[CcxtOrder]:
+        """``pair``'s liquidation and ADL orders from ``since``, as ccxt orders (amounts in
+        contracts, as ccxt gives them; freqtrade's ``_fetch_orders`` converts).
+
+        A refusal only a person can fix is logged and skipped for a while; the orders freqtrade
+        found on the order history still count.
+        """
+        market = self.markets.get(pair) or {}
+        if not market.get("swap") or self._force_orders_refused():
+            return []
+        request: dict[str, Any] = {
+            "symbol": market["id"],
+            "startTime": int(since.timestamp() * 1000) - FREQTRADE_SINCE_MARGIN_MS,
+            "limit": FORCE_ORDERS_LIMIT,
+        }
+        if until_ms is not None:
+            request["endTime"] = until_ms
+        orders = []
+        for kind in AUTO_CLOSE_TYPES:
+            found = self._fetch_force_orders_of(pair, market, {**request, "autoCloseType": kind})
+            if found is None:
+                return []  # refused: see _refuse_force_orders
+            self._report(pair, kind, found)
+            orders += found
+        return orders
+
+    def _fetch_force_orders_of(
+        self, pair: str, market: dict, request: dict[str, Any]
+    ) -> list[CcxtOrder] | None:
+        """One forceOrders request as ccxt orders of ``pair``; None if BingX refused it."""
+        try:
+            reply = self._api.swapV2PrivateGetTradeForceOrders(request)
+        except ccxt.DDoSProtection as e:
+            raise DDosProtection(e) from e
+        except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
+            # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
+            self._refuse_force_orders(e)
+            return None
+        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+            raise TemporaryError(f"Could not read BingX force orders of {pair}: {e}") from e
+        except ccxt.BaseError as e:
+            raise OperationalException(e) from e
+        rows = force_order_rows(reply)
+        try:
+            orders = [self._api.parse_order(row, market) for row in rows]
+        except (ccxt.BaseError, TypeError, ValueError, ArithmeticError) as e:
+            raise TemporaryError(f"BingX {FORCE_ORDERS}: an order ccxt cannot read: {e}") from e
+        return [order for order in orders if order.get("symbol") == pair]
+
+    def _force_orders_refused(self) -> bool:
+        with self._force_orders_lock:
+            return monotonic() < self._force_orders_refused_until
+
+    def _refuse_force_orders(self, error: Exception) -> None:
+        with self._force_orders_lock:
+            self._force_orders_refused_until = monotonic() + REFUSAL_MEMORY_S
+        logger.warning(
+            "BingX refused to list force orders (%s): liquidations are not looked up for %d "
+            "minutes. A trade BingX liquidated then closes only once its order shows in the "
+            "order history.",
+            error,
+            REFUSAL_MEMORY_S // 60,
+        )
+
+    def _report(self, pair: str, kind: str, orders: list[CcxtOrder]) -> None:
+        """One warning per force order, the first time it is seen."""
+        for order in orders:
+            with self._force_orders_lock:
+                if order["id"] in self._force_orders_reported:
+                    continue
+                self._force_orders_reported.add(order["id"])
+            logger.warning(
+                "BingX closed %s itself (%s): force order %s, %s %s at %s. freqtrade records "
+                "the trade as closed on the exchange at that price.",
+                pair,
+                kind,
+                order["id"],
+                order.get("side"),
+                order.get("filled"),
+                order.get("average"),
+            )
+
+
+def force_order_rows(reply: Any) -> list[dict[str, Any]]:
+    """The order rows of a forceOrders reply, ``{"code": 0, "data": {"orders": [...]}}`` as the
+    page's example shows; anything else is a ``TemporaryError`` naming the endpoint."""
+    data = reply.get("data") if isinstance(reply, dict) else None
+    # No "data" or no "orders" is read as none, as ccxt reads fullOrder's reply
+    # (safe_dict(response, 'data', {}), safe_list(data, 'orders', [])).
+    data = {} if data is None else data
+    rows = data.get("orders") if isinstance(data, dict) else None
+    rows = [] if isinstance(data, dict) and rows is None else rows
+    if not isinstance(rows, list) or not all(_is_order_row(row) for row in rows):
+        raise TemporaryError(f"BingX {FORCE_ORDERS} answered data not shaped as documented")
+    return rows
+
+
+def _is_order_row(row: Any) -> bool:
+    if not isinstance(row, dict) or not isinstance(row.get("symbol"), str):
+        return False
+    order_id = row.get("orderId")
+    return isinstance(order_id, int) or (isinstance(order_id, str) and order_id.isdigit())
