@@ -318,3 +318,11 @@ def _try_all(exchange, pairs: list[str]) -> None:
             exchange._lev_prep(p, 3, "buy")
         except Exception:  # noqa: BLE001  (the server's ledger is what is checked)
             continue
+
+
+@pytest.mark.parametrize(
+    "per_second, limit, interval_ms", [(2, 2, 1000), (2.5, 2, 1000), (0.5, 1, 2000), (5, 5, 1000)]
+)
+def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
+    rate = account_budget._rate(per_second)
+    assert (rate.limit, rate.interval) == (limit, interval_ms)

@@ -73,6 +73,13 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
     return folder / f"account-{account}.sqlite"
 
 
+def _rate(per_second: float) -> Rate:
+    """Whole requests per window of at least a second: BingX counts per second, so a limit of
+    2.5/s is kept as 2 per second, and 0.5/s as 1 per 2 seconds."""
+    capacity = max(1, int(per_second))
+    return Rate(capacity, max(WINDOW_MS, math.ceil(WINDOW_MS * capacity / per_second)))
+
+
 def _now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
@@ -116,8 +123,8 @@ class AccountBudget:
     """Requests per second per endpoint, counted across every process using the same file.
 
     :param path: the account's state file (:func:`state_file`).
-    :param limits: requests per second per ``(method, path)``; a fraction is rounded down to
-        whole requests per second, never up.
+    :param limits: requests per second per ``(method, path)`` (see :func:`_rate`). Processes
+        with different figures for one endpoint share its table; each keeps to its own figure.
     :param clock_ms: monotonic milliseconds shared by the processes; ``sleep`` waits (both
         injectable for tests).
     """
@@ -140,12 +147,12 @@ class AccountBudget:
         self._failed = False
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
         boot_bound = clock_ms() + int(IN_FLIGHT_S * 1000)
-        for index, ((method, endpoint), per_second) in enumerate(sorted(limits.items())):
+        for (method, endpoint), per_second in sorted(limits.items()):
             if not per_second or not math.isfinite(per_second) or per_second <= 0:
                 continue
             bucket = _EndpointBucket.init_from_file(
-                [Rate(max(1, int(per_second)), WINDOW_MS)],
-                table=f"rate_{index}_{method}_{endpoint.strip('/').replace('/', '_')}",
+                [_rate(per_second)],
+                table=f"rate_{method}_{endpoint.strip('/').replace('/', '_')}",
                 db_path=str(path),
                 use_file_lock=True,
             )
