@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import backtest
+import cold_start
 import leverage_call
 import multi_bot
 import requests_per_entry
@@ -26,7 +27,15 @@ import startup_burst
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 COLUMNS = ("benchmark", "plugin", "peer", "result", "target")
-MODULES = (startup, leverage_call, requests_per_entry, startup_burst, multi_bot, backtest)
+MODULES = (
+    startup,
+    leverage_call,
+    requests_per_entry,
+    startup_burst,
+    multi_bot,
+    backtest,
+    cold_start,
+)
 BUDGET_S = 600
 
 

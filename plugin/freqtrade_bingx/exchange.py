@@ -103,8 +103,13 @@ class BingxFuturesMixin:
         self._leverage_max: dict[str, dict[PositionSide, int]] = {}
         self._leverage_read: set[str] = set()
         self._contract_max_noted = False
-        # Pairs whose tiers are an estimate from the maximum leverage alone (futures_data.py).
+        # Leverage tiers (futures_data.py): pairs whose tiers are an estimate from the maximum
+        # leverage alone; pairs a trading bot has used (their tiers loaded on first use); and
+        # whether BingX refused a tier request for every pair (no more tried until a reload).
         self._estimated_tiers: set[str] = set()
+        self._tier_pairs_used: set[str] = set()
+        self._tier_fetch_refused = False
+        self._tier_lock = threading.Lock()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._stoploss_call = threading.local()
@@ -388,13 +393,16 @@ class BingxFuturesMixin:
         # freqtrade caps the strategy's leverage (and its ``max_leverage`` argument) with this,
         # from the tiers. Their cap is the contract list's figure until the account's own is
         # known, so read that first: once per pair, in live and dry-run alike when the config
-        # has a key (a read-only request, like the tiers). Backtesting uses the tiers as loaded.
+        # has a key (a read-only request, like the tiers). Then the pair's tiers, if this is
+        # its first use (a dynamic pairlist's pairs are not loaded at start-up). Backtesting
+        # uses the tiers as loaded.
         if (
             self.trading_mode == TradingMode.FUTURES
             and self._config.get("runmode") in TRADE_MODES
             and self.can_sign()
         ):
             self._learn_account_leverage(pair)
+        self._ensure_tiers(pair)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------

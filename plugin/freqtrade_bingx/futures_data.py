@@ -6,6 +6,20 @@
 - A markets snapshot, so backtesting, freqtrade's listing commands and the plugin's tools run
   without network.
 - ``exchange.demo_trading``: BingX's VST demo host for ccxt and the plugin alike.
+
+Leverage tiers are loaded for the pairs the bot uses, not for every swap. BingX sends them one
+signed request per pair (two with the account's maximum leverage, at 5 requests/s): all of its
+~600 USDT swaps would take minutes before the first loop.
+
+- A trading bot (live, dry-run) loads at start-up every cached pair (no request) and the pairs
+  its whitelist names. Any other pair, e.g. one a dynamic pairlist picks, is loaded on its
+  first use, when freqtrade asks for its maximum leverage, maintenance rate or tier notional:
+  from BingX, at most two requests, once per run, and added to the cache. A pair BingX gives
+  no tiers for gets the logged estimate, as at start-up. freqtrade's hourly market reload loads
+  the named and used pairs again from the cache (or BingX, once the cache is four weeks old).
+- Backtesting, hyperopt and the tools know every pair up front and never load on first use:
+  the whitelist (its patterns expanded), or every swap without one, from the cache, else
+  BingX when the config has a key, else the estimate.
 """
 
 import logging
@@ -25,6 +39,7 @@ from freqtrade.exceptions import (
 )
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import Tickers
+from freqtrade.plugins.pairlist.pairlist_helpers import expand_pairlist
 
 from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
 from freqtrade_bingx.errors import translate
@@ -151,36 +166,33 @@ class BingxFuturesDataMixin:
     # --- leverage tiers -------------------------------------------------------------------
 
     def load_leverage_tiers(self) -> dict[str, list[dict]]:
-        """Tiers per pair: cache, then BingX (signed), then an estimate that is logged.
+        """Tiers per pair at start-up (and at freqtrade's hourly market reload).
 
-        Each tier's maximum leverage is held to the pair's maximum: the account's where the
-        plugin has read it (GET leverage, together with the tiers), else as cached.
+        Every cached pair, plus the pairs wanted now (see :meth:`_tier_pairs`): from the cache,
+        else from BingX (signed), else an estimate that is logged. A trading bot loads any other
+        pair on its first use (:meth:`_ensure_tiers`).
         """
         if self.trading_mode != TradingMode.FUTURES:
             return {}
-        stake = self._config["stake_currency"]
-        wanted = self._tier_pairs(stake)
+        swaps = self._tier_swaps()
+        wanted = self._tier_pairs(swaps)
         path = self.tier_cache_path()
         cached = tiers.load_cache(path) if path else {}
-        result = {pair: cached[pair] for pair in wanted if pair in cached}
+        result = {pair: rows for pair, rows in cached.items() if pair in swaps}
         missing = [pair for pair in wanted if pair not in result]
+        self._tier_fetch_refused = False  # a new load may try again, once per pair
         if missing and self.can_sign():
             fetched = self._fetch_tiers(missing)
             result.update(fetched)
             if fetched and path:
                 tiers.save_cache(path, {**cached, **fetched})
-        self._estimated_tiers = {pair for pair in wanted if pair not in result}
-        if self._estimated_tiers:
-            estimated = sorted(self._estimated_tiers)
-            logger.warning(
-                "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
-                " and no cache. Using one estimated tier per pair from the maximum leverage "
-                "(maintenance rate 1/(2*max)); liquidation prices are estimates.",
-                len(estimated),
-                ", ".join(estimated[:5]),
-                " ..." if len(estimated) > 5 else "",
-            )
-        return {pair: self._capped_tiers(pair, result.get(pair)) for pair in wanted}
+        estimated = {pair for pair in wanted if pair not in result}
+        self._estimated_tiers = (self._estimated_tiers | estimated) - result.keys()
+        if estimated:
+            self._warn_estimated(sorted(estimated))
+        return {
+            pair: self._capped_tiers(pair, result.get(pair)) for pair in sorted({*result, *wanted})
+        }
 
     def tier_cache_path(self) -> Path | None:
         if "datadir" not in self._config:
@@ -192,6 +204,57 @@ class BingxFuturesDataMixin:
     def parse_leverage_tier(self, tier) -> dict:
         # load_leverage_tiers already returns freqtrade's shape.
         return dict(tier)
+
+    def get_maintenance_ratio_and_amt(
+        self, pair: str, notional_value: float
+    ) -> tuple[float, float | None]:
+        self._ensure_tiers(pair)
+        return super().get_maintenance_ratio_and_amt(pair, notional_value)
+
+    def _get_max_notional_from_tiers(self, pair: str, leverage: float) -> float | None:
+        # freqtrade caps an entry's stake with this; an open trade's pair may be new this run.
+        self._ensure_tiers(pair)
+        return super()._get_max_notional_from_tiers(pair, leverage)
+
+    def _ensure_tiers(self, pair: str) -> None:
+        """Load ``pair``'s tiers on its first use by a trading bot: cache, BingX, estimate.
+
+        At most two requests (the account's leverage, then the tiers), once per pair and run.
+        A concurrent caller for the same pair does not wait: it sees freqtrade's answer for a
+        pair without tiers (maximum leverage 1) until the first caller is done.
+        """
+        if (
+            self.trading_mode != TradingMode.FUTURES
+            or self._config.get("runmode") not in TRADE_MODES
+        ):
+            return  # backtesting and tools use the tiers loaded at start-up, nothing more
+        with self._tier_lock:
+            if pair in self._tier_pairs_used:
+                return
+            self._tier_pairs_used.add(pair)
+        if pair in self._leverage_tiers or pair not in self._tier_swaps():
+            return
+        path = self.tier_cache_path()
+        rows = None
+        if self.can_sign() and not self._tier_fetch_refused:
+            rows = self._fetch_tiers([pair]).get(pair)
+        if rows is not None and path:
+            with self._tier_lock:  # read, add, write: another pair's write must not be lost
+                tiers.save_cache(path, {**tiers.load_cache(path), pair: rows})
+        if rows is None:
+            self._estimated_tiers.add(pair)
+            self._warn_estimated([pair])
+        self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+
+    def _warn_estimated(self, pairs: list[str]) -> None:
+        logger.warning(
+            "No BingX leverage tiers for %d pair(s) (%s%s): no API key or BingX not reachable,"
+            " and no cache. Using one estimated tier per pair from the maximum leverage "
+            "(maintenance rate 1/(2*max)); liquidation prices are estimates.",
+            len(pairs),
+            ", ".join(pairs[:5]),
+            " ..." if len(pairs) > 5 else "",
+        )
 
     def _capped_tiers(self, pair: str, rows: list[dict] | None) -> list[dict]:
         """``rows`` (None: no tiers) held to the best maximum leverage known for ``pair``."""
@@ -211,18 +274,40 @@ class BingxFuturesDataMixin:
     def _account_maximum_known(self, pair: str) -> bool:
         return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))
 
-    def _tier_pairs(self, stake: str) -> list[str]:
-        swaps = {
+    def _tier_swaps(self) -> set[str]:
+        """The USDT-M (stake-currency) linear swaps: the pairs that have tiers."""
+        stake = self._config["stake_currency"]
+        return {
             pair
             for pair, market in self.markets.items()
             if market.get("swap") and market.get("linear") and market.get("quote") == stake
         }
-        whitelist = [p for p in self._config["exchange"].get("pair_whitelist", []) if p in swaps]
-        # A static whitelist needs only its pairs; dynamic pairlists may pick any swap.
-        return sorted(whitelist) if whitelist else sorted(swaps)
+
+    def _tier_pairs(self, swaps: set[str]) -> list[str]:
+        """The pairs whose tiers must be loaded now, not on first use.
+
+        A trading bot: the pairs its whitelist names, and those it used this run (so an expired
+        cache or an estimate is loaded again at the hourly reload); a dynamic pairlist's pairs
+        and those a whitelist pattern matches load on first use. Backtesting and tools need
+        every pair up front: the whitelist with its patterns expanded, or every swap without one.
+        """
+        whitelist = list(self._config["exchange"].get("pair_whitelist", []))
+        if self._config.get("runmode") in TRADE_MODES:
+            with self._tier_lock:  # another thread may be adding a pair
+                used = list(self._tier_pairs_used)
+            return sorted({p for p in [*whitelist, *used] if p in swaps})
+        try:
+            expanded = expand_pairlist(whitelist, sorted(swaps))
+        except ValueError:  # freqtrade's pairlist refuses a bad pattern with its own message
+            expanded = [p for p in whitelist if p in swaps]
+        return sorted(set(expanded)) if whitelist else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
-        """Tiers from BingX, each pair's read together with the account's maximum leverage."""
+        """Tiers from BingX, each pair's read together with the account's maximum leverage.
+
+        A refusal that would hit every pair (OperationalException: the key, the permissions)
+        stops this load and loads on first use until the next start-up or hourly reload.
+        """
         fetched: dict[str, list[dict]] = {}
         if len(pairs) > TIER_PROGRESS_EVERY:
             logger.info("Loading BingX leverage tiers for %d pairs (5 pairs/s)", len(pairs))
@@ -241,6 +326,7 @@ class BingxFuturesDataMixin:
                 )
             except OperationalException as e:
                 logger.warning("Stopped loading BingX tiers: %s", e)
+                self._tier_fetch_refused = True
                 break
             except (TemporaryError, InvalidOrderException, ValueError) as e:
                 logger.warning("No BingX tiers for %s: %s", pair, e)

@@ -32,7 +32,7 @@ key, HTTP status, ``code`` and ``msg`` of the answer. pytest fixtures: ``bingx_s
 this server: ``freqtrade_bingx.rehearse``.
 """
 
-from .accounts import Account, default_contracts, leverage_tiers, make_contract
+from .accounts import Account, default_contracts, leverage_tiers, make_contract, many_contracts
 from .faults import Fault
 from .server import CCXT_URL_SECTIONS, FakeBingx, RequestRecord
 
@@ -46,4 +46,5 @@ __all__ = [
     "default_contracts",
     "leverage_tiers",
     "make_contract",
+    "many_contracts",
 ]

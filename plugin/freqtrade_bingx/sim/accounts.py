@@ -90,6 +90,23 @@ def default_contracts() -> list[dict[str, Any]]:
     ]
 
 
+# Maximum leverages found on BingX's USDT-M contract list, for made-up contracts to cycle
+# through (BingX lists about 600 USDT-M swaps: tests of cold starts need as many).
+_SYNTHETIC_MAX_LEVERAGE = (20, 25, 50, 75, 100)
+
+
+def many_contracts(count: int) -> list[dict[str, Any]]:
+    """The default contracts, then made-up ones (``C0004-USDT`` ...) up to ``count`` swaps.
+
+    Shaped like the contract page as :func:`make_contract` builds it; their price defaults to 1.
+    """
+    contracts = default_contracts()
+    for i in range(len(contracts), count):
+        leverage = _SYNTHETIC_MAX_LEVERAGE[i % len(_SYNTHETIC_MAX_LEVERAGE)]
+        contracts.append(make_contract(f"C{i:04d}-USDT", leverage, leverage))
+    return contracts[:count]
+
+
 def default_mark_prices() -> dict[str, float]:
     return {sym: spec[5] for sym, spec in _DEFAULT_MARKETS.items()}
 
