@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from freqtrade_bingx import cli
+from freqtrade_bingx.sim import Fault
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH
 
 
@@ -43,7 +44,7 @@ def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file,
     out = capsys.readouterr().out.splitlines()
     assert "position mode hedge" in out[0]
     rows = {line.split()[0]: line.split()[1:] for line in out[2:]}
-    # The last column is BingX's funding interval from its premium index.
+    # The last column is BingX's funding interval, here from its funding-rate history.
     assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x", "8h"]
     assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x", "8h"]
     assert set(rows) == {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
@@ -96,6 +97,36 @@ def test_bad_api_key_says_what_to_fix(fake_bingx, config_file, capsys, tmp_path)
     assert cli.main(["-c", str(config_file), "-c", str(wrong), "status"]) == 1
     err = capsys.readouterr().err
     assert "100413" in err and "exchange.api_key" in err and API_SECRET not in err
+
+
+FUNDING_RATE_PATH = "/openApi/swap/v2/quote/fundingRate"
+
+
+@pytest.mark.parametrize(
+    "source, expected, history_reads",
+    [
+        # Newer BingX replies name the interval in the premium index: no history is read.
+        ("premium index", "8h", 0),
+        # BingX's page lists no interval there: the spacing of the latest settlements tells it.
+        ("history", "8h", 3),
+        # A history that cannot tell (one settlement) leaves it unknown, not guessed.
+        ("nothing", "unknown", 3),
+    ],
+)
+def test_status_funding_interval_from_what_bingx_sends(
+    fake_bingx, config_file, capsys, source, expected, history_reads
+):
+    fake_bingx.premium_index_interval = source == "premium index"
+    if source == "nothing":
+        one_row = b'{"code":0,"msg":"","data":[{"symbol":"BTC-USDT","fundingRate":"0.0001",'
+        one_row += b'"fundingTime":1700006400000}]}'
+        fake_bingx.inject(Fault(FUNDING_RATE_PATH, body=one_row, times=3))
+
+    assert cli.main(["-c", str(config_file), "status"]) == 0
+
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[-1] for row in rows] == [expected] * 3
+    assert fake_bingx.count(FUNDING_RATE_PATH, "GET") == history_reads
 
 
 def test_console_script_is_installed_and_runs(fake_bingx, config_file):

@@ -212,6 +212,8 @@ CASES = [
     Case(110412, IO, STOP, IO, "Stop Loss price should be greater than the current price"),
     # [place]
     Case(110413, IO, BUY, IO, "Take Profit price should be greater than the current price"),
+    # BingX's newer error list, as copied in public code (a short's take-profit)
+    Case(110414, IO, BUY, IO, "Take Profit price should be lower than the current price"),
     Case(80001, IO, STOP, IO, "Stop Loss price should be lower than the current price"),  # [batch]
     # [issue 8]: the 109400 form since BingX folded 80001 into 109400 ([log])
     Case(

@@ -47,10 +47,17 @@ def _opened(trade: dict[str, Any]) -> datetime:
 
 
 def quiet_point(rehearsal: Rehearsal) -> bool:
-    """Every pair has an open trade with its stoploss in place, none exits within 4 s."""
+    """Every pair traded three times; the open trades have their stoplosses, nothing is
+    pending, and none exits within 4 s.
+
+    Not every pair need be open then: BingX's create reply already says a market entry FILLED,
+    so freqtrade books it at once, and the pairs' rounds drift apart.
+    """
     trades, _orders = rehearsal.db_rows()
     open_trades = [t for t in trades if t["is_open"]]
-    if {t["pair"] for t in open_trades} != set(PAIRS) or not rehearsal.settled():
+    if not open_trades or not rehearsal.settled():
+        return False
+    if any(sum(t["pair"] == pair for t in trades) < 3 for pair in PAIRS):
         return False
     oldest = min(_opened(t) for t in open_trades)
     return (datetime.now(UTC) - oldest).total_seconds() < BingxRehearsal.HOLD_SECONDS - 4

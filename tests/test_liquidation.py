@@ -98,3 +98,80 @@ def test_the_exchange_uses_bingx_tiers_for_dry_run_liquidation(fake_bingx, make_
 def test_fake_ladder_tier_two_is_what_the_hand_example_assumed():
     tiers = parse_tiers(leverage_tiers("BTC-USDT", 125), 125)
     assert (tiers[1]["maintenanceMarginRate"], tiers[1]["maintAmt"]) == (0.008, 1200.0)
+
+
+def _trade(pair: str, open_rate: float, amount: float, is_short: bool, leverage: float):
+    from datetime import UTC, datetime
+
+    from freqtrade.persistence import LocalTrade
+
+    return LocalTrade(
+        pair=pair,
+        open_rate=open_rate,
+        amount=amount,
+        is_short=is_short,
+        leverage=leverage,
+        stake_amount=open_rate * amount / leverage,
+        fee_open=FEE,
+        fee_close=FEE,
+        open_date=datetime.now(UTC),
+        exchange="bingx",
+        trading_mode="futures",
+    )
+
+
+# Cross margin, worked by hand. Wallet (freqtrade's cross collateral) 10000 USDT.
+# The other position: short 2 ETH from 3000, mark now 3100.
+#   unrealised PnL = -(3100 - 3000) * 2 = -200
+#   maintenance at mark: notional 3100 * 2 = 6200, the fake's ETH tier 1 (max 100x):
+#   rate 1 / (2 * 100) = 0.005, amount 0  ->  6200 * 0.005 = 31
+#   margin left for BTC = 10000 + (-200 - 31) = 9769
+# This position: long 1 BTC from 60000 (notional 60000, BTC tier 1: rate 0.004, amount 0).
+#   9769 + 1 * (P - 60000) = P * 0.004 + P * 0.0005
+#   P (1 - 0.0045) = 60000 - 9769  ->  0.9955 P = 50231  ->  P = 50458.061...
+# Without the ETH loss (its maintenance only) it would be (60000 - 9969) / 0.9955 = 50257.157.
+CROSS_BY_HAND = 50458.061
+
+
+def test_cross_liquidation_counts_the_other_positions_pnl_at_mark(fake_bingx, make_exchange):
+    from freqtrade.enums import RunMode
+
+    exchange = make_exchange(dry_run=True, runmode=RunMode.DRY_RUN, margin_mode="cross")
+    exchange.fill_leverage_tiers()
+    fake_bingx.set_mark_price("ETH-USDT", 3100)
+    btc = _trade("BTC/USDT:USDT", 60000, 1, is_short=False, leverage=10)
+    eth = _trade("ETH/USDT:USDT", 3000, 2, is_short=True, leverage=5)
+    price = exchange.dry_run_liquidation_price(
+        "BTC/USDT:USDT",
+        open_rate=60000,
+        is_short=False,
+        amount=1,
+        stake_amount=6000,
+        leverage=10,
+        wallet_balance=10000,
+        open_trades=[btc, eth],
+    )
+    assert price == pytest.approx(CROSS_BY_HAND, abs=0.001)
+    # The ETH mark price moved in its favour: BTC's liquidation price falls with it.
+    # PnL +200, maintenance 5800 * 0.005 = 29: P = (60000 - 10171) / 0.9955
+    fake_bingx.set_mark_price("ETH-USDT", 2900)
+    price = exchange.dry_run_liquidation_price(
+        "BTC/USDT:USDT", 60000, False, 1, 6000, 10, 10000, [btc, eth]
+    )
+    assert price == pytest.approx((60000 - 10000 - 200 + 29) / 0.9955, abs=0.001)
+
+
+def test_cross_liquidation_in_backtesting_uses_open_rates(fake_bingx, make_exchange):
+    # No mark price at hand in backtesting: the others count with their maintenance only.
+    from freqtrade.enums import RunMode
+
+    exchange = make_exchange(dry_run=True, runmode=RunMode.BACKTEST, margin_mode="cross")
+    exchange.fill_leverage_tiers()
+    fake_bingx.clear_requests()
+    eth = _trade("ETH/USDT:USDT", 3000, 2, is_short=True, leverage=5)
+    price = exchange.dry_run_liquidation_price(
+        "BTC/USDT:USDT", 60000, False, 1, 6000, 10, 10000, [eth]
+    )
+    # ETH maintenance at 3000: 6000 * 0.005 = 30  ->  (60000 - 9970) / 0.9955
+    assert price == pytest.approx((60000 - 9970) / 0.9955, abs=0.001)
+    assert fake_bingx.count("/openApi/swap/v2/quote/premiumIndex") == 0

@@ -42,7 +42,8 @@ def test_first_entry_of_a_new_pair_after_a_switch_goes_through(
 
     assert order["id"]
     old_side = "LONG" if hedge_at_start else "BOTH"
-    leverage = [r for r in fake_bingx.requests if r.path == LEVERAGE_PATH]
+    # The POSTs (the account's leverage is read first with a GET, which names no side).
+    leverage = [r for r in fake_bingx.requests if r.path == LEVERAGE_PATH and r.method == "POST"]
     orders = [r for r in fake_bingx.requests if r.path == ORDER_PATH and r.method == "POST"]
     assert [(r.params["side"], r.code) for r in leverage] == [(old_side, 109400), (new_side, 0)]
     assert [(r.params["positionSide"], r.code) for r in orders] == [

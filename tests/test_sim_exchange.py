@@ -139,7 +139,8 @@ def test_market_data_through_ccxt(srv: FakeBingx, ex: ccxt.bingx) -> None:
     assert times == sorted(times) and all(t % (8 * 3_600_000) == 0 for t in times)
     assert all(b - a == 8 * 3_600_000 for a, b in itertools.pairwise(times))
     current = ex.fetch_funding_rate(BTC)
-    assert current["interval"] == "8h"
+    # BingX's premiumIndex page lists no funding interval (see test_sim_conformance.py).
+    assert current["interval"] is None and "fundingIntervalHours" not in current["info"]
     assert current["markPrice"] == pytest.approx(srv.mark_price("BTC-USDT"), abs=0.1)
     assert current["nextFundingTimestamp"] == times[-1] + 8 * 3_600_000
 
@@ -186,7 +187,7 @@ def test_one_way_market_round_trip(srv: FakeBingx, ex: ccxt.bingx) -> None:
     assert float(fills[-1]["realizedPnl"]) == pytest.approx(pnl, abs=1e-3)
 
     # Reduce-only with nothing to reduce is refused; an over-sized reduce never flips.
-    with pytest.raises(ccxt.InvalidOrder, match="No position to close"):
+    with pytest.raises(ccxt.ExchangeError, match="101290"):
         ex.create_order(BTC, "market", "sell", 0.01, params={"reduceOnly": True})
     ex.create_order(BTC, "market", "buy", 0.01)
     ex.create_order(BTC, "market", "sell", 0.05, params={"reduceOnly": True})
@@ -203,15 +204,18 @@ def test_one_way_refuses_hedge_fields_and_bad_amounts(srv: FakeBingx, ex: ccxt.b
     with pytest.raises(ccxt.BadRequest, match="One-way mode"):
         ex.create_order(BTC, "market", "buy", 0.01, params={"positionSide": "LONG"})
     base = {"symbol": "BTC-USDT", "side": "BUY", "positionSide": "BOTH", "type": "MARKET"}
-    assert signed(srv, "POST", ORDER, {**base, "quantity": "0.00001"})["code"] == 109400
-    # quantityPrecision is 4 for BTC-USDT: a fifth decimal is refused.
-    assert "precision" in signed(srv, "POST", ORDER, {**base, "quantity": "0.00015"})["msg"]
+    # quantityPrecision is 4 for BTC-USDT: extra decimals are truncated, as BingX's page says.
+    tiny = signed(srv, "POST", ORDER, {**base, "quantity": "0.00009"})
+    assert (tiny["code"], tiny["msg"]) == (101400, "The minimum order amount is 0.0001 BTC.")
     assert signed(srv, "POST", ORDER, {**base, "symbol": "DOGE-USDT", "quantity": "1"})[
         "msg"
     ].startswith("DOGE-USDT,symbol not exist")
-    with pytest.raises(ccxt.BadRequest, match="margin is not enough"):
+    with pytest.raises(ccxt.InsufficientFunds, match="Insufficient margin"):
         ex.create_order(BTC, "market", "buy", 1.0)  # 60k notional at 5x > 10k balance
     assert srv.orders(KEY) == []
+    truncated = signed(srv, "POST", ORDER, {**base, "quantity": "0.00019"})
+    assert truncated["data"]["order"]["quantity"] == 0.0001
+    assert [o["origQty"] for o in srv.orders(KEY)] == ["0.0001"]
 
 
 # ------------------------------------------------------------------------------ hedge mode
@@ -282,7 +286,7 @@ def test_stop_market_triggers_on_mark_price(srv: FakeBingx, ex: ccxt.bingx) -> N
 
     # A stop that would trigger at once is refused (freqtrade: InvalidOrderException).
     ex.create_order(BTC, "market", "buy", 0.01)
-    with pytest.raises(ccxt.BadRequest, match="stop loss trigger price"):
+    with pytest.raises(ccxt.ExchangeError, match="110411"):
         ex.create_order(
             BTC, "market", "sell", 0.01, params={"stopLossPrice": 59500.0, "reduceOnly": True}
         )

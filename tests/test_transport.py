@@ -147,7 +147,7 @@ PAGES = Path(__file__).resolve().parents[1].parent / "shared/reference/bingx-swa
 
 
 def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
-    from freqtrade_bingx import account, preflight
+    from freqtrade_bingx import account, account_modes, preflight
 
     plugin_rows = {(r.method, r.path): r for r in RATE_LIMITS if r.caller == rate_limits.PLUGIN}
     used = {
@@ -161,6 +161,7 @@ def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
         ("GET", account.TIERS),
         ("GET", preflight.API_PERMISSIONS),
         ("POST", preflight.ORDER_TEST),
+        ("GET", account_modes.ASSET_MODE),
     }
     assert set(plugin_rows) == used
     assert DEFAULT_RATE_LIMITS == {key: row.client_per_second for key, row in plugin_rows.items()}

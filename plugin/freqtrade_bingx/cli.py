@@ -171,7 +171,7 @@ def preflight(exchange, strategy: str | None, strategy_path: str | None, leverag
 
 
 def _every(hours: int | None) -> str:
-    return "?" if hours is None else f"{hours}h"
+    return "unknown" if hours is None else f"{hours}h"
 
 
 def _x(value: Any) -> str:

@@ -183,6 +183,9 @@ RULES: tuple[Rule, ...] = (
     Rule(InvalidOrderException, code=110411, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110412, hint="stop price already crossed"),
     Rule(InvalidOrderException, code=110413, hint="take-profit price already crossed"),
+    # "Take Profit price should be lower than the current price" (a short's take-profit): not
+    # on the stored pages; BingX's newer error list as copied in public code (see sim/orders.py).
+    Rule(InvalidOrderException, code=110414, hint="take-profit price already crossed"),
     Rule(InvalidOrderException, pattern=STOP_PRICE_CROSSED, hint="stop price already crossed"),
     # [place] 101290 "The Reduce Only order can only decrease the position and not be used to
     # open a position. Please check your positions and open orders." (also with an empty msg)

@@ -29,7 +29,7 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, account_budget, replies, settings
+from freqtrade_bingx import __version__, account, account_budget, account_modes, replies, settings
 from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
@@ -75,6 +75,8 @@ class BingxFuturesMixin:
         "ccxt_futures_name": "swap",
         # BingX's VST demo host, for swaps only; routed in BingxFuturesDataMixin._init_ccxt.
         "supports_demo_trading": True,
+        # BingX's contract list schedules delistings: check_delisting_time in futures_data.py.
+        "has_delisting": True,
         **STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }
@@ -232,6 +234,8 @@ class BingxFuturesMixin:
             or self._config.get("runmode") != RunMode.LIVE
         ):
             return
+        if not self._is_demo_trading:  # BingX serves the asset mode on its live host only
+            account_modes.check_asset_mode(self._call, self.margin_mode)
         self.refresh_position_mode()
         self.apply_position_mode_setting()
 

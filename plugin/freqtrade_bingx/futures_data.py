@@ -23,7 +23,9 @@ signed request per pair (two with the account's maximum leverage, at 5 requests/
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,9 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import Tickers
 from freqtrade.plugins.pairlist.pairlist_helpers import expand_pairlist
+from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
-from freqtrade_bingx import account, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx import account, delisting, funding, liquidation, markets_cache, replies, tiers
 from freqtrade_bingx.errors import translate
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
@@ -51,6 +54,9 @@ logger = logging.getLogger(__name__)
 # Loading tiers for many pairs takes a while (5 pairs/s): say how far it got this often.
 TIER_PROGRESS_EVERY = 25
 DEFAULT_TAKER_FEE = 0.0005  # BingX's standard USDT-M taker fee, when a market lacks one
+HOUR_MS = 3_600_000
+# Funding-rate rows read to tell a pair's funding interval from their spacing.
+FUNDING_HISTORY_PROBE = 3
 
 
 class BingxFuturesDataMixin:
@@ -58,6 +64,13 @@ class BingxFuturesDataMixin:
     _markets_snapshot_saved: str | None = None
     _no_tickers_noted = False
     _no_snapshot_noted = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Funding payments read per symbol (live trading), so each update reads only what is new.
+        self._funding_ledgers: dict[str, funding.FundingLedger] = {}
+        self._funding_lock = threading.Lock()
+        self._funding_retention_warned: set[str] = set()
+        super().__init__(*args, **kwargs)
 
     # --- demo account -------------------------------------------------------------------
 
@@ -336,6 +349,41 @@ class BingxFuturesDataMixin:
 
     # --- liquidation ----------------------------------------------------------------------
 
+    def get_liquidation_price(
+        self,
+        pair: str,
+        open_rate: float,
+        is_short: bool,
+        amount: float,
+        stake_amount: float,
+        leverage: float,
+        wallet_balance: float,
+        open_trades: list | None = None,
+    ) -> float | None:
+        """Live: the liquidation price BingX reports for the trade's own position.
+
+        freqtrade's version takes the pair's first position. In hedge mode a pair can have a
+        long and a short position, and the first may be the other side's.
+        """
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
+            return super().get_liquidation_price(
+                pair,
+                open_rate,
+                is_short,
+                amount,
+                stake_amount,
+                leverage,
+                wallet_balance,
+                open_trades,
+            )
+        position = liquidation.position_of_side(self.fetch_positions(pair), is_short)
+        price = liquidation.positive_number((position or {}).get("liquidationPrice"))
+        if price is None:
+            return None
+        # freqtrade's liquidation_buffer: stop that share of the distance short of liquidation.
+        margin = abs(open_rate - price) * self.liquidation_buffer
+        return max(price - margin if is_short else price + margin, 0.0)
+
     def dry_run_liquidation_price(
         self,
         pair: str,
@@ -359,15 +407,9 @@ class BingxFuturesDataMixin:
                 open_trades,
             )
         mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, open_rate * amount)
-        if self.margin_mode == MarginMode.ISOLATED:
-            margin = wallet_balance
-        else:
-            # Cross: the wallet backs every position; the others' maintenance is spoken for.
-            margin = wallet_balance - sum(
-                self._maintenance_margin(t.pair, t.open_rate * t.amount)
-                for t in open_trades
-                if t.pair != pair
-            )
+        margin = wallet_balance
+        if self.margin_mode == MarginMode.CROSS:
+            margin += self._cross_margin_of_others(pair, open_trades)
         return liquidation.liquidation_price(
             entry=open_rate,
             qty=amount,
@@ -378,35 +420,179 @@ class BingxFuturesDataMixin:
             fee=self.markets[pair].get("taker") or DEFAULT_TAKER_FEE,
         )
 
-    def _maintenance_margin(self, pair: str, notional: float) -> float:
-        mmr, maint_amount = self.get_maintenance_ratio_and_amt(pair, notional)
-        return notional * mmr - (maint_amount or 0.0)
+    def _cross_margin_of_others(self, pair: str, open_trades: list) -> float:
+        """What the account's other positions add to (or take from) this one's cross margin.
+
+        The wallet backs every cross position: the others' unrealised PnL counts, and their
+        maintenance margin is spoken for, both at the mark price. Dry-run reads the mark prices
+        from BingX (one request); backtesting has none at hand and uses the open rates, so
+        there the others count with their maintenance only.
+        """
+        others = [t for t in open_trades if t.pair != pair]
+        if not others:
+            return 0.0
+        marks = self._mark_prices([t.pair for t in others])
+        positions = []
+        for t in others:
+            mark = marks.get(t.pair, t.open_rate)
+            mmr, maint_amount = self.get_maintenance_ratio_and_amt(t.pair, mark * t.amount)
+            positions.append(
+                liquidation.OtherPosition(
+                    entry=t.open_rate,
+                    qty=t.amount,
+                    is_short=t.is_short,
+                    mark=mark,
+                    mmr=mmr,
+                    maint_amount=maint_amount or 0.0,
+                )
+            )
+        return liquidation.cross_margin_of_others(positions)
+
+    def _mark_prices(self, pairs: list[str]) -> dict[str, float]:
+        """Mark prices of ``pairs`` from BingX's premium index, in dry-run and live only."""
+        if self._config.get("runmode") not in TRADE_MODES:
+            return {}
+        try:
+            rates = self._api.fetch_funding_rates(pairs)
+        except ccxt.BaseError as e:
+            logger.warning(
+                "Could not read BingX mark prices (%s); cross liquidation prices use the open "
+                "rates of the other trades",
+                redact_signatures(str(e)),
+            )
+            return {}
+        marks = {}
+        for pair in pairs:
+            mark = liquidation.positive_number((rates.get(pair) or {}).get("markPrice"))
+            if mark is not None:
+                marks[pair] = mark
+        return marks
+
+    # --- delisting ------------------------------------------------------------------------
+
+    def check_delisting_time(self, pair: str) -> datetime | None:
+        """When BingX stops the pair's contract (``maintainTime`` / ``offTime``), if scheduled.
+
+        freqtrade's ``DelistFilter`` and ``DataProvider.check_delisting`` read this. Only in
+        dry-run and live: the contract list is today's, not a backtest's.
+        """
+        if (
+            self.trading_mode != TradingMode.FUTURES
+            or self._config.get("runmode") not in TRADE_MODES
+        ):
+            return super().check_delisting_time(pair)
+        info = (self.markets.get(pair) or {}).get("info") or {}
+        stop_ms = delisting.stop_time_ms(info, dt_ts())
+        return dt_from_ts(stop_ms) if stop_ms is not None else None
 
     # --- funding --------------------------------------------------------------------------
 
     @retrier
-    def funding_interval_hours(self, pair: str) -> int | None:
-        """BingX's funding interval for the pair (1, 4 or 8 hours), from its premium index.
+    def _get_funding_fees_from_exchange(self, pair: str, since: datetime | int) -> float:
+        """The sum of every funding payment of ``pair`` since ``since`` (live trading).
 
-        freqtrade charges funding from the funding-rate history, which holds one row per
-        funding event, at a 1h funding timeframe that divides every BingX interval.
+        freqtrade's version makes one request without ``limit`` (100 rows at most); this one
+        pages through BingX's income endpoint (see :mod:`freqtrade_bingx.funding`).
+        """
+        if self.trading_mode != TradingMode.FUTURES:
+            return super()._get_funding_fees_from_exchange(pair, since)
+        since_ms = dt_ts(since) if isinstance(since, datetime) else int(since)
+        symbol = self._symbol(pair)
+        now_ms = self._api.milliseconds()
+        oldest_kept = now_ms - funding.RETENTION_MS
+        with self._funding_lock:
+            ledger = self._funding_ledgers.setdefault(symbol, funding.FundingLedger())
+        for start, end in ledger.gaps(max(since_ms, oldest_kept), now_ms):
+            ledger.add(start, end, funding.read_window(self._income_page(symbol), start, end))
+        if since_ms < oldest_kept and ledger.gaps(since_ms, oldest_kept):
+            self._warn_funding_retention(pair, since_ms)
+        return ledger.total(since_ms)
+
+    def _income_page(self, symbol: str) -> Callable[[int, int], tuple[int, list]]:
+        def fetch(start_ms: int, end_ms: int) -> tuple[int, list]:
+            params = {
+                "symbol": symbol,
+                "incomeType": funding.FUNDING_FEE,
+                "startTime": start_ms,
+                "endTime": end_ms,
+                "limit": funding.PAGE_LIMIT,
+            }
+            try:
+                # ccxt's fetch_funding_history turns a malformed row into an amount of None,
+                # which freqtrade's sum would crash on; the raw reply is checked instead.
+                reply = self._api.swapV2PrivateGetUserIncome(params)
+                self._log_exchange_response("funding_history", reply, add_info=symbol)
+            except ccxt.DDoSProtection as e:
+                raise DDosProtection(e) from e
+            except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+                raise TemporaryError(f"Could not read funding fees of {symbol}: {e}") from e
+            except ccxt.BaseError as e:
+                raise OperationalException(e) from e
+            data = reply.get("data") if isinstance(reply, dict) else None
+            try:
+                payments = funding.parse_income(data, symbol)
+            except funding.BadIncomeReply as e:
+                raise TemporaryError(f"BingX {funding.INCOME_PATH}: {e}") from e
+            return len(data) if isinstance(data, list) else 0, payments
+
+        return fetch
+
+    def _warn_funding_retention(self, pair: str, since_ms: int) -> None:
+        if pair in self._funding_retention_warned:
+            return
+        self._funding_retention_warned.add(pair)
+        logger.warning(
+            "%s: the trade's funding payments before %s are older than the 3 months BingX keeps "
+            "(GET %s); the funding fees freqtrade shows for it leave them out",
+            pair,
+            dt_from_ts(since_ms),
+            funding.INCOME_PATH,
+        )
+
+    @retrier
+    def funding_interval_hours(self, pair: str) -> int | None:
+        """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown.
+
+        BingX's premiumIndex page lists no interval; newer replies carry ``fundingIntervalHours``
+        (ccxt reads it as ``interval``), so that is used when present. Otherwise the spacing of
+        the two latest settlements in the funding-rate history (one row per settlement, with its
+        ``fundingTime``) gives it. freqtrade charges funding from that history, at a 1h funding
+        timeframe that divides every BingX interval.
         """
         symbol = self._symbol(pair)
+        # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the raw reply
+        # is checked here instead.
+        reply = self._funding_call(
+            pair, self._api.swapV2PublicGetQuotePremiumIndex, {"symbol": symbol}
+        )
         try:
-            # ccxt's fetch_funding_rate turns a malformed reply into an empty result; the
-            # raw reply is checked here instead.
-            reply = self._api.swapV2PublicGetQuotePremiumIndex({"symbol": symbol})
+            data = reply.get("data") if isinstance(reply, dict) else reply
+            hours = replies.funding_interval_hours(data, symbol)
+        except BingxError as e:
+            raise translate(e, f"read the funding interval of {pair}") from e
+        if hours is not None:
+            return hours
+        history = self._funding_call(
+            pair, self._api.fetch_funding_rate_history, pair, limit=FUNDING_HISTORY_PROBE
+        )
+        times = sorted(
+            {row["timestamp"] for row in history or [] if isinstance(row.get("timestamp"), int)}
+        )
+        if len(times) < 2:
+            return None
+        hours, rest = divmod(times[-1] - times[-2], HOUR_MS)
+        return hours if hours > 0 and rest == 0 else None
+
+    def _funding_call(self, pair: str, method: Callable[..., Any], *args, **kwargs) -> Any:
+        """A public ccxt call for the funding interval, its errors as freqtrade's."""
+        try:
+            return method(*args, **kwargs)
         except ccxt.DDoSProtection as e:
             raise DDosProtection(e) from e
         except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
             raise TemporaryError(f"Could not read the funding interval of {pair}: {e}") from e
         except ccxt.BaseError as e:
             raise OperationalException(e) from e
-        try:
-            data = reply.get("data") if isinstance(reply, dict) else reply
-            return replies.funding_interval_hours(data, symbol)
-        except BingxError as e:
-            raise translate(e, f"read the funding interval of {pair}") from e
 
 
 def _checked_tier_rows(symbol: str) -> Callable[[Any], list[dict[str, Any]]]:

@@ -14,8 +14,8 @@ a check pointless):
   built by the plugin's own exchange class (``_get_params``, ``_get_stop_params``, the position
   side of the account's mode) and ccxt's request builder, at the market's smallest quantity.
   Entries are tested on every pair and side; exits and stops once per side, on the first pair:
-  with nothing open BingX answers them "No position to close" (101205), which counts as a
-  failing request, and the check reports it as the expected answer.
+  with nothing open BingX answers them "No position to close" (101205; 101290 for a reduce-only
+  order), which counts as a failing request, and the check reports it as the expected answer.
 
 It only reads, plus ``POST /openApi/swap/v2/trade/order/test``, which validates an order and
 places nothing. It never sets leverage, margin type or position mode, and never places or
@@ -78,8 +78,10 @@ IP_NOT_WHITELISTED = 100419
 # freqtrade itself warns about a clock off by more than this (Exchange.check_time_offset).
 CLOCK_TOLERANCE_MS = 1500
 # BingX's answers to a closing test order when there is nothing to close ("No position to
-# close", "position not exist": its place-order error list). The order got that far.
-NO_POSITION_CODES = frozenset({101205, 80017})
+# close", "position not exist", and for a reduce-only order "The Reduce Only order can only
+# decrease the position and not be used to open a position": its place-order error list).
+# The order got that far.
+NO_POSITION_CODES = frozenset({101205, 80017, 101290})
 # Stop distance from the price when no strategy gives its stoploss.
 DEFAULT_STOP_DISTANCE = 0.05
 # Quantity above the market's minimum notional, so rounding cannot take it below.

@@ -87,6 +87,9 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit(
         "GET", "/openApi/swap/v2/user/positions", 5, f"{_ACCOUNT}: Query position data", PLUGIN
     ),
+    RateLimit(
+        "GET", "/openApi/swap/v1/trade/assetMode", 2, f"{_TRADE}: Query Multi-Assets Mode", PLUGIN
+    ),
     # ``freqtrade-bingx preflight``: BingX's test-order page, and the key-permissions page of
     # its common account section (not a swap page).
     RateLimit("POST", "/openApi/swap/v2/trade/order/test", 5, f"{_TRADE}: Test Order", PLUGIN),

@@ -13,6 +13,9 @@
         srv.price("BTC-USDT"), srv.mark_price("BTC-USDT"), srv.index_price("BTC-USDT")
         srv.orders("test-key"), srv.fills("test-key")  # trading ledgers (BingX-shaped dicts)
         srv.tick()                                   # match orders / settle funding now
+        srv.account().incomes.append({...})          # fund-flow rows for /user/income
+        srv.account().asset_mode = "multiAssetsMode" # GET /openApi/swap/v1/trade/assetMode
+        srv.schedule_delisting("ETH-USDT", off_ms)   # a contract's offTime (and maintainTime)
         srv.liquidate("BTC-USDT", kind="ADL")        # BingX closes it: a force order
         srv.close_position_on_web("BTC-USDT")        # a MARKET close placed on bingx.com
         srv.force_orders("test-key")                 # [(autoCloseType, row), ...]
@@ -20,6 +23,16 @@
 Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
 ``market.py``); orders, positions, fees and funding are modelled in ``orders.py``; a position
 whose mark price reaches its liquidation price is liquidated (``liquidation.py``).
+
+Replies follow BingX's endpoint pages and live replies quoted in public threads (each names
+its source). Options for what BingX does in more than one way:
+``FakeBingx(premium_index_interval=True)`` adds ``fundingIntervalHours`` and ``updateTime`` to
+premiumIndex (newer replies; the page lists neither); ``rate_limit_recovery_s=300`` keeps an
+endpoint refused for BingX's documented five minutes after its rate limit is exceeded
+(default 0: a client that backs off recovers within the one-second window);
+``Fault(..., block_s=RATE_LIMIT_RECOVERY_S)`` does that from one injected 100410;
+``srv.account().default_margin_type = "SEPARATE_ISOLATED"`` models an account switched on
+bingx.com.
 
 Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, ``body`` as a
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,

@@ -6,6 +6,7 @@ import itertools
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LEVERAGE = 5
 DEFAULT_MARGIN_TYPE = "CROSSED"
+# POST /openApi/swap/v2/trade/marginType: "Margin mode ISOLATED (isolated margin), CROSSED (cross
+# margin) and SEPARATE_ISOLATED (separated isolated margin)"; GET answers one of them.
 MARGIN_TYPES = ("ISOLATED", "CROSSED", "SEPARATE_ISOLATED")
 
 # symbol -> (max leverage, price precision, quantity precision, step, min qty, mark price)
@@ -171,18 +174,31 @@ def _leverage_default() -> int:
     return DEFAULT_LEVERAGE
 
 
-def _margin_default() -> str:
-    return DEFAULT_MARGIN_TYPE
+class MarginTypes(dict[str, str]):
+    """Margin type per symbol; a symbol never set reads as the account's default (not stored)."""
+
+    def __init__(self, default: Callable[[], str]) -> None:
+        super().__init__()
+        self._default = default
+
+    def __missing__(self, symbol: str) -> str:
+        return self._default()
 
 
 @dataclass
 class Account:
-    """Mutable per-API-key state. Handlers hold ``lock`` for check-then-set sequences."""
+    """Mutable per-API-key state. Handlers hold ``lock`` for check-then-set sequences.
+
+    ``margin_type`` is per symbol; a symbol never set has ``default_margin_type``. Either can be
+    set from Python, e.g. ``account.default_margin_type = "SEPARATE_ISOLATED"`` for an account
+    the user switched on bingx.com.
+    """
 
     api_key: str
     secret: str = field(repr=False)
     hedge_mode: bool = False
-    margin_type: defaultdict[str, str] = field(default_factory=lambda: defaultdict(_margin_default))
+    default_margin_type: str = DEFAULT_MARGIN_TYPE
+    margin_type: MarginTypes = field(init=False)
     leverage: defaultdict[tuple[str, str], int] = field(
         default_factory=lambda: defaultdict(_leverage_default)
     )
@@ -197,12 +213,19 @@ class Account:
     fills: list[dict[str, Any]] = field(default_factory=list, repr=False)
     incomes: list[dict[str, Any]] = field(default_factory=list, repr=False)
     realised_pnl: float = 0.0
+    # GET /openApi/swap/v1/trade/assetMode: "singleAssetMode" or "multiAssetsMode" (its page).
+    asset_mode: str = "singleAssetMode"
     funded_until: int | None = None
     # The key as GET /openApi/v1/account/apiPermissions describes it: permission numbers
     # (1 spot trading, 2 read, 3 perpetual futures trading, 4 universal transfer, 5 withdrawal,
     # 7 sub-account transfer) and the IP whitelist (empty: the key is bound to no IP).
     permissions: list[int] = field(default_factory=lambda: [2, 3])
     ip_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+
+    def __post_init__(self) -> None:
+        if self.default_margin_type not in MARGIN_TYPES:
+            raise ValueError(f"margin type must be one of {MARGIN_TYPES}")
+        self.margin_type = MarginTypes(lambda: self.default_margin_type)
 
     def max_leverage_for(self, contract: dict[str, Any], side: str) -> int:
         """The account's maximum on ``side``; BOTH (one-way) is held to the lower of the two."""

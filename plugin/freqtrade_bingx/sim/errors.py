@@ -6,8 +6,15 @@ from __future__ import annotations
 class ApiError(Exception):
     """A BingX business error: HTTP 200 (unless told otherwise) with a non-zero code."""
 
-    def __init__(self, code: int, msg: str, http_status: int = 200) -> None:
+    def __init__(
+        self,
+        code: int,
+        msg: str,
+        http_status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
         self.http_status = http_status
+        self.headers = headers or {}

@@ -16,11 +16,17 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# BingX's 100410 for an endpoint blocked until an absolute time (epoch ms).
+# Two of BingX's three 100410 texts, as its endpoint pages list them (older-export
+# trading__place_order.md and every other endpoint's error table); the second names an absolute
+# time in epoch milliseconds.
+RATE_LIMITED_MSG = "rate limited"
 UNBLOCK_MSG = (
     "code:100410:The endpoint trigger frequency limit rule is currently in the disabled "
     "period and will be unblocked after {unblock_ms}"
 )
+# BingX's rate-limit page (older-export general_information__rate_limit.md): "If the request is
+# too frequent, the system will automatically restrict the request and recover after 5 minutes".
+RATE_LIMIT_RECOVERY_S = 300.0
 
 
 @dataclass
@@ -37,6 +43,11 @@ class Fault:
     symbol's entry orders). ``unblock_in_s`` makes ``msg`` name an unblock time that many
     seconds after the request arrived, in server epoch ms: ``{unblock_ms}`` in ``msg`` is
     replaced by it (an empty ``msg`` becomes BingX's "will be unblocked after" form).
+
+    ``block_s`` keeps the endpoint refused after the fault fired: for that many seconds of
+    server time every request of the same API key to the same method and path gets BingX's
+    plain ``100410 "rate limited"``, which names no unblock time. BingX's rate-limit page says
+    a restricted client recovers after 5 minutes: ``block_s=RATE_LIMIT_RECOVERY_S``.
     """
 
     path: str
@@ -50,6 +61,7 @@ class Fault:
     times: int = 1
     params: dict[str, str] | None = None
     unblock_in_s: float | None = None
+    block_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method is not None:
@@ -58,6 +70,8 @@ class Fault:
             raise ValueError("Fault.times must be >= 1")
         if self.delay_s < 0:
             raise ValueError("Fault.delay_s must be >= 0")
+        if self.block_s < 0:
+            raise ValueError("Fault.block_s must be >= 0")
 
     def matches(self, path: str, method: str, params: dict[str, str] | None = None) -> bool:
         if self.path != path or (self.method is not None and self.method != method.upper()):

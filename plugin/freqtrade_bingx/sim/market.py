@@ -311,6 +311,7 @@ class PriceModel:
     def funding_history(
         self, symbol: str, start: int | None, end: int | None, limit: int, now: int
     ) -> list[dict[str, Any]]:
+        """Rows of GET /openApi/swap/v2/quote/fundingRate: the page's fields and types."""
         hi = min(end, now) if end is not None else now
         last = hi // FUNDING_INTERVAL_MS * FUNDING_INTERVAL_MS
         if start is not None:
@@ -342,10 +343,13 @@ class PriceModel:
         def p(x: float) -> str:
             return fmt(x, price_precision)
 
+        # GET /openApi/swap/v2/quote/ticker: the page's fields and types (bid/ask price and
+        # quantity as numbers, the rest as strings, open/close time as int64), with the "%"
+        # BingX appends to priceChangePercent in the live swap reply ccxt 4.5.90 quotes.
         return {
             "symbol": symbol,
             "priceChange": p(change),
-            "priceChangePercent": f"{change / opened * 100:.2f}",
+            "priceChangePercent": f"{change / opened * 100:.2f}%",
             "lastPrice": p(last),
             "lastQty": num(round(rng.uniform(0.1, 5) * 1000 / last, 4) or 1),
             "highPrice": p(max(samples)),
@@ -355,15 +359,17 @@ class PriceModel:
             "openPrice": p(opened),
             "openTime": open_ms,
             "closeTime": now,
-            "bidPrice": p(bid),
-            "bidQty": num(round(rng.uniform(1, 20) * 1000 / last, 4) or 1),
-            "askPrice": p(ask),
-            "askQty": num(round(rng.uniform(1, 20) * 1000 / last, 4) or 1),
+            "bidPrice": round(bid, price_precision),
+            "bidQty": round(rng.uniform(1, 20) * 1000 / last, 4) or 1.0,
+            "askPrice": round(ask, price_precision),
+            "askQty": round(rng.uniform(1, 20) * 1000 / last, 4) or 1.0,
         }
 
     def depth(
         self, symbol: str, now: int, limit: int, price_precision: int, qty_precision: int
     ) -> dict[str, Any]:
+        """GET /openApi/swap/v2/quote/depth: the page's fields, levels as [price, qty] strings
+        as in the live linear-swap reply ccxt quotes."""
         bid, ask = self.bid_ask(symbol, now)
         tick = 10.0**-price_precision
         step = max(tick, bid * 0.0001)
@@ -387,6 +393,7 @@ class PriceModel:
     def trades(
         self, symbol: str, now: int, limit: int, price_precision: int
     ) -> list[dict[str, Any]]:
+        """Rows of GET /openApi/swap/v2/quote/trades: the page's fields and types."""
         rows = []
         for i in range(limit):
             t = (now // 1000 - i * 10) * 1000

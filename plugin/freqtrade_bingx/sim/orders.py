@@ -29,10 +29,10 @@ import copy
 import itertools
 import json
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from .accounts import Account, leverage_tiers
@@ -49,23 +49,40 @@ TAKE_PROFIT_TYPES = ("TAKE_PROFIT_MARKET", "TAKE_PROFIT")
 TRIGGER_TYPES = ("TRIGGER_MARKET", "TRIGGER_LIMIT")
 CONDITIONAL_TYPES = STOP_TYPES + TAKE_PROFIT_TYPES + TRIGGER_TYPES
 ORDER_TYPES = MARKET_TYPES + LIMIT_TYPES + CONDITIONAL_TYPES
+# The page: closePosition "only support STOP_MARKET and TAKE_PROFIT_MARKET".
+CLOSE_POSITION_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 # Types that carry a limit price (sent by ccxt as ``price``).
 PRICED_TYPES = ("LIMIT", "STOP", "TAKE_PROFIT", "TRIGGER_LIMIT")
 WORKING_TYPES = ("MARK_PRICE", "CONTRACT_PRICE", "INDEX_PRICE")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "POSTONLY")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 
-# BingX's answer to an order that needs more margin than is available. Real BingX answers
-# order placement with 101204 ("Insufficient margin") or 80012 wrapping "margin is not enough";
-# the brief asks for the 109400 form the rest of this fake server uses (the plugin's error
-# table maps both to InsufficientFundsError). Change here to exercise the other forms.
-MARGIN_ERROR = (109400, "margin is not enough")
-# Unknown order id: 109421 (ccxt: OrderNotFound). Cancelling an order that is already final:
-# BingX's code for this is not documented in our sources; 80018 "order is already filled" is
-# what we believe it sends (ccxt maps it to a generic ExchangeError). Unverified.
-ORDER_NOT_FOUND = (109421, "order not exist")
-ORDER_FINAL = (80018, "order is already filled")
+# Error replies of the order endpoints, from their pages' error tables (reference/bingx-swap-api/
+# older-export/trading__place_order.md, trading__cancel_order.md, trading__query_order_details.md).
+MARGIN_ERROR = (101204, "Insufficient margin")  # place order
+CANCEL_NOT_FOUND = (109414, "order not exist")  # cancel order
+QUERY_NOT_FOUND = (80016, "order does not exist")  # query order
+# Cancel of an order that is already filled or canceled: the cancel page lists only this text.
+ORDER_FINAL = (80018, "order is already filled, The order doesn't exist")
+DUPLICATE_CLIENT_ID = (101481, "clientOrderID cannot be repeated")
+REDUCE_ONLY_GROWS = (
+    101290,
+    (
+        "The Reduce Only order can only decrease the position and not be used to open a "
+        "position. Please check your positions and open orders."
+    ),
+)
+NO_POSITION = (101205, "No position to close")
+# A stop-loss / take-profit whose trigger price the reference price has already crossed. 110411,
+# 110412 and 110413 are on the place-order page; 110414 (take profit of a short) is in BingX's
+# newer error-code list (docs-v3), which also says which position side each one is for.
+SL_LONG = (110411, "Stop Loss price should be lower than the current price")
+SL_SHORT = (110412, "Stop Loss price should be greater than the current price")
+TP_LONG = (110413, "Take Profit price should be greater than the current price")
+TP_SHORT = (110414, "Take Profit price should be lower than the current price")
 BEIJING = timezone(timedelta(hours=8))
+# Fill fields the fake keeps for srv.fills() but BingX's allFillOrders page does not list.
+FILL_LEDGER_ONLY = ("realizedPnl", "maker", "time")
 
 
 def _bool_param(params: dict[str, str], name: str) -> bool | None:
@@ -79,26 +96,25 @@ def _bool_param(params: dict[str, str], name: str) -> bool | None:
     raise ApiError(109400, f"Invalid parameters, {name} must be true or false")
 
 
-def _decimals(text: str) -> int:
-    text = text.strip()
-    if "e" in text.lower():
-        text = format(float(text), "f")
-    return len(text.partition(".")[2].rstrip("0"))
-
-
 def _positive(params: dict[str, str], name: str, precision: int | None = None) -> float | None:
+    """A positive number parameter, truncated to ``precision`` decimals.
+
+    BingX's place-order page (demo variant, post_openapi_swap_v2_trade_order_1.md): "If the
+    accuracy exceeds the range of the current period, the current API order will still be
+    successful, but it will be truncated."
+    """
     text = params.get(name)
     if text is None or text == "" or text == "0":
         return None
     try:
-        value = float(text)
-    except ValueError:
+        value = Decimal(text.strip())
+    except InvalidOperation:
         raise ApiError(109400, f"Invalid parameters, {name} must be a number") from None
-    if not math.isfinite(value) or value <= 0:
+    if not value.is_finite() or value <= 0:
         raise ApiError(109400, f"Invalid parameters, {name} must be greater than 0")
-    if precision is not None and _decimals(text) > precision:
-        raise ApiError(109400, f"Invalid parameters, the precision of {name} is {precision}")
-    return value
+    if precision is not None:
+        value = value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_DOWN)
+    return float(value)
 
 
 @dataclass
@@ -144,7 +160,16 @@ class SimOrder:
         return self.cum_quote / self.executed_qty if self.executed_qty else 0.0
 
     def to_bingx(self, qty_precision: int) -> dict[str, Any]:
-        """The order as BingX's query/openOrders/allOrders endpoints show it."""
+        """The order as the query, cancel, openOrders, allOrders and fullOrder endpoints show it.
+
+        Keys and types follow a live query reply quoted in a public bot's notes (2023-12,
+        ``{"code":0,"msg":"","data":{"order":{"symbol":"BTC-USDT","orderId":1735556416452698112,
+        ...,"takeProfit":{"type":"","quantity":0,"stopPrice":0,"price":0,"workingType":""},
+        ...,"orderType":"","workingType":"MARK_PRICE"}}}``) and ccxt 4.5.90's fetchOrders
+        example; ``onlyOnePosition`` and ``reduceOnly`` (booleans) are in the live cancel reply
+        ccxt quotes under editOrder; ``closePosition`` (a string) is on the query and
+        openOrders pages.
+        """
         pp = self.price_precision
 
         def attached(spec: dict[str, Any] | None) -> dict[str, Any]:
@@ -155,7 +180,6 @@ class SimOrder:
                 "stopPrice": spec.get("stopPrice", 0),
                 "price": spec.get("price", 0),
                 "workingType": spec.get("workingType", ""),
-                "stopGuaranteed": "",
             }
 
         return {
@@ -187,29 +211,49 @@ class SimOrder:
             "workingType": self.working_type,
             "onlyOnePosition": self.position_side == "BOTH",
             "reduceOnly": self.reduce_only,
-            "timeInForce": "PostOnly" if self.time_in_force == "POSTONLY" else self.time_in_force,
+            "closePosition": "true" if self.close_position else "false",
         }
 
     def to_created(self, qty_precision: int) -> dict[str, Any]:
-        """The order as the create endpoint answers: no status, fills or average price."""
+        """The order as the create endpoint answers it (inside ``data.order``).
+
+        Keys and types follow a live reply from BingX's demo host (2026) quoted in a public
+        project's verification notes: ``{"orderId":2086368129182601216,"orderID":
+        "2086368129182601216","symbol":"BTC-USDT",...,"price":0,"quantity":0.001,
+        "quoteOrderQty":0,"stopPrice":0,...,"clientOrderID":"<id>","clientOrderId":"",
+        ...,"closePosition":"","stopGuaranteed":"","status":"FILLED","avgPrice":"64881.5",
+        "executedQty":"0.0010"}``. The place-order page lists status, avgPrice ("present when
+        type=MARKET") and executedQty too.
+        """
         pp = self.price_precision
-        return {
-            "symbol": self.symbol,
+        created: dict[str, Any] = {
             "orderId": self.order_id,
-            "side": self.side,
+            "orderID": str(self.order_id),
+            "symbol": self.symbol,
             "positionSide": self.position_side,
+            "side": self.side,
             "type": self.type,
-            "clientOrderID": self.client_order_id,
+            "price": round(self.price, pp),
+            "quantity": round(self.quantity, qty_precision),
+            "quoteOrderQty": 0,
+            "stopPrice": round(self.stop_price, pp),
             "workingType": self.working_type,
-            "price": fmt(self.price, pp) if self.price else 0,
-            "quantity": fmt(self.quantity, qty_precision) if self.quantity else 0,
-            "stopPrice": fmt(self.stop_price, pp) if self.stop_price else 0,
+            "clientOrderID": self.client_order_id,
+            "clientOrderId": "",
             "timeInForce": "PostOnly" if self.time_in_force == "POSTONLY" else self.time_in_force,
             "priceRate": 0,
             "stopLoss": json.dumps(self.stop_loss) if self.stop_loss else "",
             "takeProfit": json.dumps(self.take_profit) if self.take_profit else "",
             "reduceOnly": self.reduce_only,
+            "activationPrice": 0,
+            "closePosition": "true" if self.close_position else "",
+            "stopGuaranteed": "",
+            "status": self.status,
+            "executedQty": fmt(self.executed_qty, qty_precision),
         }
+        if self.type == "MARKET":
+            created["avgPrice"] = fmt(self.avg_price, pp)
+        return created
 
 
 class TradingEngine:
@@ -227,7 +271,6 @@ class TradingEngine:
         self._now = clock
         self._accounts = accounts
         self._order_ids = itertools.count(1_800_000_000_000_000_000 + clock() * 1000)
-        self._trade_ids = itertools.count(900_000_000 + clock() % 1_000_000 * 100)
         self._position_ids = itertools.count(1_900_000_000_000_000_000)
         self._tran_ids = itertools.count(1)
 
@@ -253,6 +296,8 @@ class TradingEngine:
     def new_position(
         self, acct: Account, symbol: str, side: str, amount: float, price: float, now: int
     ) -> dict[str, Any]:
+        """A row of GET /openApi/swap/v2/user/positions: the page's fields, plus ``currency``
+        and ``onlyOnePosition`` from the live reply ccxt 4.5.90 quotes for fetchPositions."""
         lev = acct.leverage[(symbol, side)]
         position = {
             "positionId": str(next(self._position_ids)),
@@ -261,6 +306,7 @@ class TradingEngine:
             "positionAmt": num(abs(amount)),
             "availableAmt": num(abs(amount)),
             "positionSide": side,
+            # "true: isolated margin mode false: cross margin"; SEPARATE_ISOLATED is isolated.
             "isolated": acct.margin_type[symbol] != "CROSSED",
             "avgPrice": num(price),
             "initialMargin": f"{abs(amount) * price / lev:.4f}",
@@ -275,7 +321,6 @@ class TradingEngine:
             "markPrice": num(price),
             "positionValue": f"{abs(amount) * price:.4f}",
             "onlyOnePosition": not acct.hedge_mode,
-            "openTime": now,
             "updateTime": now,
         }
         acct.positions.append(position)
@@ -405,8 +450,14 @@ class TradingEngine:
             raise ApiError(109400, f"Invalid parameters, order type {otype!r} is not supported")
         position_side, reduce_only = self._check_mode(acct, params)
         close_position = bool(_bool_param(params, "closePosition"))
-        if close_position and otype not in CONDITIONAL_TYPES:
-            raise ApiError(109400, "Invalid parameters, closePosition needs a TP/SL order type")
+        if close_position and otype not in CLOSE_POSITION_TYPES:
+            # The page: closePosition "only support STOP_MARKET and TAKE_PROFIT_MARKET"; its
+            # refusal is not documented, so the fake answers BingX's generic parameter error.
+            raise ApiError(
+                109400,
+                "Invalid parameters, closePosition only supports STOP_MARKET and "
+                "TAKE_PROFIT_MARKET",
+            )
         quantity, price, stop_price = self._amounts(contract, params, otype, close_position)
         working_type = params.get("workingType") or "MARK_PRICE"
         if working_type not in WORKING_TYPES:
@@ -414,9 +465,11 @@ class TradingEngine:
         tif = (params.get("timeInForce") or "GTC").upper()
         if tif not in TIME_IN_FORCE:
             raise ApiError(109400, f"Invalid parameters, timeInForce {tif!r} illegal")
-        client_id = params.get("clientOrderID") or params.get("clientOrderId") or ""
+        # The page: "The system will convert this field to lowercase. Different orders cannot
+        # use the same clientOrderId".
+        client_id = (params.get("clientOrderID") or params.get("clientOrderId") or "").lower()
         if client_id and any(o.client_order_id == client_id for o in acct.orders.values()):
-            raise ApiError(109201, "Duplicate clientOrderID")
+            raise ApiError(*DUPLICATE_CLIENT_ID)
         leverage_side = position_side
         if position_side == "BOTH":
             leverage_side = "LONG" if side == "BUY" else "SHORT"
@@ -446,8 +499,11 @@ class TradingEngine:
 
     @staticmethod
     def _check_mode(acct: Account, params: dict[str, str]) -> tuple[str, bool]:
-        position_side = params.get("positionSide") or "BOTH"
+        # The page: positionSide "defaults to LONG if empty".
+        position_side = params.get("positionSide") or "LONG"
         reduce_only = _bool_param(params, "reduceOnly")
+        # The refusals below are live replies quoted in /work/shared/BINGX.md (ccxt and bot
+        # threads); the one-way and hedge positionSide texts are also on the place-order page.
         if acct.hedge_mode:
             if position_side not in ("LONG", "SHORT"):
                 raise ApiError(
@@ -455,8 +511,7 @@ class TradingEngine:
                     "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT.",
                 )
             if reduce_only is not None:
-                # BingX documents reduceOnly as "not accepted" in dual-side mode; the exact
-                # wording of its refusal is our guess.
+                # reduceOnly "is not accepted for both long and short positions mode".
                 raise ApiError(
                     109400, "In the Hedge mode, the 'ReduceOnly' field can not be filled."
                 )
@@ -472,10 +527,11 @@ class TradingEngine:
     ) -> tuple[float, float, float]:
         pp, qp = int(contract["pricePrecision"]), int(contract["quantityPrecision"])
         quantity = _positive(params, "quantity", qp)
-        if quantity is None and not close_position:
-            raise ApiError(109400, "Invalid parameters, quantity is required")
+        if quantity is None and params.get("quantity") is None and not close_position:
+            raise ApiError(80014, "parameter quantity is must")  # the place-order page
         min_qty = float(contract.get("tradeMinQuantity") or 0)
-        if quantity is not None and quantity + 1e-12 < min_qty:
+        if not close_position and (quantity or 0.0) + 1e-12 < min_qty:
+            # ccxt's table quotes this live reply: "The minimum order amount is 0.0001 BTC."
             asset = contract.get("asset", "")
             raise ApiError(101400, f"The minimum order amount is {num(min_qty)} {asset}.")
         price = _positive(params, "price", pp)
@@ -490,20 +546,26 @@ class TradingEngine:
         self, acct: Account, order: SimOrder, contract: dict[str, Any], now: int
     ) -> None:
         """Position to close, immediate triggers, minimum notional and margin."""
+        closable = self._closable(acct, order)
+        if order.reduce_only and closable <= 0:
+            # One-way mode: a reduce-only order on the position's own side, or with no
+            # position, would open or grow one.
+            raise ApiError(*REDUCE_ONLY_GROWS)
         closing = acct.hedge_mode and not self._opens(order)
-        needs_position = order.reduce_only or closing or order.close_position
-        if needs_position and self._closable(acct, order) <= 0:
-            raise ApiError(101205, "No position to close")
+        if (closing or order.close_position) and closable <= 0:
+            raise ApiError(*NO_POSITION)
         if order.type in CONDITIONAL_TYPES:
             ref = self.reference(order.symbol, order.working_type, now)
             self._check_trigger_side(order, ref)
             order.trigger_up = order.stop_price > ref
-        opening_qty = order.quantity - min(order.quantity, self._closable(acct, order))
+        opening_qty = order.quantity - min(order.quantity, closable)
         if opening_qty <= 0 or order.reduce_only:
             return
         ref_price = order.price or order.stop_price or self.prices.last(order.symbol, now)
         min_usdt = float(contract.get("tradeMinUSDT") or 0)
         if order.quantity * ref_price + 1e-9 < min_usdt:
+            # ccxt's table quotes this live reply with 110425; the place-order page lists the
+            # same text under 101400.
             raise ApiError(
                 110425,
                 "Please ensure that the minimum nominal value of the order placed must be "
@@ -529,22 +591,16 @@ class TradingEngine:
 
     @staticmethod
     def _check_trigger_side(order: SimOrder, ref: float) -> None:
-        """Refuse stop-loss / take-profit prices that would trigger at once (like BingX)."""
+        """Refuse a stop-loss / take-profit whose trigger price is already crossed (like BingX).
+
+        A SELL stop or take-profit guards a long position, a BUY one a short (the page's
+        trigger rules: a sell stop triggers when the mark price is at or below stopPrice).
+        """
         stop, sell = order.stop_price, order.side == "SELL"
-        if order.type in STOP_TYPES and ((sell and stop >= ref) or (not sell and stop <= ref)):
-            where = "lower" if sell else "higher"
-            raise ApiError(
-                109400,
-                f"The stop loss trigger price should be {where} than the current price {ref:g}",
-            )
-        if order.type in TAKE_PROFIT_TYPES and (
-            (sell and stop <= ref) or (not sell and stop >= ref)
-        ):
-            where = "higher" if sell else "lower"
-            raise ApiError(
-                109400,
-                f"The take profit trigger price should be {where} than the current price {ref:g}",
-            )
+        if order.type in STOP_TYPES and (stop >= ref if sell else stop <= ref):
+            raise ApiError(*(SL_LONG if sell else SL_SHORT))
+        if order.type in TAKE_PROFIT_TYPES and (stop <= ref if sell else stop >= ref):
+            raise ApiError(*(TP_LONG if sell else TP_SHORT))
 
     # ----------------------------------------------------------------- matching
     def tick(self) -> None:
@@ -634,34 +690,42 @@ class TradingEngine:
         if order.close_position:
             order.quantity = order.executed_qty
         self._finish(order, "FILLED", now)
+        # The fields of GET /openApi/swap/v2/trade/allFillOrders (its page), plus three kept
+        # for the Python-side ledger only (``FILL_LEDGER_ONLY``: never sent).
         acct.fills.append(
             {
-                "tradeId": str(next(self._trade_ids)),
-                "orderId": str(order.order_id),
+                "filledTm": self._utc_seconds(now),
                 "symbol": order.symbol,
-                "side": order.side,
-                "positionSide": order.position_side,
-                "type": order.type,
-                "price": fmt(price, pp),
                 "volume": num(qty),
-                "qty": num(qty),
-                "quoteQty": f"{qty * price:.4f}",
+                "price": fmt(price, pp),
                 "amount": f"{qty * price:.4f}",
                 "commission": f"{-fee:.6f}",
                 "currency": "USDT",
-                "realizedPnl": f"{pnl:.4f}",
-                "maker": maker,
+                "orderId": str(order.order_id),
                 "liquidatedPrice": "0.00",
                 "liquidatedMarginRatio": "0.00",
-                "filledTm": self._beijing(now),
+                "workingType": order.working_type,
                 "filledTime": self._beijing(now),
+                "side": order.side,
+                "type": order.type,
+                "positionSide": order.position_side,
+                "clientOrderID": order.client_order_id,
+                "onlyOnePosition": order.position_side == "BOTH",
+                "realizedPnl": f"{pnl:.4f}",
+                "maker": maker,
                 "time": now,
             }
         )
         self._place_attached(acct, order, now)
 
     @staticmethod
+    def _utc_seconds(now: int) -> str:
+        """``filledTm`` as the page shows it: "2024-10-24T17:13:12Z"."""
+        return datetime.fromtimestamp(now // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @staticmethod
     def _beijing(now: int) -> str:
+        """``filledTime`` as the page shows it: "2006-01-02T15:04:05.999+0800"."""
         stamp = datetime.fromtimestamp(now / 1000, UTC).astimezone(BEIJING)
         return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now % 1000:03d}+0800"
 
@@ -804,10 +868,10 @@ class TradingEngine:
         acct.funded_until = due
 
     # ----------------------------------------------------------------- queries
-    def _find(self, acct: Account, params: dict[str, str]) -> SimOrder:
+    def _find(self, acct: Account, params: dict[str, str], not_found: tuple[int, str]) -> SimOrder:
         symbol = self._contract(params.get("symbol", ""))["symbol"]
         order_id = params.get("orderId")
-        client_id = params.get("clientOrderID") or params.get("clientOrderId")
+        client_id = (params.get("clientOrderID") or params.get("clientOrderId") or "").lower()
         for order in acct.orders.values():
             if order.symbol != symbol:
                 continue
@@ -815,24 +879,21 @@ class TradingEngine:
                 return order
             if not order_id and client_id and order.client_order_id == client_id:
                 return order
-        raise ApiError(*ORDER_NOT_FOUND)
+        raise ApiError(*not_found)
 
     def _show(self, order: SimOrder) -> dict[str, Any]:
         return order.to_bingx(int(self._contract(order.symbol)["quantityPrecision"]))
 
     def query(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
         with acct.lock:
-            return {"order": self._show(self._find(acct, params))}
+            return {"order": self._show(self._find(acct, params, QUERY_NOT_FOUND))}
 
     def cancel(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
         now = self._now()
         with acct.lock:
-            order = self._find(acct, params)
+            order = self._find(acct, params, CANCEL_NOT_FOUND)
             if not order.is_open:
-                code, msg = ORDER_FINAL
-                if order.status == "CANCELED":
-                    msg = "order has been canceled"
-                raise ApiError(code, msg)
+                raise ApiError(*ORDER_FINAL)
             self._finish(order, "CANCELED", now)
             return {"order": self._show(order)}
 
@@ -899,7 +960,8 @@ class TradingEngine:
                 and (not order_id or f["orderId"] == order_id)
             ]
         for row in rows:
-            del row["time"]  # BingX gives only filledTm here
+            for name in FILL_LEDGER_ONLY:
+                del row[name]
         return {"fill_orders": rows}
 
     def income(self, acct: Account, params: dict[str, str]) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from freqtrade_bingx.rate_limits import page_limits
 
+from . import income
 from .accounts import (
     MARGIN_TYPES,
     Account,
@@ -39,7 +40,7 @@ from .accounts import (
     normalize_contracts,
 )
 from .errors import ApiError
-from .faults import Fault, FaultQueue
+from .faults import RATE_LIMITED_MSG, Fault, FaultQueue
 from .liquidation import LIQUIDATION, LiquidationEngine
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
@@ -62,6 +63,7 @@ POSITIONS_PATH = "/openApi/swap/v2/user/positions"
 BALANCE_PATH = "/openApi/swap/v2/user/balance"
 BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
 INCOME_PATH = "/openApi/swap/v2/user/income"
+ASSET_MODE_PATH = "/openApi/swap/v1/trade/assetMode"
 # Market data, as ccxt 4.5.90 calls it for linear swaps.
 KLINES_PATH = "/openApi/swap/v3/quote/klines"
 MARK_KLINES_PATH = "/openApi/swap/v1/market/markPriceKlines"  # fetch_ohlcv(price='mark')
@@ -106,6 +108,10 @@ TICK_INTERVAL_S = 0.2
 
 FUNDING_INTERVAL_MS = FUNDING_INTERVAL_HOURS * 3600 * 1000
 _POSITIVE_INT = re.compile(r"[1-9][0-9]*")
+TIMESTAMP_MISMATCH_MSG = (
+    "Null timestamp or timestamp mismatch, try to run our sample code from the link "
+    "https://bingx-api.github.io/docs/#/en-us/spot/account-api.html#Query%20Assets"
+)
 
 
 @dataclass
@@ -183,6 +189,8 @@ class FakeBingx:
         volatility: float = 0.0005,
         anchor_ms: int | None = None,
         balance: float | None = None,
+        rate_limit_recovery_s: float = 0.0,
+        premium_index_interval: bool = False,
     ) -> None:
         if host == "localhost":
             host = "127.0.0.1"
@@ -229,6 +237,9 @@ class FakeBingx:
             self.rate_limits.update({(m.upper(), p): v for (m, p), v in rate_limits.items()})
         self._rate_lock = threading.Lock()
         self._rate_windows: dict[tuple[str | None, str, str], deque[float]] = {}
+        self._blocked_until: dict[tuple[str | None, str, str], int] = {}
+        self.rate_limit_recovery_s = rate_limit_recovery_s
+        self.premium_index_interval = premium_index_interval
         self._faults = FaultQueue()
         self._ledger_lock = threading.Lock()
         self._ledger: list[RequestRecord] = []
@@ -253,6 +264,7 @@ class FakeBingx:
             ("GET", BALANCE_PATH): (True, self._ep_balance_v2),
             ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
             ("GET", INCOME_PATH): (True, self._ep_income),
+            ("GET", ASSET_MODE_PATH): (True, self._ep_asset_mode),
             ("GET", KLINES_PATH): (False, self._ep_klines),
             ("GET", MARK_KLINES_PATH): (False, self._ep_mark_klines),
             ("GET", TICKER_PATH): (False, self._ep_ticker),
@@ -358,6 +370,7 @@ class FakeBingx:
     def reset_rate_limits(self) -> None:
         with self._rate_lock:
             self._rate_windows.clear()
+            self._blocked_until.clear()
 
     def account(self, api_key: str = "test-key") -> Account:
         return self._accounts[api_key]
@@ -502,25 +515,32 @@ class FakeBingx:
         if route is None:
             return _Reply({"code": 100400, "msg": "this api is not exist"}, http_status=404)
         signed, endpoint = route
+        headers: dict[str, str] = {}
         try:
             account = self._authenticate(raw_query, params, api_key) if signed else None
             headers = self._rate_check(api_key, method, path)
             # Lazy matching: every answer reflects fills due at the current price.
             self._tick()
             reply = endpoint(_Ctx(method, path, params, account))
-            reply.headers.update(headers)
-            return reply
         except ApiError as err:
-            return _Reply({"code": err.code, "msg": err.msg, "data": {}}, err.http_status)
+            # BingX's business errors: HTTP 200, the code and msg, and an empty data object
+            # (ccxt's quotes, e.g. {"code":101204,"msg":"","data":{}}).
+            payload = {"code": err.code, "msg": err.msg, "data": {}}
+            return _Reply(payload, err.http_status, {**headers, **err.headers})
+        reply.headers.update(headers)
+        return reply
 
     def _authenticate(self, raw_query: str, params: dict[str, str], api_key: str | None) -> Account:
         # Order of checks is our choice (BingX's is unknown); see the project brief.
-        account = self._accounts.get(api_key or "")
+        # Codes and texts from BingX's error tables (error_codes.md and each endpoint's page).
+        if not api_key:
+            raise ApiError(100413, "Null apiKey")
+        account = self._accounts.get(api_key)
         if account is None:
             raise ApiError(100413, "Incorrect apiKey")
         ts_text = params.get("timestamp", "")
         if not ts_text.lstrip("-").isdigit():
-            raise ApiError(100421, "Null timestamp or timestamp mismatch")
+            raise ApiError(100421, TIMESTAMP_MISMATCH_MSG)
         pieces = raw_query.split("&") if raw_query else []
         given = [p[len("signature=") :] for p in pieces if p.startswith("signature=")]
         message = unquote("&".join(p for p in pieces if p and not p.startswith("signature=")))
@@ -539,25 +559,56 @@ class FakeBingx:
             raise ApiError(80014, "timestamp is invalid")
         return account
 
+    def block(self, api_key: str | None, method: str, path: str, seconds: float) -> None:
+        """Refuse ``method path`` of ``api_key`` with a plain 100410 for ``seconds``."""
+        until = self.server_time_ms() + int(seconds * 1000)
+        with self._rate_lock:
+            key = (api_key, method.upper(), path)
+            self._blocked_until[key] = max(until, self._blocked_until.get(key, 0))
+
     def _rate_check(self, api_key: str | None, method: str, path: str) -> dict[str, str]:
+        """The rate-limit headers of an accepted request; ApiError 100410 if refused.
+
+        BingX's rate-limit page: "X-RateLimit-Requests-Remain" (remaining number of frequency
+        limits) and "X-RateLimit-Requests-Expire" (window expiration time) in the HTTP header.
+        Expire is sent as milliseconds until the current window ends, not an epoch: a live reply
+        quoted in a public bot's notes reads ``x-ratelimit-requests-remain: 499`` with
+        ``x-ratelimit-requests-expire: 10000`` on a 10-second window. A refused request gets the
+        headers too, with nothing remaining (our reading; the page does not restrict them).
+        """
+        key = (api_key, method, path)
+        with self._rate_lock:
+            blocked_until = self._blocked_until.get(key, 0)
+        if blocked_until:
+            if self.server_time_ms() < blocked_until:
+                # The plain form names no unblock time (BingX's error tables: "rate limited").
+                raise ApiError(100410, RATE_LIMITED_MSG)
+            with self._rate_lock:
+                self._blocked_until.pop(key, None)
         limit = self.rate_limits.get((method, path))
         if limit is None:
             return {}
         allowed = max(1, int(limit))
         now = time.monotonic()
         with self._rate_lock:
-            window = self._rate_windows.setdefault((api_key, method, path), deque())
+            window = self._rate_windows.setdefault(key, deque())
             while window and now - window[0] >= 1.0:
                 window.popleft()
-            if len(window) >= allowed:
-                # Refused calls are not counted, so a client that backs off recovers in <= 1 s.
-                raise ApiError(100410, "rate limited")
-            window.append(now)
-            expire_ms = int((1.0 - (now - window[0])) * 1000)
-            return {
+            refused = len(window) >= allowed
+            if not refused:
+                window.append(now)
+            expire_ms = max(int((1.0 - (now - window[0])) * 1000), 0)
+            headers = {
                 "X-RateLimit-Requests-Remain": str(allowed - len(window)),
-                "X-RateLimit-Requests-Expire": str(max(expire_ms, 0)),
+                "X-RateLimit-Requests-Expire": str(expire_ms),
             }
+        if refused:
+            if self.rate_limit_recovery_s > 0:
+                self.block(api_key, method, path, self.rate_limit_recovery_s)
+            # Refused calls are not counted, so (without a recovery period) a client that backs
+            # off recovers in <= 1 s.
+            raise ApiError(100410, RATE_LIMITED_MSG, headers=headers)
+        return headers
 
     # ----------------------------------------------------------------- endpoint helpers
     def _contract(self, params: dict[str, str]) -> dict[str, Any]:
@@ -597,30 +648,59 @@ class FakeBingx:
         }
 
     def _premium(self, symbol: str) -> dict[str, Any]:
+        """A row of GET /openApi/swap/v2/quote/premiumIndex, with the page's fields.
+
+        The page (get_openapi_swap_v2_quote_premiumindex.md) lists symbol, lastFundingRate,
+        markPrice, indexPrice (strings) and nextFundingTime (int64). ccxt PR #30471 (2026-09)
+        reports that BingX has since added ``fundingIntervalHours`` and ``updateTime``, listed
+        in its docs-v3: ``premium_index_interval=True`` sends them too, so clients can be tested
+        against both.
+        """
         now = self.server_time_ms()
         pp = int(self._contract_by_symbol[symbol]["pricePrecision"])
         next_funding = self.market.next_funding_ms(now)
-        return {
+        row: dict[str, Any] = {
             "symbol": symbol,
             "markPrice": f"{self.market.mark(symbol, now):.{pp}f}",
             "indexPrice": f"{self.market.index(symbol, now):.{pp}f}",
             # The rate that will be settled at nextFundingTime (and then shows in fundingRate).
             "lastFundingRate": f"{self.market.funding_rate(symbol, next_funding):.8f}",
+            # The page calls it "the remaining time for the next settlement, in milliseconds";
+            # live replies carry the absolute time (ccxt PR #20864: "1705593600000").
             "nextFundingTime": next_funding,
-            "fundingIntervalHours": FUNDING_INTERVAL_HOURS,
-            "updateTime": now,
         }
+        if self.premium_index_interval:
+            row["fundingIntervalHours"] = FUNDING_INTERVAL_HOURS
+            row["updateTime"] = now
+        return row
 
     def _balance_row(self, acct: Account) -> dict[str, Any]:
         return self.engine.balance_row(acct)
 
     # ----------------------------------------------------------------- public endpoints
+    # Each reply names its source: "page" is BingX's page for the endpoint in
+    # reference/bingx-swap-api/ (e.g. get_openapi_swap_v2_quote_contracts.md); "ccxt" is a
+    # live reply quoted in ccxt 4.5.90's bingx.py next to the method that calls the endpoint.
     def _ep_server_time(self, ctx: _Ctx) -> _Reply:
+        # older-export general_information__get_server_time.md: {"serverTime": 1675319535362}
         return _ok({"serverTime": self.server_time_ms()})
 
     def _ep_contracts(self, ctx: _Ctx) -> _Reply:
-        return _ok(copy.deepcopy(self.contracts))
+        # The page's fields; size, feeRate, tradeMinLimit, max*Leverage from ccxt (fetchMarkets).
+        now = self.server_time_ms()
+        return _ok([_with_status(c, now) for c in self.contracts])
 
+    def schedule_delisting(
+        self, symbol: str, off_time_ms: int, maintain_time_ms: int | None = None
+    ) -> None:
+        """Give ``symbol``'s contract an ``offTime`` (and ``maintainTime``), in epoch ms."""
+        contract = self._contract_by_symbol[self._symbol(symbol)]
+        contract["offTime"] = int(off_time_ms)
+        if maintain_time_ms is not None:
+            contract["maintainTime"] = int(maintain_time_ms)
+
+    # ccxt's load_markets also asks for coin-margined contracts, spot symbols and (signed)
+    # currencies; the envelopes follow ccxt's quotes, the lists are empty on purpose.
     def _ep_cswap_contracts(self, ctx: _Ctx) -> _Reply:
         return _ok([], timestamp=self.server_time_ms())
 
@@ -637,6 +717,8 @@ class FakeBingx:
         return _ok([], code="0", timestamp=str(self.server_time_ms()))
 
     def _dual_reply(self, acct: Account) -> _Reply:
+        # The page: "dualSidePosition" as the string "true"/"false"; envelope from ccxt
+        # (fetchPositionMode): "code": "0" and "timeStamp" as strings.
         value = "true" if acct.hedge_mode else "false"
         return _ok({"dualSidePosition": value}, code="0", timeStamp=str(self.server_time_ms()))
 
@@ -652,10 +734,10 @@ class FakeBingx:
             raise ApiError(109400, "dualSidePosition must be 'true' or 'false'")
         with acct.lock:
             if acct.busy():
-                raise ApiError(
-                    109400,
-                    "There are positions or pending orders, the position mode cannot be changed",
-                )
+                # BingX's position-mode pages: changes only "when there are no active positions
+                # or pending orders"; the refusal is in the older export's error table
+                # (trading__query_position_mode.md): 109401 "user has pending orders or position".
+                raise ApiError(109401, "user has pending orders or position")
             acct.hedge_mode = value == "true"
         return self._dual_reply(acct)
 
@@ -724,6 +806,8 @@ class FakeBingx:
         assert acct is not None
         symbol = self._contract(ctx.params)["symbol"]
         with acct.lock:
+            # The page: "marginType" (string); ccxt: {"marginType": "CROSSED"}. The account may
+            # hold SEPARATE_ISOLATED, one of the three types the POST page names.
             return _ok({"marginType": acct.margin_type[symbol]})
 
     def _ep_set_margin_type(self, ctx: _Ctx) -> _Reply:
@@ -737,16 +821,18 @@ class FakeBingx:
             )
         with acct.lock:
             if acct.busy(symbol):
+                # older-export trading__change_margin_type.md's error table.
                 raise ApiError(109400, "the account has positions or pending orders")
             # Setting the current type again succeeds: BingX's answer to a no-op is unknown.
             acct.margin_type[symbol] = margin_type
-        # BingX answers this one with code/msg only, no data.
+        # The page's response parameters are code and msg only.
         return _ok()
 
     def _ep_tiers(self, ctx: _Ctx) -> _Reply:
         contract = self._contract(ctx.params)
         # Built on what accounts may use, so the ladder agrees with GET leverage, not the list.
         tiers = leverage_tiers(contract["symbol"], default_max_leverage(contract))
+        # The page's fields (all strings); the envelope's "timestamp" is in ccxt's quote.
         return _ok(tiers, timestamp=self.server_time_ms())
 
     def _ep_positions(self, ctx: _Ctx) -> _Reply:
@@ -763,11 +849,15 @@ class FakeBingx:
         return _ok(rows)
 
     def _ep_balance_v2(self, ctx: _Ctx) -> _Reply:
+        # No page for v2 in the reference set: the row sits in data.balance, as in a live reply
+        # quoted in a public bot's notes ({"data":{"balance":{"userId":...,"asset":"USDT",
+        # "availableMargin":...}}}); its fields are v3's.
         assert ctx.account is not None
         return _ok({"balance": self._balance_row(ctx.account)})
 
     def _ep_balance_v3(self, ctx: _Ctx) -> _Reply:
-        # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2.
+        # ccxt 4.5.90's fetch_balance for linear swap uses v3 (a list), not v2. The page's
+        # fields, plus userId from ccxt's quote.
         assert ctx.account is not None
         return _ok([self._balance_row(ctx.account)])
 
@@ -788,7 +878,10 @@ class FakeBingx:
         if interval not in INTERVALS:
             raise ApiError(109400, f"Invalid parameters, interval {interval!r} illegal")
         limit = self._int_param(ctx.params, "limit") or 500
-        if not 1 <= limit <= 1440:
+        if limit > 1440:
+            # A live reply quoted in a public bot's notes (trailing space included).
+            raise ApiError(109414, "limit: This field must be less than or equal to 1440. ")
+        if limit < 1:
             raise ApiError(109400, "Invalid parameters, limit must be between 1 and 1440")
         start = self._int_param(ctx.params, "startTime")
         end = self._int_param(ctx.params, "endTime")
@@ -798,6 +891,8 @@ class FakeBingx:
         rows = []
         for open_ms in self.market.candle_opens(step, start, end, limit, now):
             o, h, lo, c, v = self.market.candle(symbol, open_ms, step, now, mark=mark)
+            # The pages type these float64; live replies (ccxt's quotes) carry strings, as
+            # BingX's "Numbers" page says decimals are returned.
             row: dict[str, Any] = {
                 "open": f"{o:.{pp}f}",
                 "close": f"{c:.{pp}f}",
@@ -806,8 +901,8 @@ class FakeBingx:
                 "volume": f"{v:.2f}",
             }
             if mark:
-                # BingX's mark klines carry openTime and closeTime; ccxt reads closeTime, and
-                # BingX's own sample shows it equal to openTime, so we send it that way.
+                # The page lists "time", but the live mark-kline reply ccxt quotes carries
+                # openTime and closeTime instead, the two equal; ccxt reads closeTime.
                 row.update({"openTime": open_ms, "closeTime": open_ms})
             else:
                 row["time"] = open_ms
@@ -923,8 +1018,19 @@ class FakeBingx:
         return _ok(self.liquidations.force_orders(ctx.account, ctx.params))
 
     def _ep_income(self, ctx: _Ctx) -> _Reply:
+        acct = ctx.account
+        assert acct is not None
+        params = dict(ctx.params)
+        if params.get("symbol"):
+            params["symbol"] = self._contract(params)["symbol"]
+        with acct.lock:
+            rows = income.query(acct.incomes, params, self.server_time_ms())
+        return _ok(rows)
+
+    def _ep_asset_mode(self, ctx: _Ctx) -> _Reply:
+        # The page's one response parameter; set from Python: account().asset_mode.
         assert ctx.account is not None
-        return _ok(self.engine.income(ctx.account, ctx.params))
+        return _ok({"assetMode": ctx.account.asset_mode})
 
     # ----------------------------------------------------------------- control endpoint
     def _control(self, method: str, path: str, body: bytes) -> _Reply:
@@ -966,6 +1072,18 @@ class FakeBingx:
         except (ValueError, TypeError, KeyError) as err:
             return _Reply({"code": 100400, "msg": f"bad control request: {err}"}, 400)
         return _Reply({"code": 100400, "msg": "unknown control endpoint"}, 404)
+
+
+def _with_status(contract: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A copy of ``contract`` whose ``status`` follows its times, as the contracts page says:
+    after ``maintainTime`` 25 (forbidden to open positions), after ``offTime`` 0 (offline)."""
+    shown = copy.deepcopy(contract)
+    off, maintain = int(shown.get("offTime") or 0), int(shown.get("maintainTime") or 0)
+    if 0 < off <= now_ms:
+        shown["status"] = 0
+    elif 0 < maintain <= now_ms:
+        shown["status"] = 25
+    return shown
 
 
 def _stringify(value: Any) -> str:
@@ -1057,6 +1175,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_fault(self, record: RequestRecord, fault: Fault) -> bool:
         """Answer per the fault; False means 'continue with normal handling' (delay only)."""
         msg = fault.message(record.t)
+        if fault.block_s > 0:
+            self.server.sim.block(record.api_key, record.method, record.path, fault.block_s)
         if fault.reset:
             self._drop_connection()
             return True

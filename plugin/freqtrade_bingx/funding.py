@@ -1,0 +1,163 @@
+"""Every funding payment of a pair, read from BingX's income endpoint page by page.
+
+freqtrade charges a live trade the sum of the pair's funding payments since the trade's last
+fill (``Exchange._get_funding_fees_from_exchange``). ccxt reads them with one request to
+``GET /openApi/swap/v2/user/income`` without ``limit``, which BingX answers with at most 100
+rows (its page: "Default: 100 Maximum: 1000"): a trade on a 1h-funding pair is under-charged
+after about four days. This module walks the endpoint instead.
+
+What the page says, and what follows from it (``get_openapi_swap_v2_user_income.md`` and the
+older export ``account__get_account_profit_and_loss_fund_flow.md``):
+
+- ``limit`` is at most 1000, so each request asks for 1000.
+- "If neither startTime nor endTime is sent, only the data of the last 7 days will be
+  returned": both are always sent.
+- "Only keep the last 3 months data": nothing older is asked for. A trade open for longer gets
+  what BingX still has (and what this process read before), and the log says so.
+- The page does not say which rows a full page holds when more match (the oldest or the newest)
+  nor whether ``endTime`` is inclusive. So a full page is never trusted to be the whole window:
+  the window is halved and both halves are read again, the halves overlapping by one
+  millisecond, and rows are told apart by ``tranId``.
+
+:class:`FundingLedger` remembers, per pair, the payments read and the span they cover, so the
+next update (freqtrade asks every 30 minutes for every open trade) reads only what is new.
+Standard library only; the freqtrade glue is ``futures_data.py``.
+"""
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+INCOME_PATH = "/openApi/swap/v2/user/income"
+FUNDING_FEE = "FUNDING_FEE"
+PAGE_LIMIT = 1000  # the page's maximum for ``limit``
+RETENTION_MS = 90 * 24 * 3600 * 1000  # "Only keep the last 3 months data" (at least 90 days)
+# Rows this recent are read again next time: BingX may book a payment a little after its time.
+RECENT_MS = 10 * 60 * 1000
+
+
+class BadIncomeReply(ValueError):
+    """An income reply not shaped as BingX's page documents it."""
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """One ``FUNDING_FEE`` row: what the account received (negative: paid) at ``time_ms``."""
+
+    key: str
+    time_ms: int
+    amount: float
+
+
+def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
+    """The rows of one income reply, checked; :class:`BadIncomeReply` says what is wrong.
+
+    Rows of another symbol or income type are left out (the request names both); a row that
+    is not shaped as the page documents fails the whole reply.
+    """
+    if data is None:
+        return []  # BingX sends no ``data`` when nothing matches
+    if not isinstance(data, list):
+        raise BadIncomeReply(f"income reply is not a list: {type(data).__name__}")
+    payments = []
+    for row in data:
+        if not isinstance(row, dict):
+            raise BadIncomeReply("an income row is not an object")
+        if row.get("symbol") != symbol or row.get("incomeType") != FUNDING_FEE:
+            continue
+        time_ms = _whole(row.get("time"))
+        amount = _finite(row.get("income"))
+        if time_ms is None or amount is None:
+            raise BadIncomeReply(
+                f"an income row of {symbol} has no valid time or income: "
+                f"time={row.get('time')!r} income={row.get('income')!r}"
+            )
+        tran_id = row.get("tranId")
+        key = tran_id if isinstance(tran_id, str) and tran_id else f"{time_ms}:{amount!r}"
+        payments.append(FundingPayment(key, time_ms, amount))
+    return payments
+
+
+# A page of rows for [start_ms, end_ms]: (how many rows BingX sent, the payments among them).
+FetchPage = Callable[[int, int], tuple[int, list[FundingPayment]]]
+
+
+def read_window(fetch: FetchPage, start_ms: int, end_ms: int) -> list[FundingPayment]:
+    """Every payment in ``[start_ms, end_ms]``: a full page is split until none is full."""
+    found: dict[str, FundingPayment] = {}
+    windows = [(start_ms, end_ms)]
+    while windows:
+        low, high = windows.pop()
+        sent, payments = fetch(low, high)
+        if sent >= PAGE_LIMIT and high - low > 1:
+            middle = (low + high) // 2
+            windows += [(middle, high), (low, middle)]  # overlap at ``middle``: keys dedupe
+            continue
+        found.update((p.key, p) for p in payments if low <= p.time_ms <= high)
+    return sorted(found.values(), key=lambda p: p.time_ms)
+
+
+class FundingLedger:
+    """The funding payments of one pair read so far, and the span they are complete for.
+
+    Safe for concurrent callers: the lock guards the state only, never a request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._payments: dict[str, FundingPayment] = {}
+        self._covered: tuple[int, int] | None = None  # [from, to] read completely
+
+    def gaps(self, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
+        """The parts of ``[start_ms, end_ms]`` not read yet (at most one before, one after)."""
+        with self._lock:
+            covered = self._covered
+        if covered is None or start_ms > covered[1] or end_ms < covered[0]:
+            return [(start_ms, end_ms)]
+        gaps = []
+        if start_ms < covered[0]:
+            gaps.append((start_ms, covered[0]))
+        if end_ms > covered[1]:
+            gaps.append((covered[1], end_ms))
+        return gaps
+
+    def add(self, start_ms: int, end_ms: int, payments: list[FundingPayment]) -> None:
+        """Record a window read completely; its last ``RECENT_MS`` count as not read yet."""
+        complete_to = max(start_ms, end_ms - RECENT_MS)
+        with self._lock:
+            self._payments.update((p.key, p) for p in payments)
+            covered = self._covered
+            if covered is None or start_ms > covered[1] or complete_to < covered[0]:
+                # Not touching what is covered: keep the newer span (the one updates extend).
+                if covered is None or complete_to >= covered[1]:
+                    self._covered = (start_ms, complete_to)
+                return
+            self._covered = (min(start_ms, covered[0]), max(complete_to, covered[1]))
+
+    def total(self, since_ms: int) -> float:
+        with self._lock:
+            return sum(p.amount for p in self._payments.values() if p.time_ms >= since_ms)
+
+    def count(self, since_ms: int) -> int:
+        with self._lock:
+            return sum(1 for p in self._payments.values() if p.time_ms >= since_ms)
+
+
+def _whole(value: Any) -> int | None:
+    number = _finite(value)
+    return int(number) if number is not None and number == int(number) and number > 0 else None
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and len(value) > 64:
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
