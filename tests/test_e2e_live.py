@@ -63,9 +63,21 @@ def quiet_point(rehearsal: Rehearsal) -> bool:
     return (datetime.now(UTC) - oldest).total_seconds() < BingxRehearsal.HOLD_SECONDS - 4
 
 
+# A plain 100410 with the usage headers of BingX's rate-limit page: the window ends in 1 s.
+# Without them the plugin keeps off the endpoint for the 5 minutes that page names, longer
+# than these sessions.
+WINDOW_USED_UP = {"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": "1000"}
+
+
+def _rate_limited() -> Fault:
+    return Fault(
+        LEVERAGE_PATH, method="POST", code=100410, msg="rate limited", headers=WINDOW_USED_UP
+    )
+
+
 def _rate_limited_once(server: Any) -> None:
     # A callable in the schedule: freqtrade must back off and set leverage again.
-    server.inject(Fault(LEVERAGE_PATH, method="POST", code=100410, msg="rate limited"))
+    server.inject(_rate_limited())
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +87,7 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Reh
             workdir=tmp_path_factory.mktemp("one_way"),
             # The first set-leverage call is rate limited, then one a little later too.
             faults=[
-                (0.0, Fault(LEVERAGE_PATH, method="POST", code=100410, msg="rate limited")),
+                (0.0, _rate_limited()),
                 (22.0, _rate_limited_once),
             ],
         ),

@@ -235,8 +235,10 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
         exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
 
-    # Past the unblock time (our clock moved on 61 s; BingX's clock with it).
+    # Past the unblock time (61 s on; BingX's clock with ours). Blocks count on the
+    # monotonic clock; the wall clock moves too, so that timestamps still match BingX's.
     fake_bingx.clock_skew_ms = 61_000
+    mocker.patch.object(exchange._bingx_blocks, "_clock", lambda: time.monotonic() + 61)
     mocker.patch.object(exchange.bingx, "_clock", lambda: time.time() + 61)
     exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2

@@ -16,6 +16,7 @@ from freqtrade.exceptions import TemporaryError
 
 from freqtrade_bingx import cli
 from freqtrade_bingx.sim import Fault
+from freqtrade_bingx.transport import BingxBadResponse
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH, MODE_PATH, TIME_PATH
 
 
@@ -156,9 +157,18 @@ def test_set_leverage(fake_bingx, make_exchange, reply):
 )
 def test_server_time(fake_bingx, make_exchange, reply):
     exchange = make_exchange()
-    exchange.bingx._offset_ms = None  # the next signed request measures the clock first
+    offset = exchange.bingx.offset_ms
     fake_bingx.inject(Fault(path=TIME_PATH, method="GET", body=reply, times=10))
-    expect_temporary(lambda: exchange._set_leverage(3, PAIR, side="buy"), TIME_PATH)
+    with pytest.raises(BingxBadResponse, match="serverTime"):
+        exchange.bingx.sync_time()
+    assert exchange.bingx.offset_ms == offset  # not believed
+    # A broken clock reading is not asked for again on every request: the next signed ones go
+    # out with the last offset, and the clock is read again after a back-off.
+    fake_bingx.clear_requests()
+    exchange._bingx_clock.mark_stale()
+    exchange._set_leverage(3, PAIR, side="buy")
+    assert fake_bingx.count(TIME_PATH, "GET") == 0
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
 
 
 @pytest.mark.parametrize(

@@ -214,6 +214,46 @@ def test_two_bots_setting_at_once_leave_it_unknown_to_both(make_exchange, fake_b
     assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
 
 
+def test_a_request_overlapped_in_one_bot_leaves_the_row_unknown(make_exchange, fake_bingx):
+    from freqtrade_bingx import shared_settings as shared
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+    # Another of bot A's threads sets the same leverage meanwhile: which of the two BingX
+    # handled last is unknown, so neither bot may trust a value for it.
+    with bot_a._leverage_confirmed.writing([("BTC-USDT", "BOTH")]):
+        bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert bot_a._shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None
+    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    fake_bingx.clear_requests()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")  # B's memory says 10x, the row says unknown
+    assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
+
+
+def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
+    make_exchange, fake_bingx, mocker
+):
+    from freqtrade_bingx import shared_settings as shared
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+    # Bot A read the leverage row's version before bot B wrote it.
+    version = bot_a._shared_version
+    mocker.patch.object(
+        bot_a,
+        "_shared_version",
+        side_effect=lambda kind, *key: 0 if kind == shared.LEVERAGE else version(kind, *key),
+    )
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    mocker.stopall()
+    fake_bingx.clear_requests()
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
+
+
 # --- bots in processes of their own ---------------------------------------------------------
 
 

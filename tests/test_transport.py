@@ -1,13 +1,22 @@
+import threading
 from pathlib import Path
 
 import pytest
 
 from freqtrade_bingx import rate_limits
 from freqtrade_bingx.rate_limits import RATE_LIMITS
+from freqtrade_bingx.throttle import (
+    MAX_BLOCK_S,
+    MIN_BLOCK_S,
+    PLAIN_RATE_LIMIT_BLOCK_S,
+    BlockRegistry,
+    RateLimiter,
+    endpoint_key,
+    retry_after_s,
+)
 from freqtrade_bingx.transport import (
     DEFAULT_RATE_LIMITS,
     BingxTransport,
-    _RateLimiter,
     check_base_url,
     sign,
     unblock_time_ms,
@@ -47,6 +56,100 @@ def test_signature_known_answer_from_bingx_docs():
 def test_unblock_time_is_the_absolute_epoch_ms_in_the_message(msg, expected):
     # 480000 is a duration, not the unblock time: only the 13-digit epoch counts.
     assert unblock_time_ms(msg) == expected
+
+
+DISABLED = "The endpoint trigger frequency limit rule is currently in the disabled period and "
+
+
+@pytest.mark.parametrize(
+    "msg, expected",
+    [
+        # Epoch milliseconds after 2033 start with 2 (and from 2286 on need 14 digits).
+        (DISABLED + "will be unblocked after 2000000000000", 2000000000000),
+        (DISABLED + "will be unblocked after 4102444800000", 4102444800000),  # 2100
+        (DISABLED + "will be unblocked after 9999999999999", 9999999999999),
+        ("can retry after time:1727193970155,", 1727193970155),  # glued to its punctuation
+        ("within 480000 ms", None),  # a duration
+        ("after 172719397015", None),  # 12 digits: no epoch in milliseconds
+        ("after 17271939701550", None),  # 14 digits: microseconds, or garbage
+        ("ids 1727193970155 and 1727193999999", 1727193999999),  # the last one
+        ("", None),
+    ],
+)
+def test_unblock_time_in_any_epoch_millisecond_form(msg, expected):
+    assert unblock_time_ms(msg) == expected
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480.0 - 1445412000.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
+def test_retry_after_reads_seconds_or_an_http_date(value, seconds):
+    assert retry_after_s(value, now_epoch_s=1445412000.0) == seconds
+
+
+@pytest.mark.parametrize(
+    "given, applied",
+    [
+        (32 * 365 * 86400.0, MAX_BLOCK_S),  # one reply really named a time 32 years on
+        (MAX_BLOCK_S + 1, MAX_BLOCK_S),
+        (float("inf"), MAX_BLOCK_S),
+        (float("nan"), MAX_BLOCK_S),
+        (60.0, 60.0),
+        (0.0, MIN_BLOCK_S),  # an unblock time already past still pauses a moment
+        (-3600.0, MIN_BLOCK_S),
+    ],
+)
+def test_blocks_are_bounded(given, applied):
+    clock = FakeClock()
+    blocks = BlockRegistry(clock)
+    key = endpoint_key("POST", "/openApi/swap/v2/trade/leverage")
+    assert blocks.block(key, given, "test") == applied
+    assert blocks.remaining_s(key) == applied
+    clock.t += applied
+    assert blocks.remaining_s(key) == 0
+
+
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({}, PLAIN_RATE_LIMIT_BLOCK_S),
+        ({"X-RateLimit-Requests-Remain": "0", "X-RateLimit-Requests-Expire": "2500"}, 2.5),
+        ({"x-ratelimit-requests-remain": "0", "x-ratelimit-requests-expire": "2500"}, 2.5),
+        # An absolute expiry in epoch ms, 4 s after BingX's "now".
+        ({"X-RateLimit-Requests-Expire": str(1_800_000_004_000)}, 4.0),
+        # Requests left in the window: the 100410 came from elsewhere; BingX's 5 minutes.
+        (
+            {"X-RateLimit-Requests-Remain": "3", "X-RateLimit-Requests-Expire": "2500"},
+            PLAIN_RATE_LIMIT_BLOCK_S,
+        ),
+        ({"X-RateLimit-Requests-Expire": "a while"}, PLAIN_RATE_LIMIT_BLOCK_S),
+    ],
+)
+def test_a_plain_rate_limit_reads_the_usage_headers(headers, seconds):
+    blocks = BlockRegistry(FakeClock())
+    key = endpoint_key("POST", "/openApi/swap/v2/trade/leverage")
+    applied = blocks.note_rate_limit(key, "rate limited", headers, server_now_ms=1_800_000_000_000)
+    assert applied == max(seconds, MIN_BLOCK_S)
+
+
+def test_an_endpoint_is_its_method_and_path_wherever_the_host_puts_it():
+    assert endpoint_key("post", "/prefix/openApi/swap/v2/trade/order") == (
+        "POST /openApi/swap/v2/trade/order"
+    )
+    assert endpoint_key("DELETE", "/openApi/swap/v2/trade/order") != endpoint_key(
+        "POST", "/openApi/swap/v2/trade/order"
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,14 +198,20 @@ class FakeClock:
         self.t += seconds
 
 
+def request_through(limiter: RateLimiter, clock: FakeClock, trip_s: float = 0.0) -> float:
+    """One request: wait for a slot, then a round trip of ``trip_s``; returns the send time."""
+    slot = limiter.acquire()
+    sent = clock.t
+    clock.t += trip_s
+    limiter.settle(slot)
+    return sent
+
+
 @pytest.mark.parametrize("per_second, calls, expected_elapsed", [(2, 10, 4.0), (5, 10, 1.0)])
 def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_elapsed):
     clock = FakeClock()
-    limiter = _RateLimiter(per_second, clock, clock.sleep)
-    times = []
-    for _ in range(calls):
-        limiter.acquire()
-        times.append(clock.t)
+    limiter = RateLimiter(per_second, clock, clock.sleep)
+    times = [request_through(limiter, clock) for _ in range(calls)]
     assert clock.t - 1000.0 == pytest.approx(expected_elapsed)
     # No one-second window ever holds more than the limit.
     for i, start in enumerate(times):
@@ -111,12 +220,12 @@ def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_e
 
 def test_rate_limiter_does_not_wait_when_under_the_limit():
     clock = FakeClock()
-    limiter = _RateLimiter(2, clock, clock.sleep)
-    limiter.acquire()
+    limiter = RateLimiter(2, clock, clock.sleep)
+    request_through(limiter, clock)
     clock.t += 0.6
-    limiter.acquire()
+    request_through(limiter, clock)
     clock.t += 0.6
-    limiter.acquire()
+    request_through(limiter, clock)
     assert clock.slept == []
 
 
@@ -124,14 +233,42 @@ def test_rate_limiter_counts_a_request_from_its_reply():
     # BingX counts a request when it arrives: a window opened by a slow request must be
     # measured from its reply, or the next burst reaches BingX less than a second later.
     clock = FakeClock()
-    limiter = _RateLimiter(2, clock, clock.sleep)
-    stamps = [limiter.acquire(), limiter.acquire()]
+    limiter = RateLimiter(2, clock, clock.sleep)
+    slots = [limiter.acquire(), limiter.acquire()]
     clock.t += 0.3  # the round trip
-    for stamp in stamps:
-        limiter.settle(stamp)
+    for slot in slots:
+        limiter.settle(slot)
     clock.t += 0.2
     limiter.acquire()
     assert clock.t == pytest.approx(1000.0 + 0.3 + 1.0)
+
+
+def test_a_request_in_flight_holds_its_slot_until_its_reply():
+    # Another caller may not take the slot while the first request is still travelling (it
+    # may arrive at any moment), and the settle is not held up by the waiting caller.
+    clock = FakeClock()
+    limiter = RateLimiter(1, clock, clock.sleep)
+    first = limiter.acquire()
+    got_slot_at: list[float] = []
+    waiter = threading.Thread(target=lambda: got_slot_at.append(request_through(limiter, clock)))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive() and clock.slept == []  # waiting for the reply, not sleeping
+    clock.t += 0.4  # the first request's round trip
+    limiter.settle(first)
+    waiter.join(2.0)
+    assert got_slot_at == [pytest.approx(1000.0 + 0.4 + 1.0)]
+
+
+@pytest.mark.parametrize("per_second, capacity, window", [(2.5, 2, 1.0), (0.5, 1, 2.0)])
+def test_a_fractional_limit_never_allows_more_than_its_whole_part_per_second(
+    per_second, capacity, window
+):
+    clock = FakeClock()
+    limiter = RateLimiter(per_second, clock, clock.sleep)
+    times = [request_through(limiter, clock) for _ in range(7)]
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t - start < window) <= capacity
 
 
 def test_environment_proxies_are_read_once(monkeypatch):

@@ -7,19 +7,23 @@ with the position side the account's position mode needs, and turns BingX errors
 freqtrade exceptions that make the bot retry, back off, skip the pair or stop.
 """
 
+import itertools
 import logging
 import math
 import re
 import threading
+import time
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
+from urllib.parse import urlsplit
 
 from freqtrade.constants import BuySell
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
+    DDosProtection,
     FreqtradeException,
     InvalidOrderException,
     OperationalException,
@@ -29,16 +33,35 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import retrier
 from freqtrade.exchange.exchange_types import FtHas
 
-from freqtrade_bingx import __version__, account, account_budget, account_modes, replies, settings
+from freqtrade_bingx import (
+    __version__,
+    account,
+    account_budget,
+    account_modes,
+    ccxt_guard,
+    redact,
+    replies,
+    settings,
+)
 from freqtrade_bingx import shared_settings as shared
-from freqtrade_bingx.ccxt_errors import redact_ccxt_errors
+from freqtrade_bingx.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
+from freqtrade_bingx.clock import ServerClock
+from freqtrade_bingx.confirmed import ConfirmedSettings
 from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
 from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
-from freqtrade_bingx.transport import DEFAULT_RATE_LIMITS, BingxError, BingxTransport
+from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
+from freqtrade_bingx.transport import (
+    DEFAULT_RATE_LIMITS,
+    RATE_LIMIT_CODE,
+    BingxBlocked,
+    BingxError,
+    BingxRejected,
+    BingxTransport,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -50,6 +73,10 @@ SEPARATE_ISOLATED = "SEPARATE_ISOLATED"
 # an endpoint after more than 20 failing requests in 8 minutes, and freqtrade retries an entry
 # on every loop while the strategy's signal lasts.
 REFUSAL_MEMORY_S = 600.0
+# How long after a set request failed without a definite answer BingX may still handle it, on
+# top of recvWindow (after which BingX refuses the request's timestamp): the clock offset the
+# transport measured may be off by a round trip.
+LATE_REQUEST_MARGIN_S = 1.0
 
 
 def swap_base_url(api: Any) -> str:
@@ -92,69 +119,126 @@ class BingxFuturesMixin:
         # The key and secret are kept because freqtrade blanks them in its config (and, in
         # dry-run, never gives them to ccxt); read-only requests such as tiers use them.
         self._settings = settings.from_config(exchange_conf)
+        redact.install()
+        redact.remember(self._settings.api_key, self._settings.secret)
+        # Shared by ccxt's objects and the transport: a block BingX announces to one holds for
+        # all, and all stamp requests with the same measured clock.
+        self._bingx_blocks = BlockRegistry()
+        self._bingx_clock = ServerClock()
         # Set before freqtrade's __init__, which calls additional_exchange_init.
+        # freqtrade's main loop and its API server (a force entry) call in from two threads:
+        # every piece of state below is safe for both, and no lock is held during a request.
         self._bingx_transport: BingxTransport | None = None
+        self._transport_lock = threading.Lock()
         self._position_mode: PositionMode | None = None
-        # What BingX confirmed, so an unchanged setting costs no request.
-        self._leverage_confirmed: dict[tuple[str, PositionSide], int] = {}
-        self._margin_type_confirmed: dict[str, str] = {}
+        # Reads of the position mode are numbered as they start; an answer is applied only if
+        # no read that started later was applied already (see refresh_position_mode).
+        self._mode_lock = threading.Lock()
+        self._mode_tickets = itertools.count(1)
+        self._mode_applied = 0
+        # What BingX confirmed last, so an unchanged setting costs no request; never a value
+        # BingX may not have (confirmed.py says how, with concurrent requests).
+        doubt_s = self._settings.recv_window_ms / 1000 + LATE_REQUEST_MARGIN_S
+        self._leverage_confirmed: ConfirmedSettings[tuple[str, PositionSide], int] = (
+            ConfirmedSettings(doubt_s, _may_have_landed)
+        )
+        self._margin_type_confirmed: ConfirmedSettings[str, str] = ConfirmedSettings(
+            doubt_s, _may_have_landed
+        )
         # The same, as confirmed by any bot on this account and machine (shared_settings.py).
         self._shared: shared.SharedSettings | None = None
         # The account's maximum leverage per symbol and side, from GET leverage (read once per
-        # symbol) or from a 101414 reply. It is often above the contract list's figure.
+        # symbol) or from a 101414 reply. It is often above the contract list's figure. Each
+        # symbol's dict is replaced, never changed in place, so readers need no lock.
         self._leverage_max: dict[str, dict[PositionSide, int]] = {}
+        self._maxima_lock = threading.Lock()
         self._leverage_read: set[str] = set()
+        # A log-once flag: two threads may both log the note, nothing worse.
         self._contract_max_noted = False
         # Leverage tiers (futures_data.py): pairs whose tiers are an estimate from the maximum
         # leverage alone; pairs a trading bot has used (their tiers loaded on first use); and
         # whether BingX refused a tier request for every pair (no more tried until a reload).
+        # The lock covers these sets, the tier cache file and updates of loaded tiers; never
+        # a request to BingX.
         self._estimated_tiers: set[str] = set()
         self._tier_pairs_used: set[str] = set()
         self._tier_fetch_refused = False
         self._tier_lock = threading.Lock()
         # Requests BingX refused for good: key -> (monotonic time to forget it, the error).
+        # The epoch counts clearings, so a refusal answered after one is not put back.
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
+        self._refusals_lock = threading.Lock()
+        self._refusals_epoch = 0
         self._stoploss_call = threading.local()
-        self._bingx_clock_stale = False
         super().__init__(config, *args, **kwargs)
 
     # --- transport ----------------------------------------------------------------------
 
     def _init_ccxt(self, exchange_config: dict[str, Any], sync: bool, ccxt_kwargs: dict):
         api = super()._init_ccxt(exchange_config, sync, ccxt_kwargs)
+        self._apply_network_rules(api, sync)
         redact_ccxt_errors(api, sync)
-        if self.trading_mode != TradingMode.FUTURES:
-            return api  # spot: freqtrade's stock Bingx
+        if self.trading_mode == TradingMode.FUTURES:  # spot: freqtrade's stock Bingx
+            self._route_ccxt_replies(api, sync)
+        # Last, since the routing replaces handle_errors: a block BingX announces in any reply
+        # to ccxt holds for ccxt and the transport alike.
+        ccxt_guard.note_blocks(api, self._note_bingx_block)
+        return api
+
+    def _route_ccxt_replies(self, api: Any, sync: bool) -> None:
         live = not self._config["dry_run"]
         if live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
             # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX refused one of ccxt's timestamps.
-            api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+            # that clock after BingX refused one of ccxt's timestamps. Only the sync object
+            # may read the clock: the async one runs inside freqtrade's event loop, where a
+            # blocking request would stall everything, so it takes the last offset.
+            if sync:
+                api.nonce = lambda: api.milliseconds() + self._bingx_clock_offset_ms()
+            else:
+                api.nonce = lambda: api.milliseconds() + self._bingx_clock.offset_ms
 
         def clock_refused() -> None:
-            self._bingx_clock_stale = True
+            self._bingx_clock.mark_stale()
 
         # BingX's errors on ccxt's requests go through the plugin's table, as its own do.
         route_ccxt_errors(api, on_clock_error=clock_refused if live else None)
-        return api
+
+    def _apply_network_rules(self, api: Any, sync: bool) -> None:
+        """The plugin's rules on a ccxt object: plain http only to loopback in every URL
+        section, a deadline and a size cap on every request, no request to a blocked
+        endpoint, no key or signature in ccxt's verbose output."""
+        try:
+            ccxt_guard.check_urls(api)
+        except ValueError as e:
+            raise ConfigurationError(f"BingX: {e}") from None
+        redact.remember(api.apiKey, api.secret)
+        ccxt_guard.bound_requests(api, sync)
+        ccxt_guard.refuse_blocked(api, sync, self._bingx_blocks)
+        ccxt_guard.redact_verbose_log(api)
+
+    def _note_bingx_block(
+        self, method: str, url: str, status: Any, headers: Any, reply: Any
+    ) -> None:
+        """Record a block BingX announced in a reply to ccxt (100410, 429/418 Retry-After),
+        in the registry the transport uses too."""
+        key = endpoint_key(method, urlsplit(url).path)
+        if status in RATE_LIMIT_STATUSES:
+            self._bingx_blocks.note_retry_after(key, status, headers, time.time())
+        if is_bingx_envelope(reply) and _as_int(reply.get("code")) == RATE_LIMIT_CODE:
+            server_now_ms = int(time.time() * 1000) + self._bingx_clock.offset_ms
+            msg = str(reply.get("msg") or "")
+            self._bingx_blocks.note_rate_limit(key, msg, headers, server_now_ms)
 
     def _bingx_clock_offset_ms(self) -> int:
-        """BingX's clock minus ours; measured on first use and after each timestamp error."""
-        if not self.can_sign():
+        """BingX's clock minus ours; read on first use and after a timestamp error, unless a
+        failed reading put the next one off (the transport logs why)."""
+        if self.can_sign():
             # ccxt stamps public requests too, and without keys nothing is ever signed: its
             # own clock is good enough, and the signed transport cannot be built.
-            return 0
-        transport = self.bingx
-        if not transport.clock_synced or self._bingx_clock_stale:
-            self._bingx_clock_stale = False
-            try:
-                transport.sync_time()
-            except BingxError as e:
-                # ccxt's request goes out unadjusted and BingX's answer will say what is wrong.
-                logger.warning("Could not read BingX server time: %s", e)
-        return transport.offset_ms
+            self.bingx.refresh_clock_if_due()
+        return self._bingx_clock.offset_ms
 
     @property
     def bingx(self) -> BingxTransport:
@@ -163,23 +247,32 @@ class BingxFuturesMixin:
         Live trading uses it for every account setting; dry-run and backtesting only for the
         read-only tier endpoint, and only when the config has keys.
         """
-        if self._bingx_transport is None:
-            try:
-                key, secret = self._credentials()
-                base_url = swap_base_url(self._api)
-                overrides = _rate_limit_overrides(self._settings)
-                transport = BingxTransport(
-                    key,
-                    secret,
-                    base_url,
-                    recv_window_ms=self._settings.recv_window_ms,
-                    rate_limits=overrides,
-                )
-            except ValueError as e:
-                raise OperationalException(f"BingX futures: {e}") from e
-            self._open_account_state(transport, key, base_url, overrides)
-            self._bingx_transport = transport
-        return self._bingx_transport
+        transport = self._bingx_transport
+        if transport is not None:
+            return transport
+        # One transport for all threads: it keeps the rate limits and the endpoint blocks.
+        # Building it sends nothing.
+        with self._transport_lock:
+            if self._bingx_transport is None:
+                try:
+                    key, secret = self._credentials()
+                    base_url = swap_base_url(self._api)
+                    overrides = _rate_limit_overrides(self._settings)
+                    transport = BingxTransport(
+                        key,
+                        secret,
+                        base_url,
+                        recv_window_ms=self._settings.recv_window_ms,
+                        rate_limits=overrides,
+                        blocks=self._bingx_blocks,
+                        server_clock=self._bingx_clock,
+                    )
+                except ValueError as e:
+                    raise OperationalException(f"BingX futures: {e}") from e
+                # Before any thread can use it: no request leaves outside the account's budget.
+                self._open_account_state(transport, key, base_url, overrides)
+                self._bingx_transport = transport
+            return self._bingx_transport
 
     def _open_account_state(
         self, transport: BingxTransport, key: str, base_url: str, overrides: dict
@@ -241,26 +334,42 @@ class BingxFuturesMixin:
 
     def refresh_position_mode(self) -> PositionMode:
         """Read the account's position mode; forget confirmed settings if it changed."""
+        ticket = next(self._mode_tickets)
         mode = self._call(
             "read the position mode", account.get_position_mode, parse=replies.position_mode
         )
-        if self._position_mode is not None and mode is not self._position_mode:
-            logger.warning(
-                "BingX position mode changed from %s to %s", self._position_mode.value, mode.value
-            )
-            self._forget_confirmed()
-        if self._position_mode is not mode:
+        with self._mode_lock:
+            if ticket < self._mode_applied and self._position_mode is not None:
+                # Another thread's read started later and was applied: its answer is newer.
+                return self._position_mode
+            previous = self._replace_position_mode(mode, ticket)
+        if previous is not None and mode is not previous:
+            logger.warning("BingX position mode changed from %s to %s", previous.value, mode.value)
+        if previous is not mode:
             logger.info("BingX account position mode: %s", mode.value)
-        self._position_mode = mode
         return mode
+
+    def _replace_position_mode(self, mode: PositionMode, ticket: int) -> PositionMode | None:
+        """With ``_mode_lock`` held: make ``mode`` the account's; return the mode it replaced.
+
+        What was confirmed for the old mode is forgotten in the same step, so no thread sees
+        the new mode with the old mode's settings.
+        """
+        previous = self._position_mode
+        self._mode_applied = ticket
+        if previous is not None and mode is not previous:
+            self._forget_confirmed()
+        self._position_mode = mode
+        return previous
 
     def _check_shared_position_mode(self) -> None:
         """Re-read the position mode if another bot on this account recorded another one."""
         entry = self._shared.read(shared.POSITION_MODE, "") if self._shared else None
-        if entry is None or self._position_mode is None or entry.value == self._position_mode.value:
+        current = self._position_mode
+        if entry is None or current is None or entry.value == current.value:
             return
         mode = self.refresh_position_mode()
-        if entry.value != mode.value:
+        if self._shared and entry.value != mode.value:
             # The row is older than BingX's answer (e.g. the mode was switched on bingx.com):
             # correct it, so no bot reads the mode again on every entry.
             self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
@@ -299,8 +408,8 @@ class BingxFuturesMixin:
                 "BingX, or set exchange.position_mode to 'auto'."
             ) from e
         logger.info("BingX position mode switched from %s to %s", current.value, mode.value)
-        self._forget_confirmed()
-        self._position_mode = mode
+        with self._mode_lock:
+            self._replace_position_mode(mode, next(self._mode_tickets))
         if self._shared:
             self._shared.confirm(
                 shared.POSITION_MODE,
@@ -311,26 +420,45 @@ class BingxFuturesMixin:
             )
 
     def _forget_confirmed(self) -> None:
-        self._leverage_confirmed.clear()
-        self._margin_type_confirmed.clear()
-        self._refusals.clear()
+        """Forget every confirmed setting and refusal, including the answers to requests still
+        in flight (they were sent for what is now forgotten)."""
+        self._leverage_confirmed.forget_all()
+        self._margin_type_confirmed.forget_all()
+        with self._refusals_lock:
+            self._refusals_epoch += 1
+            self._refusals.clear()
 
     def _unless_refused(self, key: tuple, send: Callable[[], Any]) -> Any:
-        """``send()``, unless BingX refused the same request for good a short while ago."""
-        held = self._refusals.get(key)
+        """``send()``, unless BingX refused the same request for good a short while ago.
+
+        The lock covers the memory only, never ``send()``; two threads may both send a request
+        not refused yet, and both refusals are then remembered as one.
+        """
+        now = monotonic()
+        with self._refusals_lock:
+            held = self._refusals.get(key)
+            if held is not None and now >= held[0]:
+                del self._refusals[key]  # under the lock: the expired entry, not a newer one
+                held = None
+            epoch = self._refusals_epoch
         if held is not None:
-            forget_at, error = held
-            if monotonic() < forget_at:
-                raise type(error)(f"{error} [not sent again: BingX refused this request]")
-            del self._refusals[key]
+            error = held[1]
+            raise type(error)(f"{error} [not sent again: BingX refused this request]")
         try:
             return send()
         except InvalidOrderException as e:
-            self._remember_refusal(key, e)
+            self._remember_refusal(key, e, epoch)
             raise
 
-    def _remember_refusal(self, key: tuple, error: InvalidOrderException) -> None:
-        self._refusals[key] = (monotonic() + REFUSAL_MEMORY_S, error)
+    def _remember_refusal(
+        self, key: tuple, error: InvalidOrderException, epoch: int | None = None
+    ) -> None:
+        """Hold ``error`` for ``key``; not if the memory was cleared since ``epoch`` (the
+        refusals' epoch read before the request was sent)."""
+        forget_at = monotonic() + REFUSAL_MEMORY_S
+        with self._refusals_lock:
+            if epoch is None or epoch == self._refusals_epoch:
+                self._refusals[key] = (forget_at, error)
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
@@ -420,10 +548,11 @@ class BingxFuturesMixin:
         self._check_shared_position_mode()
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
-        if self._leverage_confirmed.get((symbol, pos_side)) == target and self._shared_agrees(
-            shared.LEVERAGE, symbol, pos_side, target
-        ):
-            return target
+        if self._leverage_confirmed.get((symbol, pos_side)) == target:
+            if self._shared_agrees(shared.LEVERAGE, symbol, pos_side, target):
+                return target
+            self._leverage_confirmed.discard([(symbol, pos_side)])  # another bot changed it
+        epoch = self._refusals_epoch
         try:
             return self._send_leverage(pair, pos_side, target)
         except PositionModeMismatch as first:
@@ -433,7 +562,7 @@ class BingxFuturesMixin:
             refusal = InvalidOrderException(
                 f"BingX refused leverage {target}x ({pos_side}) for {pair}: {first}"
             )
-            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal)
+            self._remember_refusal(_leverage_key(symbol, pos_side, target), refusal, epoch)
             retry_side = position_side(self.refresh_position_mode(), side)
             if retry_side == pos_side:
                 # The mode is the one the side was chosen for. BingX has been seen answering
@@ -456,8 +585,7 @@ class BingxFuturesMixin:
         """
         symbol = self._symbol(pair)
         try:
-            self._post_leverage(symbol, pos_side, leverage)
-            return leverage
+            return self._post_leverage(symbol, pos_side, leverage)
         except InvalidOrderException as e:
             maximum = _maximum_named(e)
             if maximum is None or maximum >= leverage:
@@ -470,58 +598,77 @@ class BingxFuturesMixin:
                 leverage,
             )
         self._remember_maximum(pair, pos_side, maximum)
-        self._post_leverage(symbol, pos_side, maximum)
-        return maximum
+        return self._post_leverage(symbol, pos_side, maximum)
 
-    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> None:
-        self._leverage_confirmed.pop((symbol, pos_side), None)
-        seen = self._shared.version(shared.LEVERAGE, symbol, pos_side) if self._shared else 0
+    def _post_leverage(self, symbol: str, pos_side: PositionSide, leverage: int) -> int:
+        """POST leverage; returns the leverage BingX confirmed (and remembers it)."""
         action = f"set leverage {leverage}x ({pos_side}) on {symbol}"
+        memory = self._leverage_confirmed
 
-        def send() -> None:
-            try:
-                self._call(
-                    action,
-                    account.set_leverage,
-                    symbol,
-                    pos_side,
-                    leverage,
-                    parse=replies.leverage_set,
-                )
-            except TemporaryError as e:
-                if _maximum_named(e) is None:
-                    raise
-                # BingX's error list also has this refusal under 80001, which would read as a
-                # temporary error: it is permanent and must not be retried.
-                raise InvalidOrderException(str(e)) from e.__cause__
+        def send() -> int:
+            seen = self._shared_version(shared.LEVERAGE, symbol, pos_side)
+            with memory.writing(_sides_changed(symbol, pos_side)) as ticket:
+                try:
+                    confirmed = self._call(
+                        action,
+                        account.set_leverage,
+                        symbol,
+                        pos_side,
+                        leverage,
+                        parse=replies.leverage_set,
+                    )
+                except TemporaryError as e:
+                    if _maximum_named(e) is None:
+                        raise
+                    # BingX's error list also has this refusal under 80001, which would read
+                    # as a temporary error: it is permanent and must not be retried.
+                    raise InvalidOrderException(str(e)) from e.__cause__
+                key = (symbol, pos_side)
+                kept = key in memory.confirm(ticket, {key: confirmed})
+                if not self._share_answer(kept, shared.LEVERAGE, symbol, pos_side, confirmed, seen):
+                    memory.discard([key])
+            return confirmed
 
-        self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
-        logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, leverage)
-        if self._shared_confirm(shared.LEVERAGE, symbol, pos_side, leverage, seen):
-            self._leverage_confirmed[(symbol, pos_side)] = leverage
+        confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
+        if confirmed != leverage:
+            logger.warning(
+                "BingX confirmed leverage %dx for %s %s, asked for %dx",
+                confirmed,
+                symbol,
+                pos_side,
+                leverage,
+            )
+        logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, confirmed)
+        return confirmed
 
     def read_account_leverage(self, pair: str) -> replies.Leverage:
         """GET leverage for ``pair``: remember the account's maximum and current leverage."""
         symbol = self._symbol(pair)
-        lev = self._unless_refused(
-            ("read leverage", symbol),
-            lambda: self._call(
-                f"read leverage of {symbol}", account.get_leverage, symbol, parse=replies.leverage
-            ),
-        )
+        memory = self._leverage_confirmed
+        with memory.reading(_sides_changed(symbol, "BOTH")) as ticket:
+            lev = self._unless_refused(
+                ("read leverage", symbol),
+                lambda: self._call(
+                    f"read leverage of {symbol}",
+                    account.get_leverage,
+                    symbol,
+                    parse=replies.leverage,
+                ),
+            )
+            current = {(symbol, "LONG"): lev.long, (symbol, "SHORT"): lev.short}
+            # One-way mode sets both sides at once (side BOTH): the account has a BOTH
+            # leverage only when the two agree.
+            if lev.long == lev.short:
+                current[(symbol, "BOTH")] = lev.long
+            memory.confirm(ticket, current)
+        if lev.long != lev.short:
+            memory.discard([(symbol, "BOTH")])
         self._leverage_read.add(symbol)
         maxima = {"LONG": lev.max_long, "SHORT": lev.max_short}
-        self._leverage_max[symbol] = {
-            side: value for side, value in maxima.items() if value is not None
-        }
-        self._leverage_confirmed[(symbol, "LONG")] = lev.long
-        self._leverage_confirmed[(symbol, "SHORT")] = lev.short
-        # One-way mode sets both sides at once (side BOTH): the account has a BOTH leverage
-        # only when the two agree.
-        if lev.long == lev.short:
-            self._leverage_confirmed[(symbol, "BOTH")] = lev.long
-        else:
-            self._leverage_confirmed.pop((symbol, "BOTH"), None)
+        with self._maxima_lock:
+            self._leverage_max[symbol] = {
+                side: value for side, value in maxima.items() if value is not None
+            }
         self._refresh_pair_tiers(pair)
         return lev
 
@@ -541,7 +688,9 @@ class BingxFuturesMixin:
             )
 
     def _remember_maximum(self, pair: str, pos_side: PositionSide, maximum: int) -> None:
-        self._leverage_max.setdefault(self._symbol(pair), {})[pos_side] = maximum
+        symbol = self._symbol(pair)
+        with self._maxima_lock:
+            self._leverage_max[symbol] = {**self._leverage_max.get(symbol, {}), pos_side: maximum}
         self._refresh_pair_tiers(pair)
 
     def whole_leverage(self, pair: str, leverage: float, pos_side: PositionSide) -> int:
@@ -595,19 +744,29 @@ class BingxFuturesMixin:
         target = MARGIN_TYPES.get(margin_mode)
         if target is None:
             raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
-        if (
-            self._margin_type_confirmed.get(symbol) == target
-            and self._settings.leverage_check != "read_before_entry"
-            and self._shared_agrees(shared.MARGIN_TYPE, symbol, "", target)
-        ):
-            return
-        self._margin_type_confirmed.pop(symbol, None)
-        seen = self._shared.version(shared.MARGIN_TYPE, symbol) if self._shared else 0
-        self._unless_refused(
-            ("margin type", symbol, target), lambda: self._set_margin_type(symbol, target)
-        )
-        if self._shared_confirm(shared.MARGIN_TYPE, symbol, "", target, seen):
-            self._margin_type_confirmed[symbol] = target
+        memory = self._margin_type_confirmed
+        if memory.get(symbol) == target:
+            # "read_before_entry" asks BingX every entry (a read; a POST only on a change).
+            read_first = self._settings.leverage_check == "read_before_entry"
+            if not read_first and self._shared_agrees(shared.MARGIN_TYPE, symbol, "", target):
+                return
+            memory.discard([symbol])
+
+        def send() -> None:
+            seen = self._shared_version(shared.MARGIN_TYPE, symbol, "")
+            with memory.writing([symbol]) as ticket:
+                self._set_margin_type(symbol, target)
+                kept = symbol in memory.confirm(ticket, {symbol: target})
+                if not self._share_answer(kept, shared.MARGIN_TYPE, symbol, "", target, seen):
+                    memory.discard([symbol])
+
+        self._unless_refused(("margin type", symbol, target), send)
+
+    # --- settings shared with other bots on this account (shared_settings.py) -------------
+
+    def _shared_version(self, kind: str, symbol: str, side: str) -> int:
+        """The shared row's version, read before a request that may change the setting."""
+        return self._shared.version(kind, symbol, side) if self._shared else 0
 
     def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
         """False when another bot on this account recorded another value (or an unknown one)
@@ -632,10 +791,23 @@ class BingxFuturesMixin:
         )
         return False
 
-    def _shared_confirm(self, kind: str, symbol: str, side: str, value: object, seen: int) -> bool:
-        """Record a value BingX confirmed; False when another bot changed it meanwhile, which
-        leaves the order of the two at BingX unknown: remembered by no one then."""
-        if self._shared is None or self._shared.confirm(kind, symbol, side, value, seen):
+    def _share_answer(
+        self, kept: bool, kind: str, symbol: str, side: str, value: object, seen: int
+    ) -> bool:
+        """Tell the other bots what BingX confirmed to a request that may have changed a setting;
+        False when this bot must not remember the answer either.
+
+        Recorded only when this bot's memory ``kept`` the answer (no request of its own
+        overlapped). Otherwise, or when another bot wrote the row since its version ``seen``
+        (read before sending), which request BingX handled last is unknown: the row is marked
+        unknown, so every bot sends its value again before its next entry.
+        """
+        if self._shared is None:
+            return True
+        if not kept:
+            self._shared.forget(kind, symbol, side)
+            return False
+        if self._shared.confirm(kind, symbol, side, value, seen):
             return True
         logger.warning(
             "Another bot on this account changed the BingX %s of %s %s while this one set it "
@@ -703,6 +875,31 @@ def _check_leverage(pair: str, leverage: Any) -> None:
 
 def _leverage_key(symbol: str, pos_side: PositionSide, leverage: int) -> tuple:
     return ("leverage", symbol, pos_side, leverage)
+
+
+def _sides_changed(symbol: str, pos_side: PositionSide) -> list[tuple[str, PositionSide]]:
+    """The remembered leverages that setting ``pos_side`` may change: BOTH (one-way mode) sets
+    the long and the short side, and a BOTH figure holds only while the two agree."""
+    sides: tuple[PositionSide, ...] = ("LONG", "SHORT") if pos_side == "BOTH" else (pos_side,)
+    return [(symbol, side) for side in (*sides, "BOTH")]
+
+
+def _may_have_landed(error: BaseException) -> bool:
+    """Whether a request that failed with ``error`` may still change the account.
+
+    Not when it was never sent (BingX blocked the endpoint), when BingX or its firewall turned
+    it away (rate limit, HTTP 403/418/429), or when BingX refused it with an error code the
+    table makes permanent. No answer, a garbled answer, or a temporary error (BingX reports
+    internal failures that way) leave the outcome unknown.
+    """
+    if isinstance(error, DDosProtection):
+        return False
+    cause = error.__cause__  # the BingX error, possibly under a freqtrade exception with advice
+    while cause is not None and not isinstance(cause, BingxError):
+        cause = cause.__cause__
+    if isinstance(cause, BingxBlocked):
+        return False
+    return not (isinstance(cause, BingxRejected) and not isinstance(error, TemporaryError))
 
 
 def _maximum_named(error: Exception) -> int | None:

@@ -200,7 +200,8 @@ class BingxFuturesDataMixin:
             if fetched and path:
                 tiers.save_cache(path, {**cached, **fetched})
         estimated = {pair for pair in wanted if pair not in result}
-        self._estimated_tiers = (self._estimated_tiers | estimated) - result.keys()
+        with self._tier_lock:
+            self._estimated_tiers = (self._estimated_tiers | estimated) - result.keys()
         if estimated:
             self._warn_estimated(sorted(estimated))
         return {
@@ -254,10 +255,12 @@ class BingxFuturesDataMixin:
         if rows is not None and path:
             with self._tier_lock:  # read, add, write: another pair's write must not be lost
                 tiers.save_cache(path, {**tiers.load_cache(path), pair: rows})
+        with self._tier_lock:  # held to the maximum known now, as in _refresh_pair_tiers
+            if rows is None:
+                self._estimated_tiers = self._estimated_tiers | {pair}
+            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
         if rows is None:
-            self._estimated_tiers.add(pair)
             self._warn_estimated([pair])
-        self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
 
     def _warn_estimated(self, pairs: list[str]) -> None:
         logger.warning(
@@ -278,11 +281,26 @@ class BingxFuturesDataMixin:
             return tiers.recap(rows, maximum)
         return rows  # capped when fetched, with the account's figure where it was read
 
+    def fill_leverage_tiers(self) -> None:
+        super().fill_leverage_tiers()
+        # A maximum learnt by another thread (a force entry) while these tiers loaded was
+        # applied to the tiers they replaced: apply the maxima known now once more.
+        for pair in list(self._leverage_tiers):
+            if self._account_maximum_known(pair):
+                self._refresh_pair_tiers(pair)
+
     def _refresh_pair_tiers(self, pair: str) -> None:
-        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these)."""
-        if pair in self._leverage_tiers:
-            rows = None if pair in self._estimated_tiers else self._leverage_tiers[pair]
-            self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
+        """Apply a newly learnt maximum to the pair's loaded tiers (freqtrade reads these).
+
+        Under the tier lock, so of two threads that learnt a maximum, the one that updates the
+        tiers last reads the latest maximum (nothing is sent to BingX here).
+        """
+        with self._tier_lock:
+            rows = self._leverage_tiers.get(pair)
+            if rows is not None:
+                if pair in self._estimated_tiers:
+                    rows = None
+                self._leverage_tiers[pair] = self._capped_tiers(pair, rows)
 
     def _account_maximum_known(self, pair: str) -> bool:
         return bool(self._leverage_max.get((self.markets.get(pair) or {}).get("id")))

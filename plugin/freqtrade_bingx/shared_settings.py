@@ -114,11 +114,16 @@ class SharedSettings:
         return False
 
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
-        """Mark the setting unknown for every bot (this one did not learn what BingX holds)."""
+        """Mark the setting unknown for every bot (this one did not learn what BingX holds).
+
+        A missing row is written as unknown too: another bot may remember a value it read.
+        """
         self._run(
-            "UPDATE confirmed SET value=NULL, writer=?, version=version+1 "
-            "WHERE kind=? AND symbol=? AND side=?",
-            (self.writer, kind, symbol, side),
+            "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+            "VALUES (?, ?, ?, NULL, ?, 1) "
+            "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+            "writer=excluded.writer, version=version+1",
+            (kind, symbol, side, self.writer),
         )
 
     def close(self) -> None:

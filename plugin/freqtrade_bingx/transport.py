@@ -1,14 +1,15 @@
 """Signs and sends BingX REST requests; knows nothing of freqtrade.
 
-Request path: check the endpoint is not blocked -> wait for the client-side rate limit ->
-add ``timestamp`` / ``recvWindow`` -> sign -> send with a timeout -> check the HTTP status ->
-unpack the ``{code, msg, data}`` envelope.
+Request path: check the endpoint is not blocked -> re-read BingX's clock if due -> wait for the
+client-side rate limit -> add ``timestamp`` / ``recvWindow`` -> sign -> send with a deadline for
+the whole request and a cap on the reply's size -> check the HTTP status -> unpack the
+``{code, msg, data}`` envelope (and note a block BingX announces in it).
 
 Exceptions (all carry method, path, and where known the BingX code, msg and HTTP status;
 none carries the key, the secret, a signature or a signed URL)::
 
     BingxError
-     +-- BingxRequestFailed   no answer: timeout, refused or reset connection
+     +-- BingxRequestFailed   no answer: deadline passed, reply too large, refused or reset
      +-- BingxBadResponse     an answer that is not a BingX envelope: HTTP 4xx/5xx, not JSON
      +-- BingxRejected        an envelope with a non-zero ``code``
      +-- BingxBlocked         refused locally: BingX blocked this endpoint until ``until_ms``
@@ -20,23 +21,41 @@ import ipaddress
 import logging
 import os
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
+from freqtrade_bingx import redact
 from freqtrade_bingx.account_budget import AccountBudget
+from freqtrade_bingx.bounded_http import (
+    MAX_REPLY_BYTES,
+    BoundedSession,
+    ReplyDeadlineExceeded,
+    ReplyTooLarge,
+    split_timeout,
+)
+from freqtrade_bingx.clock import ServerClock, is_plausible_offset
 from freqtrade_bingx.rate_limits import client_limits
+from freqtrade_bingx.redact import redact_signatures
+from freqtrade_bingx.throttle import (
+    RATE_LIMIT_STATUSES,
+    BlockRegistry,
+    RateLimiter,
+    endpoint_key,
+    unblock_time_ms,
+)
 
+
+__all__ = ["redact_signatures", "unblock_time_ms"]  # re-exported: callers import them from here
 
 logger = logging.getLogger(__name__)
 
-# (connect, read) seconds. BingX answers in well under a second; a stalled socket must not
-# hold freqtrade's loop for long.
+# (connect, whole request) seconds. BingX answers in well under a second; a stalled or dripping
+# socket must not hold freqtrade's loop for long: the second figure bounds connecting, sending,
+# the headers and the body together.
 DEFAULT_TIMEOUT = (3.05, 10.0)
 DEFAULT_RECV_WINDOW_MS = 5000
 SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
@@ -53,29 +72,6 @@ RATE_LIMIT_CODE = 100410
 # timestamp mismatch") is a clock problem.
 CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
 TIMESTAMP_TEXT = r"timestamp"
-# A 100410 without an unblock time ("rate limited") still means: slow down for a moment.
-PLAIN_RATE_LIMIT_PAUSE_MS = 1000
-_EPOCH_MS = re.compile(r"\b(1\d{12})\b")
-_SIGNATURE_IN_URL = re.compile(r"(signature=)[0-9a-fA-F]+")
-
-
-def redact_signatures(text: str) -> str:
-    """``text`` with any ``signature=<hex>`` made unreadable (ccxt's errors quote signed URLs)."""
-    return _SIGNATURE_IN_URL.sub(r"\1<redacted>", text)
-
-
-class _RedactSignatures(logging.Filter):
-    """urllib3 logs each request's URL at DEBUG; BingX's signature rides in that URL."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_signatures(a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignatures())
 
 
 class BingxError(Exception):
@@ -170,61 +166,19 @@ def is_clock_error(code: int | None, msg: str) -> bool:
     return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
-def unblock_time_ms(msg: str) -> int | None:
-    """The absolute epoch-millisecond time in a 100410 message, if it names one.
-
-    >>> unblock_time_ms("... will be unblocked after 1727193814249")
-    1727193814249
-    """
-    found = _EPOCH_MS.findall(msg or "")
-    return int(found[-1]) if found else None
-
-
-class _RateLimiter:
-    """At most ``per_second`` calls in any one-second window; callers wait for a slot."""
-
-    def __init__(self, per_second: float, clock: Callable[[], float], sleep: Callable) -> None:
-        self._capacity = max(1, int(per_second))
-        self._window = self._capacity / per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a free slot; returns its stamp, to be passed to :meth:`settle`."""
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._sent and now - self._sent[0] >= self._window:
-                    self._sent.popleft()
-                if len(self._sent) < self._capacity:
-                    self._sent.append(now)
-                    return now
-                self._sleep(self._window - (now - self._sent[0]))
-
-    def settle(self, stamp: float) -> None:
-        """Re-stamp a slot with the time its reply came in.
-
-        BingX counts a request when it arrives, some time after it was stamped here; counting
-        from the reply keeps the next window clear of it however long the trip took.
-        """
-        with self._lock:
-            try:
-                self._sent.remove(stamp)
-            except ValueError:
-                return  # already out of the window
-            self._sent.append(self._clock())  # the latest time: the deque stays in order
-
-
 class BingxTransport:
     """Signs and sends requests to one BingX REST host.
 
     :param base_url: scheme and host, e.g. ``https://open-api.bingx.com`` (paths start with
         ``/openApi/...``).
+    :param timeout: ``(connect, whole request)`` seconds.
     :param rate_limits: requests per second per ``(method, path)``; merged over the defaults.
+    :param session: a :class:`BoundedSession` (one is made for ``base_url`` if not given).
     :param budget: the same limits counted across every process on this account, if shared.
-    :param clock: seconds since the epoch (injectable for tests); ``sleep`` likewise.
+    :param blocks: the endpoint blocks, shared with ccxt's objects; ``server_clock`` likewise
+        BingX's clock offset.
+    :param clock: seconds since the epoch, for timestamps; ``monotonic``: seconds on a clock
+        that never steps, for rate limits and blocks; ``sleep`` waits (all injectable).
     """
 
     def __init__(
@@ -236,33 +190,40 @@ class BingxTransport:
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         rate_limits: Mapping[tuple[str, str], float] | None = None,
-        session: requests.Session | None = None,
+        session: BoundedSession | None = None,
+        blocks: BlockRegistry | None = None,
+        server_clock: ServerClock | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
         budget: AccountBudget | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not api_key or not secret:
             raise ValueError("BingX API key and secret are required for private endpoints")
-        if not timeout or any(t is None or t <= 0 for t in timeout):
-            raise ValueError("every BingX request needs a positive connect and read timeout")
+        if not timeout or len(timeout) != 2:
+            raise ValueError("every BingX request needs a connect timeout and a deadline")
+        split_timeout(timeout)  # positive figures, or ValueError
         check_base_url(base_url)
+        redact.install()
+        redact.remember(api_key, secret)
         self.api_key = api_key
         self._secret = secret
         self.base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self.base_url).path
         self.recv_window_ms = int(recv_window_ms)
         self.timeout = timeout
-        self.session = session or _session_for(self.base_url)
+        self.session = session or _session_for(self.base_url, max_reply_bytes)
         self._clock = clock
+        self._monotonic = monotonic
         self._sleep = sleep
         limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
         self._limiters = {
-            key: _RateLimiter(per_s, clock, sleep) for key, per_s in limits.items() if per_s
+            key: RateLimiter(per_s, monotonic, sleep) for key, per_s in limits.items() if per_s
         }
+        self.blocks = blocks or BlockRegistry(monotonic)
+        self.server_clock = server_clock or ServerClock(monotonic)
         self.budget = budget
-        # path -> (unblock time in server epoch ms, BingX's message that set it)
-        self._blocked: dict[str, tuple[int, str]] = {}
-        self._offset_ms: int | None = None
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"BingxTransport(base_url={self.base_url!r}, api_key='***')"
@@ -273,13 +234,84 @@ class BingxTransport:
         return int(self._clock() * 1000)
 
     def server_now_ms(self) -> int:
-        """Our best guess of BingX's clock."""
-        if self._offset_ms is None:
-            self.sync_time()
-        return self.now_ms() + (self._offset_ms or 0)
+        """Our best guess of BingX's clock; never sends a request."""
+        return self.now_ms() + self.server_clock.offset_ms
 
     def sync_time(self) -> int:
-        """Re-read BingX's clock; returns the offset (server minus local) in ms."""
+        """Re-read BingX's clock now; returns the offset (server minus local) in ms.
+
+        A failure (including a server time more than a day from ours, which is a broken reply,
+        not a clock) puts off the next automatic reading: see :mod:`freqtrade_bingx.clock`.
+        """
+        self.server_clock.begin_reading()
+        try:
+            offset = self._read_offset()
+        except BingxError:
+            self.server_clock.record_failure()
+            raise
+        self.server_clock.record(offset)
+        logger.debug("BingX clock offset: %d ms", offset)
+        return offset
+
+    def refresh_clock_if_due(self) -> None:
+        """Re-read BingX's clock if it was never read or a timestamp was rejected since, and
+        the back-off after a failed reading allows; a failure is logged, not raised."""
+        if not self.server_clock.claim_reading():
+            return
+        try:
+            offset = self._read_offset()
+        except BingxError as e:
+            wait = self.server_clock.record_failure()
+            logger.warning(
+                "Could not read BingX server time (%s); next attempt in %.0f s, requests go "
+                "out with the last known offset (%d ms)",
+                e,
+                wait,
+                self.server_clock.offset_ms,
+            )
+            return
+        self.server_clock.record(offset)
+        logger.debug("BingX clock offset: %d ms", offset)
+
+    @property
+    def clock_synced(self) -> bool:
+        return self.server_clock.synced
+
+    @property
+    def offset_ms(self) -> int:
+        """BingX's clock minus ours, as last measured (0 before the first measurement)."""
+        return self.server_clock.offset_ms
+
+    def blocked_until_ms(self, method: str, path: str) -> int:
+        """When a blocked endpoint opens again, on BingX's clock as we estimate it (0 if open)."""
+        left = self.blocks.remaining_s(self._key(method, path))
+        return self.server_now_ms() + int(left * 1000) if left else 0
+
+    def request(
+        self, method: str, path: str, params: Mapping[str, Any] | None = None, *, signed=True
+    ) -> Any:
+        """Send one request and return the envelope's ``data``."""
+        method = method.upper()
+        self._refuse_if_blocked(method, path)
+        if signed:
+            self.refresh_clock_if_due()
+        limiter = self._limiters.get((method, path))
+        slot = limiter.acquire() if limiter else None
+        # Then the account's budget, shared with other bots on this machine (account_budget.py).
+        ticket = self.budget.acquire(method, path) if self.budget else None
+        try:
+            # The timestamp is taken after the wait for the limiters, right before sending.
+            response = self._send(method, path, self._query(params or {}, signed), signed)
+        finally:
+            if self.budget:
+                self.budget.settle(ticket)
+            if limiter:
+                limiter.settle(slot)
+        return self._unpack(method, path, response, signed)
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _read_offset(self) -> int:
         before = self.now_ms()
         data = self.request("GET", SERVER_TIME_PATH, signed=False)
         after = self.now_ms()
@@ -291,51 +323,26 @@ class BingxTransport:
                 "server time reply lacks serverTime in ms", method="GET", path=SERVER_TIME_PATH
             )
         server_ms = int(text)
-        self._offset_ms = server_ms - (before + after) // 2
-        logger.debug("BingX clock offset: %d ms", self._offset_ms)
-        return self._offset_ms
+        offset = server_ms - (before + after) // 2
+        if not is_plausible_offset(offset):
+            raise BingxBadResponse(
+                f"server time {server_ms} is more than a day from this machine's clock: "
+                "not believed",
+                method="GET",
+                path=SERVER_TIME_PATH,
+            )
+        return offset
 
-    @property
-    def clock_synced(self) -> bool:
-        return self._offset_ms is not None
-
-    @property
-    def offset_ms(self) -> int:
-        """BingX's clock minus ours, as last measured (0 before the first measurement)."""
-        return self._offset_ms or 0
-
-    def blocked_until_ms(self, path: str) -> int:
-        return self._blocked.get(path, (0, ""))[0]
-
-    def request(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None, *, signed=True
-    ) -> Any:
-        """Send one request and return the envelope's ``data``."""
-        method = method.upper()
-        self._refuse_if_blocked(method, path)
-        limiter = self._limiters.get((method, path))
-        stamp = limiter.acquire() if limiter else None
-        # Then the account's budget, shared with other bots on this machine (account_budget.py).
-        ticket = self.budget.acquire(method, path) if self.budget else None
-        try:
-            response = self._send(method, path, self._query(params or {}, signed), signed)
-        finally:
-            if self.budget:
-                self.budget.settle(ticket)
-            if limiter:
-                limiter.settle(stamp)
-        return self._unpack(method, path, response, signed)
-
-    # --- steps ----------------------------------------------------------------------------
+    def _key(self, method: str, path: str) -> str:
+        return endpoint_key(method, self._base_path + path)
 
     def _refuse_if_blocked(self, method: str, path: str) -> None:
-        until, msg = self._blocked.get(path, (0, ""))
-        if until and self._server_now_ms_no_sync() < until:
-            raise BingxBlocked(method=method, path=path, until_ms=until, msg=msg)
-
-    def _server_now_ms_no_sync(self) -> int:
-        # Never sends a request: used where asking the server would defeat the purpose.
-        return self.now_ms() + (self._offset_ms or 0)
+        key = self._key(method, path)
+        left = self.blocks.remaining_s(key)
+        if left > 0:
+            until = self.server_now_ms() + int(left * 1000)
+            reason = self.blocks.reason(key)
+            raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
 
     def _query(self, params: Mapping[str, Any], signed: bool) -> str:
         items = {key: _wire_value(value) for key, value in params.items() if value is not None}
@@ -354,6 +361,8 @@ class BingxTransport:
         logger.debug("BingX %s %s", method, path)
         try:
             return self.session.request(method, url, headers=headers, timeout=self.timeout)
+        except (ReplyDeadlineExceeded, ReplyTooLarge) as e:
+            reason = str(e)  # says which bound, never the URL
         except requests.Timeout:
             reason = "timed out"
         except requests.ConnectionError:
@@ -371,9 +380,10 @@ class BingxTransport:
         except ValueError:
             body = None
         envelope = body if isinstance(body, dict) and "code" in body else None
+        if status in RATE_LIMIT_STATUSES:
+            key = self._key(method, path)
+            self.blocks.note_retry_after(key, status, response.headers, self._clock())
         if envelope is None:
-            if status in (418, 429):
-                self._block_for_retry_after(path, response)
             if status != 200:
                 reason = "HTTP error"
             elif body is None:
@@ -386,9 +396,9 @@ class BingxTransport:
         if code == 0 and status == 200:
             return envelope.get("data")
         if code == RATE_LIMIT_CODE:
-            until = unblock_time_ms(msg)
-            pause_end = self._server_now_ms_no_sync() + PLAIN_RATE_LIMIT_PAUSE_MS
-            self._block(path, until or pause_end, msg)
+            self.blocks.note_rate_limit(
+                self._key(method, path), msg, response.headers, self.server_now_ms()
+            )
         elif signed and is_clock_error(code, msg):
             self._resync_after_clock_error()
         if code is None or code == 0:
@@ -399,35 +409,19 @@ class BingxTransport:
             "rejected", method=method, path=path, code=code, msg=msg, http_status=status
         )
 
-    def _block(self, path: str, until_ms: int, msg: str) -> None:
-        with self._lock:
-            if until_ms > self.blocked_until_ms(path):
-                self._blocked[path] = (until_ms, msg)
-        logger.warning(
-            "BingX blocked %s until %d (epoch ms): nothing is sent there before", path, until_ms
-        )
-
-    def _block_for_retry_after(self, path: str, response: requests.Response) -> None:
-        seconds = _as_int(response.headers.get("Retry-After"))
-        if seconds:
-            until = self._server_now_ms_no_sync() + seconds * 1000
-            self._block(path, until, f"HTTP {response.status_code}, Retry-After {seconds}s")
-
     def _resync_after_clock_error(self) -> None:
-        try:
-            self.sync_time()
-        except BingxError as e:
-            # The original clock error is what the caller needs to see; this one is logged.
-            logger.warning("Could not re-read BingX server time: %s", e)
+        # The original clock error is what the caller needs to see; a failed reading is logged.
+        self.server_clock.mark_stale()
+        self.refresh_clock_if_due()
 
 
-def _session_for(base_url: str) -> requests.Session:
+def _session_for(base_url: str, max_reply_bytes: int) -> BoundedSession:
     """A keep-alive session that reads proxy and CA settings from the environment once.
 
     With ``trust_env`` on, requests re-reads the environment and ~/.netrc on every call, which
     was a measurable part of a loopback round trip (bench/leverage_call.py).
     """
-    session = requests.Session()
+    session = BoundedSession(max_reply_bytes)
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -445,5 +439,5 @@ def _wire_value(value: Any) -> str:
 def _as_int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

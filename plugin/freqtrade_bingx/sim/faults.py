@@ -43,6 +43,8 @@ class Fault:
     symbol's entry orders). ``unblock_in_s`` makes ``msg`` name an unblock time that many
     seconds after the request arrived, in server epoch ms: ``{unblock_ms}`` in ``msg`` is
     replaced by it (an empty ``msg`` becomes BingX's "will be unblocked after" form).
+    ``headers`` go out with the answer (e.g. ``Retry-After``, or the
+    ``X-RateLimit-Requests-Remain`` / ``-Expire`` usage headers of BingX's rate-limit page).
 
     ``block_s`` keeps the endpoint refused after the fault fired: for that many seconds of
     server time every request of the same API key to the same method and path gets BingX's
@@ -61,6 +63,7 @@ class Fault:
     times: int = 1
     params: dict[str, str] | None = None
     unblock_in_s: float | None = None
+    headers: dict[str, str] | None = None
     block_s: float = 0.0
 
     def __post_init__(self) -> None:

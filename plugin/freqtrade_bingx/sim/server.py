@@ -1184,23 +1184,31 @@ class _Handler(BaseHTTPRequestHandler):
             status = fault.http_status or 200
             record.http_status, record.code, record.msg = status, fault.code, msg
             ctype = "text/html" if fault.body.lstrip().startswith(b"<") else "application/json"
-            self._send_bytes(status, fault.body, ctype)
+            self._send_bytes(status, fault.body, ctype, headers=fault.headers)
             return True
         if fault.http_status is not None:
             record.http_status, record.code, record.msg = fault.http_status, fault.code, msg
             if fault.code is not None:
-                self._send_bytes(fault.http_status, _encode({"code": fault.code, "msg": msg}))
+                self._send_bytes(
+                    fault.http_status,
+                    _encode({"code": fault.code, "msg": msg}),
+                    headers=fault.headers,
+                )
             else:
                 try:
                     phrase = http.HTTPStatus(fault.http_status).phrase
                 except ValueError:
                     phrase = "Error"
                 text = msg or f"{fault.http_status} {phrase}"
-                self._send_bytes(fault.http_status, text.encode(), "text/plain")
+                self._send_bytes(
+                    fault.http_status, text.encode(), "text/plain", headers=fault.headers
+                )
             return True
         if fault.code is not None:
             record.http_status, record.code, record.msg = 200, fault.code, msg
-            self._send_bytes(200, _encode({"code": fault.code, "msg": msg, "data": {}}))
+            self._send_bytes(
+                200, _encode({"code": fault.code, "msg": msg, "data": {}}), headers=fault.headers
+            )
             return True
         return False
 

@@ -1,0 +1,167 @@
+"""The plugin's network rules, applied to ccxt's own BingX objects (sync and async).
+
+freqtrade sends most requests through ccxt, not through the plugin's transport. Each helper
+here fits one rule onto a ccxt object right after freqtrade creates it:
+
+- :func:`check_urls`: credentials go over https (wss) only, or plain http (ws) to loopback,
+  in every URL section ccxt may use, not only the swap one.
+- :func:`bound_requests`: a deadline for each whole request and a cap on the reply's size
+  (sync: the ``requests`` session; async: aiohttp's total timeout already covers the body, the
+  cap is added to its responses).
+- :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
+  recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
+- :func:`redact_verbose_log`: ccxt's ``verbose`` output (printed, not logged) loses keys and
+  signatures as the log records do (see :mod:`freqtrade_bingx.redact`).
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import ccxt
+
+from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
+from freqtrade_bingx.redact import redact
+from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
+from freqtrade_bingx.transport import check_base_url, is_loopback_host
+
+
+class ReplyTooLargeAsync(aiohttp.ClientConnectionError):
+    """An aiohttp reply over the cap. A connection error, so ccxt raises a NetworkError."""
+
+
+class CappedClientResponse(aiohttp.ClientResponse):
+    """An aiohttp response that refuses to read a body larger than ``max_bytes``."""
+
+    max_bytes = MAX_REPLY_BYTES
+
+    async def read(self) -> bytes:
+        if self._body is None:
+            limit = self.max_bytes
+            if self.content_length is not None and self.content_length > limit:
+                self.close()  # drops the connection
+                raise ReplyTooLargeAsync(
+                    f"reply of {self.content_length} bytes is over the {limit}-byte cap"
+                )
+            body = bytearray()
+            try:
+                async for chunk in self.content.iter_any():
+                    body += chunk
+                    if len(body) > limit:
+                        raise ReplyTooLargeAsync(f"reply is over the {limit}-byte cap")
+            except BaseException:
+                self.close()
+                raise
+            self._body = bytes(body)
+        return await super().read()
+
+
+def check_urls(api: Any) -> None:
+    """Raise ValueError if any of ccxt's URLs would carry credentials over plain http (or ws)
+    to anything but this machine. Checked after hostname substitution, in every URL set ccxt
+    may send to: ``api``, ``test`` (sandbox, BingX's demo host) and ``apiBackup`` (the live set
+    while sandbox mode is on)."""
+    for name, tree in api.urls.items():
+        if isinstance(tree, dict):
+            for section, url in _urls(tree):
+                _check(api, f"urls['{name}']['{section}']", url)
+
+
+def _urls(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(tree, str):
+        yield prefix, tree
+    elif isinstance(tree, dict):
+        for name, value in tree.items():
+            yield from _urls(value, f"{prefix}.{name}" if prefix else str(name))
+
+
+def _check(api: Any, where: str, url: str) -> None:
+    url = api.implode_hostname(url)
+    parts = urlsplit(url)
+    if parts.scheme in ("ws", "wss"):
+        if parts.scheme == "wss" or is_loopback_host(parts.hostname):
+            return
+        raise ValueError(
+            f"Refusing ccxt's {where} = ws://{parts.hostname}: use wss "
+            "(plain ws is only allowed to 127.0.0.1/localhost)"
+        )
+    try:
+        check_base_url(url)
+    except ValueError as e:
+        raise ValueError(f"ccxt's {where}: {e}") from None
+
+
+def bound_requests(api: Any, sync: bool) -> None:
+    """Every ccxt request ends within ``api.timeout`` ms in all, with a reply of at most
+    :data:`~freqtrade_bingx.bounded_http.MAX_REPLY_BYTES`."""
+    if sync:
+        session = BoundedSession()
+        if api.session is not None:
+            session.trust_env = api.session.trust_env
+            api.session.close()
+        api.session = session
+        return
+    open_session = api.open
+
+    def open_capped(*args: Any, **kwargs: Any) -> Any:
+        result = open_session(*args, **kwargs)
+        session = api.session
+        # ccxt makes its aiohttp session lazily, in open(); aiohttp's total timeout (ccxt's
+        # ``timeout``) already bounds the body, the size cap comes with the response class.
+        if session is not None and session._response_class is aiohttp.ClientResponse:
+            session._response_class = CappedClientResponse
+        return result
+
+    api.open = open_capped
+
+
+def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
+    """Wrap ``api.fetch``: an endpoint BingX blocked is refused before anything is sent, with
+    ``ccxt.DDoSProtection`` (freqtrade's ``DDosProtection``: it backs off)."""
+    fetch = api.fetch
+
+    def refuse_if_blocked(url: str, method: str) -> None:
+        key = endpoint_key(method, urlsplit(url).path)
+        left = blocks.remaining_s(key)
+        if left > 0:
+            raise ccxt.DDoSProtection(
+                f"{api.id} {key}: endpoint blocked by BingX for another {left:.0f} s "
+                f"({blocks.reason(key)}), request not sent"
+            )
+
+    if sync:
+
+        def guarded_fetch(url, method="GET", headers=None, body=None):
+            refuse_if_blocked(url, method)
+            return fetch(url, method, headers, body)
+
+    else:
+
+        async def guarded_fetch(url, method="GET", headers=None, body=None):
+            refuse_if_blocked(url, method)
+            return await fetch(url, method, headers, body)
+
+    api.fetch = guarded_fetch
+
+
+def note_blocks(api: Any, note: Callable[[str, str, Any, Any, Any], None]) -> None:
+    """Wrap ``api.handle_errors`` (ccxt calls it on every reply, sync and async):
+    ``note(method, url, http_status, headers, parsed_reply)`` first, then the handler."""
+    handle_errors = api.handle_errors
+
+    def noting_handler(http_status, reason, url, method, headers, body, response, *rest):
+        note(method, url, http_status, headers, response)
+        return handle_errors(http_status, reason, url, method, headers, body, response, *rest)
+
+    api.handle_errors = noting_handler
+
+
+def redact_verbose_log(api: Any) -> None:
+    """ccxt's ``verbose`` mode prints every request with its headers: print them redacted."""
+    log = api.log
+
+    def redacted_log(*args: Any) -> None:
+        log(*(redact(str(arg)) for arg in args))
+
+    api.log = redacted_log

@@ -1,0 +1,213 @@
+"""Small hostile HTTP servers on 127.0.0.1 (raw sockets, one thread per connection).
+
+Each answers every request the same way:
+- ``drip_body``: a 200 with ``Content-Length: 100``, then one body byte every ``interval`` s.
+- ``drip_headers``: the status line and headers one byte every ``interval`` s.
+- ``endless_chunked``: a chunked 200 whose chunks never end (a small one every ``interval`` s).
+- ``huge``: ``Content-Length`` of 1 GiB, then zeros as fast as the client reads them.
+- ``flood_chunked``: a chunked 200 of 64 KiB chunks as fast as the client reads them, up to
+  1 GiB (no ``Content-Length`` to refuse it by).
+- ``count``: accepts connections, counts them and closes them without a byte.
+
+``served_bytes`` counts the body bytes written, ``connections`` the connections accepted,
+``hung_up`` is set when a handler saw the client close its side.
+"""
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Self
+
+
+GIB = 1024**3
+
+
+class HostileServer:
+    def __init__(self, behaviour: str, interval: float = 0.2) -> None:
+        self.behaviour = behaviour
+        self.interval = interval
+        self.connections = 0
+        self.served_bytes = 0
+        self.hung_up = threading.Event()
+        self._stop = threading.Event()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.05)
+        self.port = self._sock.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "HostileServer":
+        thread = threading.Thread(target=self._accept_loop, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        self._sock.close()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            if self.behaviour == "count":
+                conn.close()
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(2.0)
+        try:
+            self._read_request(conn)
+            getattr(self, f"_{self.behaviour}")(conn)
+        except OSError:
+            self.hung_up.set()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("client went away before its request was complete")
+            data += chunk
+
+    def _drip(self, conn: socket.socket, data: bytes) -> None:
+        for byte in data:
+            if self._stop.wait(self.interval):
+                return
+            conn.sendall(bytes([byte]))
+
+    def _drip_body(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.sendall(b"Content-Length: 100\r\n\r\n")
+        self._drip(conn, b'{"code":0,"msg":"","data":"' + b"x" * 71 + b'"}')
+
+    def _drip_headers(self, conn: socket.socket) -> None:
+        self._drip(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" * 50)
+
+    def _endless_chunked(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.sendall(b"Transfer-Encoding: chunked\r\n\r\n")
+        conn.sendall(b"1\r\n{\r\n")
+        while not self._stop.wait(self.interval):
+            conn.sendall(b"10\r\n" + b" " * 16 + b"\r\n")
+
+    def _huge(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.sendall(f"Content-Length: {GIB}\r\n\r\n".encode())
+        self._flood(conn, b"0" * 65536)
+
+    def _flood_chunked(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.sendall(b"Transfer-Encoding: chunked\r\n\r\n")
+        self._flood(conn, b"10000\r\n" + b"0" * 65536 + b"\r\n")
+
+    def _flood(self, conn: socket.socket, block: bytes) -> None:
+        start = time.monotonic()
+        while not self._stop.is_set() and self.served_bytes < GIB:
+            conn.sendall(block)
+            self.served_bytes += len(block)
+            if time.monotonic() - start > 30:  # a client that never hangs up: give up
+                return
+
+
+@contextmanager
+def hostile_server(behaviour: str, interval: float = 0.2) -> Iterator[HostileServer]:
+    server = HostileServer(behaviour, interval).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class JitterProxy:
+    """A TCP relay on 127.0.0.1 that delays every chunk, each way, by 0 to ``max_delay`` s.
+
+    Each direction keeps its order, as TCP does: a request sent early may still arrive late.
+    """
+
+    def __init__(self, target_port: int, max_delay: float = 0.3, seed: int = 7) -> None:
+        self.target_port = target_port
+        self.max_delay = max_delay
+        self._random = random.Random(seed)
+        self._random_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.05)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+    def _delay(self) -> float:
+        with self._random_lock:
+            return self._random.uniform(0.0, self.max_delay)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.2)
+        try:
+            while not self._stop.is_set():
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                time.sleep(self._delay())
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
