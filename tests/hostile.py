@@ -8,6 +8,7 @@ Each answers every request the same way:
 - ``flood_chunked``: a chunked 200 of 64 KiB chunks as fast as the client reads them, up to
   1 GiB (no ``Content-Length`` to refuse it by).
 - ``count``: accepts connections, counts them and closes them without a byte.
+- ``redirect``: a 302 to ``location``.
 
 ``served_bytes`` counts the body bytes written, ``connections`` the connections accepted,
 ``hung_up`` is set when a handler saw the client close its side.
@@ -26,9 +27,10 @@ GIB = 1024**3
 
 
 class HostileServer:
-    def __init__(self, behaviour: str, interval: float = 0.2) -> None:
+    def __init__(self, behaviour: str, interval: float = 0.2, location: str = "") -> None:
         self.behaviour = behaviour
         self.interval = interval
+        self.location = location
         self.connections = 0
         self.served_bytes = 0
         self.hung_up = threading.Event()
@@ -115,6 +117,11 @@ class HostileServer:
         while not self._stop.wait(self.interval):
             conn.sendall(b"10\r\n" + b" " * 16 + b"\r\n")
 
+    def _redirect(self, conn: socket.socket) -> None:
+        conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {self.location}\r\n".encode())
+        conn.sendall(b"Content-Length: 0\r\n\r\n")
+        conn.recv(1)  # until the client hangs up (it must not send another request here)
+
     def _huge(self, conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
         conn.sendall(f"Content-Length: {GIB}\r\n\r\n".encode())
@@ -135,8 +142,10 @@ class HostileServer:
 
 
 @contextmanager
-def hostile_server(behaviour: str, interval: float = 0.2) -> Iterator[HostileServer]:
-    server = HostileServer(behaviour, interval).start()
+def hostile_server(
+    behaviour: str, interval: float = 0.2, location: str = ""
+) -> Iterator[HostileServer]:
+    server = HostileServer(behaviour, interval, location).start()
     try:
         yield server
     finally:

@@ -129,6 +129,24 @@ def test_ccxt_async_request_through_freqtrade_is_bounded(make_exchange, behaviou
         assert_bounded(*outcome, TemporaryError, server)
 
 
+@pytest.mark.parametrize("sync", [True, False])
+def test_ccxt_never_follows_a_redirect_with_a_signed_request(make_exchange, sync):
+    exchange = make_exchange()
+    api = exchange._api if sync else exchange._api_async
+    with (
+        hostile_server("count") as elsewhere,
+        hostile_server("redirect", location=elsewhere.base_url + "/steal") as server,
+    ):
+        api.urls["api"]["swap"] = server.base_url + "/openApi"
+        if sync:
+            call = exchange.get_balances
+        else:
+            call = lambda: exchange.loop.run_until_complete(api.fetch_balance())  # noqa: E731
+        with pytest.raises((TemporaryError, ccxt.NetworkError)):
+            call()
+        assert server.connections >= 1 and elsewhere.connections == 0
+
+
 # ----------------------------------------------------------------------------- rate limits
 def test_concurrent_leverage_calls_never_overrun_bingx_under_jitter(fake_bingx, make_exchange):
     # BingX counts a request when it arrives. Four threads (freqtrade's loop, the API server's

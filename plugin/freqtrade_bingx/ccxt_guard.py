@@ -5,9 +5,9 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
 
 - :func:`check_urls`: credentials go over https (wss) only, or plain http (ws) to loopback,
   in every URL section ccxt may use, not only the swap one.
-- :func:`bound_requests`: a deadline for each whole request and a cap on the reply's size
-  (sync: the ``requests`` session; async: aiohttp's total timeout already covers the body, the
-  cap is added to its responses).
+- :func:`bound_requests`: a deadline for each whole request, a cap on the reply's size and no
+  redirects (sync: the ``requests`` session; async: aiohttp's total timeout already covers the
+  body, the cap and the refusal of redirects are added to its responses).
 - :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
   recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
 - :func:`redact_verbose_log`: ccxt's ``verbose`` output (printed, not logged) loses keys and
@@ -27,21 +27,40 @@ from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import check_base_url, is_loopback_host
 
 
-class ReplyTooLargeAsync(aiohttp.ClientConnectionError):
-    """An aiohttp reply over the cap. A connection error, so ccxt raises a NetworkError."""
+class RefusedReplyAsync(aiohttp.ClientConnectionError):
+    """An aiohttp reply refused: over the size cap, or a redirect. A connection error, so ccxt
+    raises a NetworkError (freqtrade: TemporaryError)."""
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class CappedClientResponse(aiohttp.ClientResponse):
-    """An aiohttp response that refuses to read a body larger than ``max_bytes``."""
+    """An aiohttp response that refuses a body larger than ``max_bytes``, and a redirect.
+
+    aiohttp follows redirects unless told otherwise, and ccxt does not tell it: a signed URL
+    would go to whatever host the ``Location`` names. Raising here, as the headers come in,
+    stops aiohttp before it sends anything there (the sync side never follows them either).
+    """
 
     max_bytes = MAX_REPLY_BYTES
+
+    async def start(self, connection: Any) -> "CappedClientResponse":
+        await super().start(connection)
+        if self.status in _REDIRECTS:
+            self.close()  # drops the connection
+            raise RefusedReplyAsync(
+                f"HTTP {self.status} redirect not followed: a signed request goes only to the "
+                "host it was signed for"
+            )
+        return self
 
     async def read(self) -> bytes:
         if self._body is None:
             limit = self.max_bytes
             if self.content_length is not None and self.content_length > limit:
                 self.close()  # drops the connection
-                raise ReplyTooLargeAsync(
+                raise RefusedReplyAsync(
                     f"reply of {self.content_length} bytes is over the {limit}-byte cap"
                 )
             body = bytearray()
@@ -49,7 +68,7 @@ class CappedClientResponse(aiohttp.ClientResponse):
                 async for chunk in self.content.iter_any():
                     body += chunk
                     if len(body) > limit:
-                        raise ReplyTooLargeAsync(f"reply is over the {limit}-byte cap")
+                        raise RefusedReplyAsync(f"reply is over the {limit}-byte cap")
             except BaseException:
                 self.close()
                 raise
@@ -94,7 +113,7 @@ def _check(api: Any, where: str, url: str) -> None:
 
 def bound_requests(api: Any, sync: bool) -> None:
     """Every ccxt request ends within ``api.timeout`` ms in all, with a reply of at most
-    :data:`~freqtrade_bingx.bounded_http.MAX_REPLY_BYTES`."""
+    :data:`~freqtrade_bingx.bounded_http.MAX_REPLY_BYTES`, and goes to no other host."""
     if sync:
         session = BoundedSession()
         if api.session is not None:
@@ -108,7 +127,8 @@ def bound_requests(api: Any, sync: bool) -> None:
         result = open_session(*args, **kwargs)
         session = api.session
         # ccxt makes its aiohttp session lazily, in open(); aiohttp's total timeout (ccxt's
-        # ``timeout``) already bounds the body, the size cap comes with the response class.
+        # ``timeout``) already bounds the body, the size cap and the refusal of redirects come
+        # with the response class.
         if session is not None and session._response_class is aiohttp.ClientResponse:
             session._response_class = CappedClientResponse
         return result
