@@ -36,7 +36,7 @@ FORCE_ORDERS_DEFAULT_LIMIT = 50
 FORCE_ORDERS_MAX_LIMIT = 100
 FORCE_ORDERS_DEFAULT_SPAN_MS = 7 * DAY_MS
 # Fields of an order row that the forceOrders page and its example reply do not show.
-_NOT_ON_FORCE_ORDERS_PAGE = ("onlyOnePosition", "timeInForce", "closePosition")
+_NOT_ON_FORCE_ORDERS_PAGE = ("onlyOnePosition", "timeInForce", "closePosition", "triggerOrderId")
 
 
 class LiquidationEngine:
