@@ -14,7 +14,9 @@ exchange's request ledger. Without ``--strategy`` it runs :class:`BingxRehearsal
 
 From Python (tests, the main job)::
 
-    with Rehearsal(hedge=True, faults=[(20.0, Fault(LEVERAGE_PATH, code=100410))]) as r:
+    # A 100410 without an unblock time or usage headers blocks the endpoint for 5 minutes.
+    fault = Fault(LEVERAGE_PATH, code=100410, msg="rate limited", block_s=5)
+    with Rehearsal(hedge=True, faults=[(20.0, fault)]) as r:
         r.run(75)
     print(r.summary().text())
 
