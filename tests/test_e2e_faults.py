@@ -60,8 +60,8 @@ REFUSED = {
 }
 # ccxt's timeout (ms): a stall of STALL_S outlasts it. The plugin's own transport reads for
 # 10 s (transport.DEFAULT_TIMEOUT), so stalls are aimed at ccxt's endpoints.
-CCXT_TIMEOUT_MS = 4000
-STALL_S = 6.0
+CCXT_TIMEOUT_MS = 10000
+STALL_S = 12.0
 CLOCK_JUMP_MS = 20_000
 PLUGIN_PATHS = (LEVERAGE_PATH, MARGIN_TYPE_PATH, DUAL_PATH)
 WORKERS = 3
