@@ -75,6 +75,8 @@ def futures_config(server, datadir: Path, **exchange_overrides: Any) -> dict[str
         # One pair only: tiers are not loaded here, and nothing else reads the whitelist.
         "pair_whitelist": [first],
         "pair_blacklist": [],
+        # Each exchange's shared account state (account_budget.py) in its own folder.
+        "account_state_dir": str(datadir / "account-state"),
         **exchange_overrides,
     }
     return {

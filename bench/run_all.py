@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backtest
 import cold_start
 import leverage_call
+import multi_bot
 import requests_per_entry
 import startup
 import startup_burst
@@ -26,7 +27,15 @@ import startup_burst
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 COLUMNS = ("benchmark", "plugin", "peer", "result", "target")
-MODULES = (startup, leverage_call, requests_per_entry, startup_burst, backtest, cold_start)
+MODULES = (
+    startup,
+    leverage_call,
+    requests_per_entry,
+    startup_burst,
+    multi_bot,
+    backtest,
+    cold_start,
+)
 BUDGET_S = 600
 
 

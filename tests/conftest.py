@@ -17,6 +17,12 @@ MODE_PATH = "/openApi/swap/v1/positionSide/dual"
 TIME_PATH = "/openApi/swap/v2/server/time"
 
 
+@pytest.fixture(autouse=True)
+def account_state_in_tmp(tmp_path_factory, monkeypatch) -> None:
+    """Each test's shared account state (account_budget.py) in a folder of its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def fake_bingx() -> Iterator[FakeBingx]:
     with FakeBingx(accounts={API_KEY: API_SECRET}) as server:

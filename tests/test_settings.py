@@ -43,6 +43,10 @@ BAD = [
     ("position_mode", None),
     ("position_mode", ""),
     ("position_mode", ["hedge"]),
+    ("leverage_check", "read"),
+    ("leverage_check", None),
+    ("account_state_dir", ""),
+    ("account_state_dir", 5),
 ]
 BAD_CREDENTIALS = [
     ("key", API_KEY + "\n"),
@@ -106,6 +110,15 @@ def test_a_key_with_whitespace_is_refused_without_quoting_it(fake_bingx, mode, n
             settings.BingxSettings(60_000, 5.0, "one_way", API_KEY, API_SECRET),
         ),
         ({"key": None, "secret": None}, settings.BingxSettings()),  # blanked by freqtrade
+        (
+            {"leverage_check": "read_before_entry", "account_state_dir": "/srv/bingx"},
+            settings.BingxSettings(
+                api_key=API_KEY,
+                secret=API_SECRET,
+                leverage_check="read_before_entry",
+                account_state_dir="/srv/bingx",
+            ),
+        ),
     ],
 )
 def test_good_settings_are_typed(fake_bingx, exchange, expected):

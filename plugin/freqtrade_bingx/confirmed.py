@@ -130,18 +130,22 @@ class ConfirmedSettings(Mapping[K, V]):
         """Around a request that only reads ``keys``; :meth:`confirm` its answer inside."""
         yield self._start(tuple(keys), write=False)
 
-    def confirm(self, ticket: Ticket[K], values: Mapping[K, V]) -> None:
-        """Remember BingX's answer for each key no other request may have changed since."""
+    def confirm(self, ticket: Ticket[K], values: Mapping[K, V]) -> frozenset[K]:
+        """Remember BingX's answer for each key no other request may have changed since;
+        return the keys remembered."""
         unknown = set(values) - set(ticket.generations)
         if unknown:
             raise ValueError(f"keys not claimed by the request: {sorted(map(str, unknown))}")
+        kept = []
         with self._lock:
             if ticket.epoch != self._epoch:
-                return
+                return frozenset()
             for key, value in values.items():
                 alone = self._states[key].generation == ticket.generations[key]
                 if key in ticket.trusted and alone:
                     self._values[key] = value
+                    kept.append(key)
+        return frozenset(kept)
 
     def discard(self, keys: Iterable[K]) -> None:
         """Drop what is remembered for ``keys`` (dropping never makes the memory wrong)."""

@@ -36,12 +36,14 @@ from freqtrade.exchange.exchange_types import FtHas
 from freqtrade_bingx import (
     __version__,
     account,
+    account_budget,
     account_modes,
     ccxt_guard,
     redact,
     replies,
     settings,
 )
+from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
 from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.clock import ServerClock
@@ -53,6 +55,7 @@ from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_s
 from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import (
+    DEFAULT_RATE_LIMITS,
     RATE_LIMIT_CODE,
     BingxBlocked,
     BingxError,
@@ -142,6 +145,8 @@ class BingxFuturesMixin:
         self._margin_type_confirmed: ConfirmedSettings[str, str] = ConfirmedSettings(
             doubt_s, _may_have_landed
         )
+        # The same, as confirmed by any bot on this account and machine (shared_settings.py).
+        self._shared: shared.SharedSettings | None = None
         # The account's maximum leverage per symbol and side, from GET leverage (read once per
         # symbol) or from a 101414 reply. It is often above the contract list's figure. Each
         # symbol's dict is replaced, never changed in place, so readers need no lock.
@@ -251,18 +256,33 @@ class BingxFuturesMixin:
             if self._bingx_transport is None:
                 try:
                     key, secret = self._credentials()
-                    self._bingx_transport = BingxTransport(
+                    base_url = swap_base_url(self._api)
+                    overrides = _rate_limit_overrides(self._settings)
+                    transport = BingxTransport(
                         key,
                         secret,
-                        swap_base_url(self._api),
+                        base_url,
                         recv_window_ms=self._settings.recv_window_ms,
-                        rate_limits=_rate_limit_overrides(self._settings),
+                        rate_limits=overrides,
                         blocks=self._bingx_blocks,
                         server_clock=self._bingx_clock,
                     )
                 except ValueError as e:
                     raise OperationalException(f"BingX futures: {e}") from e
+                # Before any thread can use it: no request leaves outside the account's budget.
+                self._open_account_state(transport, key, base_url, overrides)
+                self._bingx_transport = transport
             return self._bingx_transport
+
+    def _open_account_state(
+        self, transport: BingxTransport, key: str, base_url: str, overrides: dict
+    ) -> None:
+        """Share rate limits and confirmed settings with the other bots on this account."""
+        path = account_budget.state_file(
+            account_budget.account_id(key, base_url), self._settings.account_state_dir
+        )
+        transport.budget = account_budget.open_budget(path, {**DEFAULT_RATE_LIMITS, **overrides})
+        self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
@@ -342,6 +362,18 @@ class BingxFuturesMixin:
         self._position_mode = mode
         return previous
 
+    def _check_shared_position_mode(self) -> None:
+        """Re-read the position mode if another bot on this account recorded another one."""
+        entry = self._shared.read(shared.POSITION_MODE, "") if self._shared else None
+        current = self._position_mode
+        if entry is None or current is None or entry.value == current.value:
+            return
+        mode = self.refresh_position_mode()
+        if self._shared and entry.value != mode.value:
+            # The row is older than BingX's answer (e.g. the mode was switched on bingx.com):
+            # correct it, so no bot reads the mode again on every entry.
+            self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
+
     @property
     def position_mode(self) -> PositionMode:
         return self._position_mode or self.refresh_position_mode()
@@ -378,6 +410,14 @@ class BingxFuturesMixin:
         logger.info("BingX position mode switched from %s to %s", current.value, mode.value)
         with self._mode_lock:
             self._replace_position_mode(mode, next(self._mode_tickets))
+        if self._shared:
+            self._shared.confirm(
+                shared.POSITION_MODE,
+                "",
+                "",
+                mode.value,
+                self._shared.version(shared.POSITION_MODE, ""),
+            )
 
     def _forget_confirmed(self) -> None:
         """Forget every confirmed setting and refusal, including the answers to requests still
@@ -502,12 +542,16 @@ class BingxFuturesMixin:
     def _ensure_leverage(self, pair: str, leverage: float, side: BuySell) -> int:
         symbol = self._symbol(pair)
         _check_leverage(pair, leverage)  # before anything is sent
-        if symbol not in self._leverage_read:
-            self.read_account_leverage(pair)
+        read_first = self._settings.leverage_check == "read_before_entry"
+        if read_first or symbol not in self._leverage_read:
+            self.read_account_leverage(pair)  # "read_before_entry": BingX's value, every entry
+        self._check_shared_position_mode()
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
         if self._leverage_confirmed.get((symbol, pos_side)) == target:
-            return target
+            if self._shared_agrees(shared.LEVERAGE, symbol, pos_side, target):
+                return target
+            self._leverage_confirmed.discard([(symbol, pos_side)])  # another bot changed it
         epoch = self._refusals_epoch
         try:
             return self._send_leverage(pair, pos_side, target)
@@ -562,6 +606,7 @@ class BingxFuturesMixin:
         memory = self._leverage_confirmed
 
         def send() -> int:
+            seen = self._shared_version(shared.LEVERAGE, symbol, pos_side)
             with memory.writing(_sides_changed(symbol, pos_side)) as ticket:
                 try:
                     confirmed = self._call(
@@ -578,7 +623,10 @@ class BingxFuturesMixin:
                     # BingX's error list also has this refusal under 80001, which would read
                     # as a temporary error: it is permanent and must not be retried.
                     raise InvalidOrderException(str(e)) from e.__cause__
-                memory.confirm(ticket, {(symbol, pos_side): confirmed})
+                key = (symbol, pos_side)
+                kept = key in memory.confirm(ticket, {key: confirmed})
+                if not self._share_answer(kept, shared.LEVERAGE, symbol, pos_side, confirmed, seen):
+                    memory.discard([key])
             return confirmed
 
         confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
@@ -698,14 +746,78 @@ class BingxFuturesMixin:
             raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
         memory = self._margin_type_confirmed
         if memory.get(symbol) == target:
-            return
+            # "read_before_entry" asks BingX every entry (a read; a POST only on a change).
+            read_first = self._settings.leverage_check == "read_before_entry"
+            if not read_first and self._shared_agrees(shared.MARGIN_TYPE, symbol, "", target):
+                return
+            memory.discard([symbol])
 
         def send() -> None:
+            seen = self._shared_version(shared.MARGIN_TYPE, symbol, "")
             with memory.writing([symbol]) as ticket:
                 self._set_margin_type(symbol, target)
-                memory.confirm(ticket, {symbol: target})
+                kept = symbol in memory.confirm(ticket, {symbol: target})
+                if not self._share_answer(kept, shared.MARGIN_TYPE, symbol, "", target, seen):
+                    memory.discard([symbol])
 
         self._unless_refused(("margin type", symbol, target), send)
+
+    # --- settings shared with other bots on this account (shared_settings.py) -------------
+
+    def _shared_version(self, kind: str, symbol: str, side: str) -> int:
+        """The shared row's version, read before a request that may change the setting."""
+        return self._shared.version(kind, symbol, side) if self._shared else 0
+
+    def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
+        """False when another bot on this account recorded another value (or an unknown one)
+        for a setting this bot remembers as ``value``: it must be sent again."""
+        entry = self._shared.read(kind, symbol, side) if self._shared else None
+        if entry is None or entry.value == str(value):
+            return True
+        shown = "unknown (two bots changed it at once)" if entry.value is None else entry.value
+        logger.warning(
+            "BingX %s of %s %s is %s since %s set it; this bot set %s: sending %s again. Bots "
+            "on one account share %s per pair%s, so the one that sets it last decides for the "
+            "open positions of all.",
+            kind,
+            symbol,
+            side or "",
+            shown,
+            entry.writer,
+            value,
+            value,
+            kind,
+            " and side" if side else "",
+        )
+        return False
+
+    def _share_answer(
+        self, kept: bool, kind: str, symbol: str, side: str, value: object, seen: int
+    ) -> bool:
+        """Tell the other bots what BingX confirmed to a request that may have changed a setting;
+        False when this bot must not remember the answer either.
+
+        Recorded only when this bot's memory ``kept`` the answer (no request of its own
+        overlapped). Otherwise, or when another bot wrote the row since its version ``seen``
+        (read before sending), which request BingX handled last is unknown: the row is marked
+        unknown, so every bot sends its value again before its next entry.
+        """
+        if self._shared is None:
+            return True
+        if not kept:
+            self._shared.forget(kind, symbol, side)
+            return False
+        if self._shared.confirm(kind, symbol, side, value, seen):
+            return True
+        logger.warning(
+            "Another bot on this account changed the BingX %s of %s %s while this one set it "
+            "to %s: it will be sent again before the next entry.",
+            kind,
+            symbol,
+            side,
+            value,
+        )
+        return False
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
         current = self._call(

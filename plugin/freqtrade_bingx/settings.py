@@ -26,6 +26,10 @@ RECV_WINDOW_RANGE_MS = (1, 60_000)
 # markdown export, the default here); below 0.1/s a start-up with a few pairs takes minutes.
 LEVERAGE_RATE_LIMIT_RANGE = (0.1, 5.0)
 POSITION_MODES = ("auto", "one_way", "hedge")
+# How a bot learns that another bot (or bingx.com) changed an account-wide setting it relies on:
+# "shared": from the account's state file, shared by the bots on this machine (no request);
+# "read_before_entry": by reading leverage and margin type from BingX before every entry.
+LEVERAGE_CHECKS = ("shared", "read_before_entry")
 # freqtrade hands ccxt the first of these that is present (Exchange._init_ccxt).
 KEY_NAMES = ("api_key", "apiKey", "key")
 
@@ -42,6 +46,9 @@ class BingxSettings:
     position_mode: str = "auto"
     api_key: str = field(default="", repr=False)
     secret: str = field(default="", repr=False)
+    leverage_check: str = "shared"
+    # None: account_budget.default_state_dir() (the user's cache folder).
+    account_state_dir: str | None = None
 
     @property
     def has_credentials(self) -> bool:
@@ -59,6 +66,8 @@ def from_config(exchange_conf: dict[str, Any]) -> BingxSettings:
         recv_window_ms=_recv_window(exchange_conf),
         leverage_rate_limit=_leverage_rate_limit(exchange_conf),
         position_mode=_position_mode(exchange_conf),
+        leverage_check=_leverage_check(exchange_conf),
+        account_state_dir=_account_state_dir(exchange_conf),
         api_key=_credential(exchange_conf, key_name),
         secret=_credential(exchange_conf, "secret"),
     )
@@ -95,6 +104,22 @@ def _position_mode(conf: dict[str, Any]) -> str:
     value = conf.get("position_mode", "auto")
     if value not in POSITION_MODES:
         raise _refuse("position_mode", value, "one of " + ", ".join(POSITION_MODES))
+    return value
+
+
+def _leverage_check(conf: dict[str, Any]) -> str:
+    value = conf.get("leverage_check", "shared")
+    if value not in LEVERAGE_CHECKS:
+        raise _refuse("leverage_check", value, "one of " + ", ".join(LEVERAGE_CHECKS))
+    return value
+
+
+def _account_state_dir(conf: dict[str, Any]) -> str | None:
+    if "account_state_dir" not in conf:
+        return None
+    value = conf["account_state_dir"]
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise _refuse("account_state_dir", value, "a folder path (string)")
     return value
 
 

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import requests
 
 from freqtrade_bingx import redact
+from freqtrade_bingx.account_budget import AccountBudget
 from freqtrade_bingx.bounded_http import (
     MAX_REPLY_BYTES,
     BoundedSession,
@@ -173,6 +174,7 @@ class BingxTransport:
     :param timeout: ``(connect, whole request)`` seconds.
     :param rate_limits: requests per second per ``(method, path)``; merged over the defaults.
     :param session: a :class:`BoundedSession` (one is made for ``base_url`` if not given).
+    :param budget: the same limits counted across every process on this account, if shared.
     :param blocks: the endpoint blocks, shared with ccxt's objects; ``server_clock`` likewise
         BingX's clock offset.
     :param clock: seconds since the epoch, for timestamps; ``monotonic``: seconds on a clock
@@ -192,6 +194,7 @@ class BingxTransport:
         blocks: BlockRegistry | None = None,
         server_clock: ServerClock | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
+        budget: AccountBudget | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -220,6 +223,7 @@ class BingxTransport:
         }
         self.blocks = blocks or BlockRegistry(monotonic)
         self.server_clock = server_clock or ServerClock(monotonic)
+        self.budget = budget
 
     def __repr__(self) -> str:
         return f"BingxTransport(base_url={self.base_url!r}, api_key='***')"
@@ -293,10 +297,14 @@ class BingxTransport:
             self.refresh_clock_if_due()
         limiter = self._limiters.get((method, path))
         slot = limiter.acquire() if limiter else None
+        # Then the account's budget, shared with other bots on this machine (account_budget.py).
+        ticket = self.budget.acquire(method, path) if self.budget else None
         try:
-            # The timestamp is taken after the wait for the limiter, right before sending.
+            # The timestamp is taken after the wait for the limiters, right before sending.
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
+            if self.budget:
+                self.budget.settle(ticket)
             if limiter:
                 limiter.settle(slot)
         return self._unpack(method, path, response, signed)

@@ -1,0 +1,368 @@
+"""Several bots on one BingX account: one rate budget, and no leverage assumed from memory.
+
+The fake BingX counts rate limits per account (API key) at arrival, as BingX counts them per
+UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separate processes
+(bench/_bots.py), started together, sharing one state folder as bots on one machine do.
+"""
+
+import logging
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from freqtrade_bingx import account_budget
+from freqtrade_bingx.sim import FakeBingx
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from _bots import start_bots, together
+from _support import API_KEY, API_SECRET, contracts, pair, plugin_exchange
+
+
+LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
+MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
+RATE_LIMITED = 100410
+PAIRS = 12
+BURST_PAIRS = 3  # per bot: 3 margin-type GETs and POSTs and 3 leverage POSTs each
+
+
+class FakeClock:
+    """Monotonic milliseconds that move only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.ms = 1_000_000
+        self.on_sleep = None
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def sleep(self, seconds: float) -> None:
+        self.ms += max(1, int(seconds * 1000))
+        if self.on_sleep:
+            self.on_sleep()
+
+
+# --- the shared budget on its own ---------------------------------------------------------
+
+
+def _budget(path: Path, clock: FakeClock, per_second: float = 2) -> account_budget.AccountBudget:
+    return account_budget.AccountBudget(
+        path, {("POST", LEVERAGE_PATH): per_second}, clock_ms=clock, sleep=clock.sleep
+    )
+
+
+def test_two_budgets_on_one_file_share_one_limit(tmp_path):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    first, second = _budget(path, clock), _budget(path, clock)
+    for budget in (first, second):  # one request each: the account's 2/s are used up
+        budget.settle(budget.acquire("POST", LEVERAGE_PATH))
+    used_up_at = clock.ms
+
+    second.settle(second.acquire("POST", LEVERAGE_PATH))
+
+    # Admitted only once the first two left the one-second window, however they were shared.
+    assert clock.ms - used_up_at >= 1000
+    assert clock.ms - used_up_at < 1100
+
+
+def test_a_request_counts_until_its_reply_comes_in(tmp_path):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    bot_a, bot_b = _budget(path, clock), _budget(path, clock)
+    in_flight = [bot_a.acquire("POST", LEVERAGE_PATH), bot_a.acquire("POST", LEVERAGE_PATH)]
+    replied_at = []
+
+    def replies_come_in_after_5_s():
+        if clock.ms - 1_000_000 >= 5000 and in_flight:
+            replied_at.append(clock.ms)
+            for ticket in in_flight:
+                bot_a.settle(ticket)
+            in_flight.clear()
+
+    clock.on_sleep = replies_come_in_after_5_s
+
+    bot_b.acquire("POST", LEVERAGE_PATH)
+
+    # Slow replies: BingX may have counted them as late as their replies, so bot B waits a
+    # whole window after those, not after the moment they were sent.
+    assert replied_at
+    assert clock.ms - replied_at[0] >= 1000
+
+
+def test_a_removed_state_file_leaves_per_process_limits_and_says_so_once(tmp_path, caplog):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1
+    assert str(path) in warnings[0].getMessage()
+
+
+def test_an_unusable_state_folder_is_said_once_and_the_bot_still_trades(
+    make_exchange, fake_bingx, tmp_path, caplog
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    caplog.set_level(logging.WARNING)
+    exchange = make_exchange(exchange={"account_state_dir": str(blocker / "state")})
+    fake_bingx.clear_requests()
+
+    exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert exchange.bingx.budget is None
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0]
+    said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]
+    assert len(said) == 2  # the rate budget, and the confirmed settings: once each
+    assert API_KEY not in caplog.text
+
+
+def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
+    exchange = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
+    exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    names = [p.name for p in (tmp_path / "state").iterdir()]
+    assert any(n.startswith("account-") and n.endswith(".sqlite") for n in names)
+    assert not any(API_KEY in n for n in names)
+    for file in (tmp_path / "state").iterdir():
+        assert API_KEY.encode() not in file.read_bytes()
+
+
+# --- leverage changed by another bot: in one process, the truth table -----------------------
+
+
+@pytest.mark.parametrize(
+    "check, same_machine, expected",
+    [
+        # (settings.leverage_check, bots share a state folder, bot A's requests on its next entry)
+        ("shared", True, [("POST", LEVERAGE_PATH)]),
+        ("shared", False, []),  # a bot elsewhere is not seen: the documented limit of "shared"
+        (
+            "read_before_entry",
+            False,
+            [("GET", MARGIN_PATH), ("GET", LEVERAGE_PATH), ("POST", LEVERAGE_PATH)],
+        ),
+    ],
+)
+def test_a_leverage_another_bot_set_is_never_assumed(
+    make_exchange, fake_bingx, tmp_path, check, same_machine, expected
+):
+    folder_a = tmp_path / "a"
+    folder_b = folder_a if same_machine else tmp_path / "b"
+    if not same_machine:
+        # Bots on two machines share no rate budget either (the README says so); what is
+        # checked here is the leverage, so the account's limits are lifted for this case.
+        fake_bingx.rate_limits.clear()
+    bot_a = make_exchange(exchange={"leverage_check": check, "account_state_dir": str(folder_a)})
+    bot_b = make_exchange(exchange={"leverage_check": check, "account_state_dir": str(folder_b)})
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+    fake_bingx.clear_requests()
+
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert [(r.method, r.path) for r in fake_bingx.requests] == expected
+    account_leverage = fake_bingx.account().leverage[("BTC-USDT", "LONG")]
+    assert account_leverage == (10 if expected == [] else 3)
+
+
+@pytest.mark.parametrize(
+    "check, expected",
+    [
+        ("shared", []),
+        ("read_before_entry", [("GET", MARGIN_PATH), ("GET", LEVERAGE_PATH)]),
+    ],
+)
+def test_requests_per_entry_in_steady_state(make_exchange, fake_bingx, check, expected):
+    bot = make_exchange(exchange={"leverage_check": check})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    fake_bingx.clear_requests()
+
+    for _ in range(3):
+        bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert [(r.method, r.path) for r in fake_bingx.requests] == expected * 3
+
+
+def test_two_bots_setting_at_once_leave_it_unknown_to_both(make_exchange, fake_bingx):
+    from freqtrade_bingx import shared_settings as shared
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    # Bot B's POST lands between bot A reading the row's version and writing its own value.
+    seen = bot_a._shared.version(shared.LEVERAGE, "BTC-USDT", "BOTH")
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+
+    assert not bot_a._shared.confirm(shared.LEVERAGE, "BTC-USDT", "BOTH", 3, seen)
+
+    entry = bot_b._shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH")
+    assert entry.value is None
+    fake_bingx.clear_requests()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")  # B's memory says 10x, the row says unknown
+    assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
+
+
+def test_a_request_overlapped_in_one_bot_leaves_the_row_unknown(make_exchange, fake_bingx):
+    from freqtrade_bingx import shared_settings as shared
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+    # Another of bot A's threads sets the same leverage meanwhile: which of the two BingX
+    # handled last is unknown, so neither bot may trust a value for it.
+    with bot_a._leverage_confirmed.writing([("BTC-USDT", "BOTH")]):
+        bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert bot_a._shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None
+    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    fake_bingx.clear_requests()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")  # B's memory says 10x, the row says unknown
+    assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
+
+
+def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
+    make_exchange, fake_bingx, mocker
+):
+    from freqtrade_bingx import shared_settings as shared
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
+    # Bot A read the leverage row's version before bot B wrote it.
+    version = bot_a._shared_version
+    mocker.patch.object(
+        bot_a,
+        "_shared_version",
+        side_effect=lambda kind, *key: 0 if kind == shared.LEVERAGE else version(kind, *key),
+    )
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    mocker.stopall()
+    fake_bingx.clear_requests()
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
+
+
+# --- bots in processes of their own ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory):
+    """One fake account with BingX's per-account limits, and three bots sharing a folder."""
+    state = tmp_path_factory.mktemp("shared-state")
+    with FakeBingx(accounts={API_KEY: API_SECRET}, contracts=contracts(PAIRS)) as server:
+        bots = start_bots(server, 3, account_state_dir=str(state))
+        try:
+            yield server, bots
+        finally:
+            for bot in bots:
+                bot.stop()
+
+
+def _codes(server) -> Counter:
+    return Counter(r.code for r in server.requests)
+
+
+def _pairs(server, first: int, n: int) -> list[str]:
+    return [pair(c["symbol"]) for c in server.contracts[first : first + n]]
+
+
+def test_two_bots_starting_together_draw_no_100410(account):
+    server, (bot_a, bot_b, _) = account
+    server.clear_requests()
+    jobs = [
+        [(p, 3, "buy") for p in _pairs(server, 0, BURST_PAIRS)],
+        [(p, 4, "sell") for p in _pairs(server, BURST_PAIRS, BURST_PAIRS)],
+    ]
+
+    results = together([bot_a, bot_b], "lev_prep", jobs, timeout=60)
+
+    assert [r["errors"] for r in results] == [[], []]
+    assert _codes(server)[RATE_LIMITED] == 0
+    sent = Counter((r.method, r.path) for r in server.requests)
+    assert sent[("POST", LEVERAGE_PATH)] == 2 * BURST_PAIRS
+    acct = server.account(API_KEY)
+    for i, c in enumerate(server.contracts[: 2 * BURST_PAIRS]):
+        assert acct.margin_type[c["symbol"]] == "ISOLATED"
+        assert acct.leverage[(c["symbol"], "LONG")] == (3 if i < BURST_PAIRS else 4)
+
+
+def test_three_bots_entering_together_draw_no_100410(account):
+    server, bots = account
+    entries = _pairs(server, 6, 2)
+    server.clear_requests()
+    jobs = [[(p, leverage, "buy") for p in entries] for leverage in (2, 5, 7)]
+
+    results = together(bots, "lev_prep", jobs, timeout=60)
+
+    assert [r["errors"] for r in results] == [[], [], []]
+    assert _codes(server)[RATE_LIMITED] == 0
+
+
+def test_a_leverage_set_by_another_bot_process_is_set_again(account):
+    server, (bot_a, bot_b, _) = account
+    (p,) = _pairs(server, 9, 1)
+    symbol = p.split("/")[0] + "-USDT"
+    bot_a.call("lev_prep", [(p, 3, "buy")])
+    bot_b.call("lev_prep", [(p, 10, "buy")])
+    assert server.account(API_KEY).leverage[(symbol, "LONG")] == 10
+    server.clear_requests()
+
+    result = bot_a.call("lev_prep", [(p, 3, "buy")])
+
+    assert result["errors"] == []
+    posts = [r for r in server.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.params["leverage"] for r in posts] == ["3"]
+    assert server.account(API_KEY).leverage[(symbol, "LONG")] == 3
+    server.clear_requests()
+    bot_a.call("lev_prep", [(p, 3, "buy")])  # nothing changed since: nothing sent
+    assert server.requests == []
+
+
+# --- the same burst without the shared budget: it must fail (the test can fail) -------------
+
+
+def test_without_the_shared_budget_two_bots_draw_100410(tmp_path, mocker):
+    mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off
+    with FakeBingx(accounts={API_KEY: API_SECRET}, contracts=contracts(2 * BURST_PAIRS)) as server:
+        with (
+            plugin_exchange(server, account_state_dir=str(tmp_path / "a")) as bot_a,
+            plugin_exchange(server, account_state_dir=str(tmp_path / "b")) as bot_b,
+        ):
+            server.clear_requests()
+            threads = [
+                threading.Thread(target=_try_all, args=(bot, _pairs(server, first, BURST_PAIRS)))
+                for bot, first in ((bot_a, 0), (bot_b, BURST_PAIRS))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        assert _codes(server)[RATE_LIMITED] > 0
+
+
+def _try_all(exchange, pairs: list[str]) -> None:
+    for p in pairs:
+        try:
+            exchange._lev_prep(p, 3, "buy")
+        except Exception:  # noqa: BLE001  (the server's ledger is what is checked)
+            continue
+
+
+@pytest.mark.parametrize(
+    "per_second, limit, interval_ms", [(2, 2, 1000), (2.5, 2, 1000), (0.5, 1, 2000), (5, 5, 1000)]
+)
+def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
+    rate = account_budget._rate(per_second)
+    assert (rate.limit, rate.interval) == (limit, interval_ms)
