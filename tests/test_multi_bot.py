@@ -366,3 +366,53 @@ def _try_all(exchange, pairs: list[str]) -> None:
 def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
     rate = account_budget._rate(per_second)
     assert (rate.limit, rate.interval) == (limit, interval_ms)
+
+
+# --- the shared file's failures: each bot goes on alone, says so once, never freezes --------
+
+
+def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, monkeypatch):
+    from filelock import FileLock
+
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.2)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_bot():  # a bot stopped (SIGSTOP, docker pause) while holding the file lock
+        with FileLock(f"{path}.lock"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=stuck_bot)
+    holder.start()
+    assert held.wait(5)
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append(budget.acquire("POST", LEVERAGE_PATH)))
+    waiter.start()
+    waiter.join(timeout=5)
+    release.set()
+    holder.join(timeout=5)
+
+    assert not waiter.is_alive()
+    assert answers == [None]  # per-process limits from now on
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    later_bot = _budget(path, clock)  # its file has the old name, not this bot's connection
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+    assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1

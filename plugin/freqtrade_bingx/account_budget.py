@@ -3,8 +3,8 @@
 BingX counts set-leverage, margin-type and position-mode requests per account (UID), not per
 process: two bots that each keep to 2/s together send 4/s and draw 100410 blocks. The budget
 lives in one SQLite file per account (see :func:`state_file`), one table per endpoint, held by
-``pyrate-limiter``'s :class:`~pyrate_limiter.SQLiteBucket` with its file lock (``filelock``),
-so counting and admitting a request is atomic across processes.
+``pyrate-limiter``'s :class:`~pyrate_limiter.SQLiteBucket` under one file lock (``filelock``,
+with a timeout), so counting and admitting a request is atomic across processes.
 
 Counted at arrival, as BingX counts: a request is stamped in the shared table when it is let go,
 moved :data:`IN_FLIGHT_S` into the future while it travels (so it counts for certain whatever
@@ -17,8 +17,10 @@ machine (seconds since boot, never stepped by NTP or a user setting the date), s
 different processes, and from containers sharing the kernel, compare. Stamps from an earlier
 boot are dropped when the file is opened.
 
-If the file cannot be opened or used, the transport keeps its own per-process limits and says so
-once in the log: the bot still runs, its requests are limited per process only.
+If the file cannot be opened or used, is removed or replaced, or its lock is held longer than
+:data:`LOCK_TIMEOUT_S` (a bot stopped while holding it), the transport keeps its own
+per-process limits and says so once in the log: the bot still runs, its requests are limited per
+process only. Nothing here waits on the file for longer than that.
 """
 
 import hashlib
@@ -32,8 +34,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
+from pyrate_limiter.buckets.sqlite_bucket import Queries
 
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,12 @@ WINDOW_MS = 1000
 # Stamps older than a window are deleted every this many requests (and while waiting).
 LEAK_EVERY = 64
 STATE_DIR_NAME = "freqtrade-bingx"
+# The file lock is held for a few milliseconds per request. Held longer, its holder is stuck (a
+# process stopped by SIGSTOP or ``docker pause``): give up sharing rather than freeze every bot
+# on the account. Well under the transport's whole-request deadline, and so are SQLite's waits
+# for its own locks (SQLITE_TIMEOUT_S).
+LOCK_TIMEOUT_S = 2.0
+SQLITE_TIMEOUT_S = 2.0
 _FAILURES = (OSError, sqlite3.Error, LockTimeout)
 
 
@@ -71,6 +81,23 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
     """The SQLite file every process trading ``account`` on this machine shares."""
     folder = Path(state_dir) if state_dir else default_state_dir()
     return folder / f"account-{account}.sqlite"
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    """The file's device and inode: a file removed and created again under the same name (by a
+    bot started later) is another file, which this process's open connection does not see."""
+    stat = Path(path).stat()
+    return (stat.st_dev, stat.st_ino)
+
+
+def check_same_file(path: Path, identity: tuple[int, int]) -> None:
+    """FileNotFoundError unless ``path`` is still the file opened as ``identity``."""
+    try:
+        same = file_identity(path) == identity
+    except FileNotFoundError:
+        same = False
+    if not same:
+        raise FileNotFoundError("the file was removed or replaced")
 
 
 def _rate(per_second: float) -> Rate:
@@ -146,18 +173,45 @@ class AccountBudget:
         self._lock = threading.Lock()
         self._failed = False
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
-        boot_bound = clock_ms() + int(IN_FLIGHT_S * 1000)
-        for (method, endpoint), per_second in sorted(limits.items()):
-            if not per_second or not math.isfinite(per_second) or per_second <= 0:
-                continue
-            bucket = _EndpointBucket.init_from_file(
-                [_rate(per_second)],
-                table=f"rate_{method}_{endpoint.strip('/').replace('/', '_')}",
-                db_path=str(path),
-                use_file_lock=True,
-            )
-            bucket.drop_after(boot_bound)
-            self._buckets[(method, endpoint)] = bucket
+        # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
+        # waits for ever). Thread-local, as filelock's default: threads of this process hold it
+        # in turn, like other processes.
+        lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
+        conn = sqlite3.connect(
+            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
+        )
+        try:
+            self._open_tables(conn, lock, limits, clock_ms() + int(IN_FLIGHT_S * 1000))
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _open_tables(
+        self,
+        conn: sqlite3.Connection,
+        lock: FileLock,
+        limits: Mapping[tuple[str, str], float],
+        boot_bound: int,
+    ) -> None:
+        """One pyrate-limiter table per limited endpoint, all on ``conn`` and ``lock``."""
+        with lock:
+            self._identity = file_identity(self.path)
+            conn.execute("PRAGMA journal_mode=WAL").close()
+            for (method, endpoint), per_second in sorted(limits.items()):
+                if not per_second or not math.isfinite(per_second) or per_second <= 0:
+                    continue
+                table = f"rate_{method}_{endpoint.strip('/').replace('/', '_')}"
+                conn.execute(Queries.CREATE_BUCKET_TABLE.format(table=table)).close()
+                conn.execute(
+                    Queries.CREATE_INDEX_ON_TIMESTAMP.format(
+                        index_name=f"idx_{table}_rate_item_timestamp", table_name=table
+                    )
+                ).close()
+                conn.commit()
+                bucket = _EndpointBucket([_rate(per_second)], conn, table=table, lock=lock)
+                bucket.drop_after(boot_bound)
+                self._buckets[(method, endpoint)] = bucket
 
     def __repr__(self) -> str:
         return f"AccountBudget(path={str(self.path)!r})"
@@ -179,8 +233,7 @@ class AccountBudget:
             self._count += 1
             name = f"{self._prefix}-{self._count}"
         try:
-            if not self.path.exists():
-                raise FileNotFoundError("the file was removed")
+            check_same_file(self.path, self._identity)
             if self._count % LEAK_EVERY == 0:
                 bucket.leak(self._clock_ms())
             while True:
@@ -206,8 +259,7 @@ class AccountBudget:
             self._fail(e)
 
     def close(self) -> None:
-        for bucket in self._buckets.values():
-            bucket.close()
+        self._conn.close()
 
     def _fail(self, error: Exception) -> None:
         if not self._failed:
