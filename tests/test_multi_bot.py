@@ -8,6 +8,7 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 import logging
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -120,13 +121,58 @@ def test_an_unusable_state_folder_is_said_once_and_the_bot_still_trades(
     fake_bingx.clear_requests()
 
     exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
+    exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
 
     assert exchange.bingx.budget is None
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
-    assert [r.code for r in posts] == [0]
+    # Another bot's change could not be seen: the leverage is set again before every entry.
+    assert [r.code for r in posts] == [0, 0]
     said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]
     assert len(said) == 2  # the rate budget, and the confirmed settings: once each
     assert API_KEY not in caplog.text
+
+
+def test_a_state_file_removed_while_running_means_setting_the_leverage_again(
+    make_exchange, fake_bingx, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    for file in state.iterdir():
+        file.unlink()
+    caplog.set_level(logging.WARNING)
+    fake_bingx.clear_requests()
+
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0, 0]
+    said = [r for r in caplog.records if "can no longer be seen" in r.getMessage()]
+    assert len(said) == 1
+
+
+def test_a_set_leverage_whose_answer_was_lost_is_trusted_by_no_bot(make_exchange, fake_bingx):
+    from freqtrade.exceptions import TemporaryError
+
+    from freqtrade_bingx.sim import Fault
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    # Bot B's request outlives its deadline (0.5 s here); BingX handles it afterwards.
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", delay_s=1.0))
+    with pytest.raises(TemporaryError):
+        bot_b._ensure_leverage("BTC/USDT:USDT", 10, "buy")
+    deadline = time.monotonic() + 5
+    while fake_bingx.account().leverage[("BTC-USDT", "LONG")] != 10:
+        assert time.monotonic() < deadline, "the delayed request was never handled"
+        time.sleep(0.02)
+    fake_bingx.clear_requests()
+
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert ("POST", LEVERAGE_PATH) in [(r.method, r.path) for r in fake_bingx.requests]
+    assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
 
 
 def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
@@ -238,13 +284,16 @@ def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
-    # Bot A read the leverage row's version before bot B wrote it.
-    version = bot_a._shared_version
-    mocker.patch.object(
-        bot_a,
-        "_shared_version",
-        side_effect=lambda kind, *key: 0 if kind == shared.LEVERAGE else version(kind, *key),
-    )
+    # Bot B starts setting the leverage again right after bot A claimed the row.
+    claim = bot_a._shared_claim
+
+    def claimed_then_bot_b_sends(kind, *key):
+        seen = claim(kind, *key)
+        if kind == shared.LEVERAGE:
+            bot_b._shared.claim(kind, *key)
+        return seen
+
+    mocker.patch.object(bot_a, "_shared_claim", side_effect=claimed_then_bot_b_sends)
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
 
     assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
