@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx import account_budget
+from freqtrade_bingx import account_budget, shared_settings
 from freqtrade_bingx.sim import FakeBingx
 
 
@@ -465,3 +465,50 @@ def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
     assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
     warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
+    make_exchange, fake_bingx, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    path = bot.bingx.budget.path
+    bot.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"not a database, " * 512)
+    caplog.set_level(logging.WARNING)
+
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    fake_bingx.clear_requests()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert bot.bingx.budget is None
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0, 0]
+    said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]
+    assert len(said) == 2  # the rate budget, and the confirmed settings: once each
+
+
+def test_threads_failing_at_once_say_so_once(tmp_path, caplog, monkeypatch):
+    settings = shared_settings.SharedSettings(tmp_path / "account.sqlite")
+    together_ = threading.Barrier(8)
+
+    def removed_under_all_threads_at_once(*_args):
+        together_.wait(5)  # every thread is past the "already failed?" check
+        raise FileNotFoundError("the file was removed or replaced")
+
+    monkeypatch.setattr(shared_settings, "check_same_file", removed_under_all_threads_at_once)
+    caplog.set_level(logging.WARNING)
+    threads = [
+        threading.Thread(target=settings.read, args=(shared_settings.LEVERAGE, "BTC-USDT"))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+
+    assert not settings.active
+    assert sum("can no longer be seen" in r.getMessage() for r in caplog.records) == 1

@@ -262,8 +262,9 @@ class AccountBudget:
         self._conn.close()
 
     def _fail(self, error: Exception) -> None:
-        if not self._failed:
-            self._failed = True
+        with self._lock:  # two threads may fail at once: one says so
+            first, self._failed = not self._failed, True
+        if first:
             logger.warning(
                 "BingX rate limits are no longer shared with other bots on this account: %s "
                 "failed (%s). This bot keeps to them on its own; bots on the same account may "

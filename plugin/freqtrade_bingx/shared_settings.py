@@ -169,7 +169,10 @@ class SharedSettings:
                 cursor.close()
                 return result
         except (OSError, sqlite3.Error) as e:
-            self._failed = True
+            with self._lock:  # two threads may fail at once: one says so
+                first, self._failed = not self._failed, True
+            if not first:
+                return None
             logger.warning(
                 "BingX settings confirmed by other bots on this account can no longer be seen: "
                 "%s failed (%s). This bot sets its leverage and margin type again before every "
