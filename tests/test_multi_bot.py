@@ -512,3 +512,11 @@ def test_threads_failing_at_once_say_so_once(tmp_path, caplog, monkeypatch):
 
     assert not settings.active
     assert sum("can no longer be seen" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel():
+    from freqtrade_bingx.transport import DEFAULT_TIMEOUT
+
+    # An in-flight stamp that ran out before the request's deadline would let another bot send
+    # while this request may still arrive at BingX.
+    assert account_budget.IN_FLIGHT_S > sum(DEFAULT_TIMEOUT)
