@@ -520,3 +520,25 @@ def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel
     # An in-flight stamp that ran out before the request's deadline would let another bot send
     # while this request may still arrive at BingX.
     assert account_budget.IN_FLIGHT_S > sum(DEFAULT_TIMEOUT)
+
+
+def test_a_wall_clock_step_frees_no_room(tmp_path, monkeypatch):
+    class Waited(Exception):
+        pass
+
+    def sleep(_seconds):
+        raise Waited
+
+    limits = {("POST", LEVERAGE_PATH): 2}
+    path = tmp_path / "account.sqlite"
+    bot_a = account_budget.AccountBudget(path, limits, sleep=sleep)
+    bot_b = account_budget.AccountBudget(path, limits, sleep=sleep)
+    for budget in (bot_a, bot_a):  # the account's 2/s are used up
+        budget.settle(budget.acquire("POST", LEVERAGE_PATH))
+    # The date jumps an hour ahead (NTP, a user): the stamps must not look an hour old.
+    stepped = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: stepped)
+    monkeypatch.setattr(time, "time_ns", lambda: int(stepped * 1e9))
+
+    with pytest.raises(Waited):
+        bot_b.acquire("POST", LEVERAGE_PATH)
