@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -184,6 +185,23 @@ def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
     assert not any(API_KEY in n for n in names)
     for file in (tmp_path / "state").iterdir():
         assert API_KEY.encode() not in file.read_bytes()
+
+
+def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
+    # BingX counts per account (UID), and one account may have several API keys.
+    state = {"account_state_dir": str(tmp_path / "state")}
+    named = make_exchange(exchange={**state, "account_state_name": "main"})
+    unnamed = make_exchange(exchange=state)
+
+    def state_file_with_key(exchange, key):
+        transport = SimpleNamespace(budget=None)
+        exchange._open_account_state(transport, key, exchange.bingx.base_url, {})
+        return transport.budget.path
+
+    assert state_file_with_key(named, "another-key") == named.bingx.budget.path
+    assert state_file_with_key(unnamed, "another-key") != unnamed.bingx.budget.path
+    assert named.bingx.budget.path != unnamed.bingx.budget.path
+    assert "main" not in named.bingx.budget.path.name
 
 
 # --- leverage changed by another bot: in one process, the truth table -----------------------

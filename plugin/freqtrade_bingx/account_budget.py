@@ -66,7 +66,8 @@ def account_id(api_key: str, base_url: str) -> str:
     """A name for the account behind ``api_key`` on ``base_url``; the key cannot be read back.
 
     The host is part of it: BingX's demo host (VST) keeps leverage and margin type apart from
-    the live account's.
+    the live account's. ``api_key`` may instead be a name the user gave the account
+    (``exchange.account_state_name``), for bots that use different keys of one account.
     """
     return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:20]
 

@@ -278,9 +278,9 @@ class BingxFuturesMixin:
         self, transport: BingxTransport, key: str, base_url: str, overrides: dict
     ) -> None:
         """Share rate limits and confirmed settings with the other bots on this account."""
-        path = account_budget.state_file(
-            account_budget.account_id(key, base_url), self._settings.account_state_dir
-        )
+        name = self._settings.account_state_name
+        account = account_budget.account_id(f"name:{name}" if name else key, base_url)
+        path = account_budget.state_file(account, self._settings.account_state_dir)
         transport.budget = account_budget.open_budget(path, {**DEFAULT_RATE_LIMITS, **overrides})
         self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
