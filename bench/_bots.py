@@ -50,6 +50,24 @@ def _run(exchange, command: str, args: Any) -> tuple[str, Any]:
             except Exception as e:  # noqa: BLE001  (reported to the parent, not lost)
                 errors.append(f"{pair}: {type(e).__name__}: {e}")
         return ("done", {"elapsed": time.perf_counter() - started, "errors": errors})
+    if command == "create_orders":
+        # args: [(pair, side, amount, leverage), ...]: market orders through freqtrade's
+        # Exchange.create_order, one after another as freqtrade's loop places them.
+        started = time.perf_counter()
+        errors = []
+        for pair, side, amount, leverage in args:
+            try:
+                exchange.create_order(
+                    pair=pair,
+                    ordertype="market",
+                    side=side,
+                    amount=amount,
+                    rate=None,
+                    leverage=leverage,
+                )
+            except Exception as e:  # noqa: BLE001  (reported to the parent, not lost)
+                errors.append(f"{pair}: {type(e).__name__}: {e}")
+        return ("done", {"elapsed": time.perf_counter() - started, "errors": errors})
     if command == "confirmed":
         return ("done", dict(exchange._leverage_confirmed))
     return ("error", f"unknown command {command!r}")

@@ -5,6 +5,7 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 (bench/_bots.py), started together, sharing one state folder as bots on one machine do.
 """
 
+import contextlib
 import logging
 import sys
 import threading
@@ -27,7 +28,11 @@ from _support import API_KEY, API_SECRET, contracts, pair, plugin_exchange
 
 LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
 MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
+ORDER_PATH = "/openApi/swap/v2/trade/order"
 RATE_LIMITED = 100410
+# Market orders of 5 contracts at the fake's price of about 1 USDT: above BingX's 2 USDT minimum.
+ORDER_AMOUNT = 5.0
+ORDERS_PER_BOT = 7  # three bots: 21 orders, twice the account's 10 per second on the order page
 PAIRS = 12
 BURST_PAIRS = 3  # per bot: 3 margin-type GETs and POSTs and 3 leverage POSTs each
 
@@ -397,7 +402,80 @@ def test_a_leverage_set_by_another_bot_process_is_set_again(account):
     assert server.requests == []
 
 
+def test_three_bots_placing_orders_at_once_keep_to_the_accounts_order_limit(account):
+    server, bots = account
+    own_pairs = _pairs(server, 10, 2) + _pairs(server, 8, 1)
+    for bot, p in zip(bots, own_pairs, strict=True):  # leverage set: only orders in the burst
+        assert bot.call("lev_prep", [(p, 3, "buy")])["errors"] == []
+    server.clear_requests()
+    jobs = [[(p, "buy", ORDER_AMOUNT, 3)] * ORDERS_PER_BOT for p in own_pairs]
+
+    results = together(bots, "create_orders", jobs, timeout=60)
+
+    assert [r["errors"] for r in results] == [[], [], []]
+    orders = [r for r in server.requests if (r.method, r.path) == ("POST", ORDER_PATH)]
+    assert [r.code for r in orders] == [0] * 3 * ORDERS_PER_BOT
+    assert _codes(server)[RATE_LIMITED] == 0
+    assert _most_in_one_second([r.t for r in orders]) <= server.rate_limits[("POST", ORDER_PATH)]
+
+
+def _most_in_one_second(arrivals_ms: list[int]) -> int:
+    """The most requests that arrived within one rolling second."""
+    times = sorted(arrivals_ms)
+    first, most = 0, 0
+    for last, t in enumerate(times):
+        while times[first] <= t - 1000:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 # --- the same burst without the shared budget: it must fail (the test can fail) -------------
+
+
+def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_path, mocker):
+    from freqtrade_bingx.exchange import Bingx
+
+    # As before orders went through the budget: ccxt's own throttle per bot (5 orders/s), no
+    # shared budget for ccxt's requests.
+    mocker.patch.object(Bingx, "_account_budget", return_value=None)
+    ccxt_throttle_on = {"enableRateLimit": True}
+    with FakeBingx(accounts={API_KEY: API_SECRET}, contracts=contracts(3)) as server:
+        with contextlib.ExitStack() as stack:
+            bots = [
+                stack.enter_context(
+                    plugin_exchange(
+                        server,
+                        account_state_dir=str(tmp_path / "shared"),
+                        ccxt_config={"urls": {"api": server.ccxt_urls["api"]}, **ccxt_throttle_on},
+                    )
+                )
+                for _ in range(3)
+            ]
+            own_pairs = _pairs(server, 0, 3)
+            for bot, p in zip(bots, own_pairs, strict=True):
+                bot._lev_prep(p, 3, "buy")
+            server.clear_requests()
+            threads = [
+                threading.Thread(target=_place_orders, args=(bot, p))
+                for bot, p in zip(bots, own_pairs, strict=True)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        orders = [r for r in server.requests if (r.method, r.path) == ("POST", ORDER_PATH)]
+        assert RATE_LIMITED in [r.code for r in orders]
+
+
+def _place_orders(exchange, p: str) -> None:
+    for _ in range(ORDERS_PER_BOT):
+        try:
+            exchange.create_order(
+                pair=p, ordertype="market", side="buy", amount=ORDER_AMOUNT, rate=None, leverage=3
+            )
+        except Exception:  # noqa: BLE001  (the server's ledger is what is checked)
+            continue
 
 
 def test_without_the_shared_budget_two_bots_draw_100410(tmp_path, mocker):

@@ -137,6 +137,10 @@ class _EndpointBucket(SQLiteBucket):
             self.conn.commit()
 
 
+class NoRoomInTime(Exception):
+    """The account had no room for the request within the caller's bound: nothing was sent."""
+
+
 class Ticket:
     """One admitted request: pass it to :meth:`AccountBudget.settle` once the reply is in."""
 
@@ -221,11 +225,12 @@ class AccountBudget:
     def active(self) -> bool:
         return not self._failed
 
-    def acquire(self, method: str, path: str) -> Ticket | None:
+    def acquire(self, method: str, path: str, max_wait_s: float | None = None) -> Ticket | None:
         """Wait until the account has room for one more request on the endpoint, and take it.
 
         None when the endpoint has no shared limit, or the shared file failed (logged once):
-        the caller's own per-process limit is then all there is.
+        the caller's own per-process limit is then all there is. With ``max_wait_s``,
+        :class:`NoRoomInTime` when no room came within that many seconds.
         """
         bucket = self._buckets.get((method, path))
         if bucket is None or self._failed:
@@ -237,6 +242,7 @@ class AccountBudget:
             check_same_file(self.path, self._identity)
             if self._count % LEAK_EVERY == 0:
                 bucket.leak(self._clock_ms())
+            give_up_ms = None if max_wait_s is None else self._clock_ms() + max_wait_s * 1000
             while True:
                 now = self._clock_ms()
                 item = RateItem(name, now)
@@ -245,7 +251,12 @@ class AccountBudget:
                     return Ticket(bucket, name)
                 wait_ms = bucket.waiting(item)
                 bucket.leak(now)
-                self._sleep(min(max(wait_ms, 1) / 1000, POLL_S))
+                pause_ms = min(max(wait_ms, 1), POLL_S * 1000)
+                if give_up_ms is not None:
+                    if now >= give_up_ms:
+                        raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
+                    pause_ms = min(pause_ms, max(give_up_ms - now, 1))
+                self._sleep(pause_ms / 1000)
         except _FAILURES as e:
             self._fail(e)
             return None

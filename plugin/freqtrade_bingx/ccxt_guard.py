@@ -10,10 +10,14 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
   body, the cap and the refusal of redirects are added to its responses).
 - :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
   recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
+- :func:`share_account_budget`: a signed request to an endpoint BingX limits per account waits
+  (before it is signed) for room in the account's budget shared by every bot on this machine (see
+  :mod:`freqtrade_bingx.account_budget`), as the plugin's own requests do.
 - :func:`redact_verbose_log`: ccxt's ``verbose`` output (printed, not logged) loses keys and
   signatures as the log records do (see :mod:`freqtrade_bingx.redact`).
 """
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +25,11 @@ from urllib.parse import urlsplit
 import aiohttp
 import ccxt
 
+from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import check_base_url, is_loopback_host
+from freqtrade_bingx.transport import DEFAULT_TIMEOUT, check_base_url, is_loopback_host
 
 
 class RefusedReplyAsync(aiohttp.ClientConnectionError):
@@ -163,6 +168,91 @@ def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
             return await fetch(url, method, headers, body)
 
     api.fetch = guarded_fetch
+
+
+# The longest a ccxt request waits for room in the account's budget: half the transport's
+# whole-request deadline, so the wait and the request itself stay within about one deadline of
+# freqtrade's loop (BingX answers in well under a second). Bots placing orders one after another
+# wait a fraction of a second each; only a pile-up of requests is refused.
+CCXT_BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
+_KEY_HEADER = "X-BX-APIKEY"  # ccxt's BingX sign(): on every private request, on no public one
+
+
+def share_account_budget(
+    api: Any,
+    sync: bool,
+    budget_for: Callable[[], AccountBudget | None],
+    max_wait_s: float = CCXT_BUDGET_WAIT_S,
+) -> None:
+    """Wrap ``api.fetch2``: a signed request to an endpoint the account's budget limits takes a
+    slot before it is signed and sent, and settles it when its reply comes in or it fails.
+
+    ``fetch2`` rather than ``fetch``: ccxt stamps the timestamp when it signs, and BingX refuses
+    one older than recvWindow (5 s unless given; ccxt's BingX gives none). The request is
+    signed once beforehand only to learn its URL, and again by ccxt after the wait.
+
+    ``budget_for()`` gives the budget (None: not shared, the request goes as before). No room
+    within ``max_wait_s``: refused before sending with ``ccxt.DDoSProtection`` (freqtrade's
+    ``DDosProtection``: it backs off and tries again later). Public requests (market data,
+    limited per IP only) never touch the budget. The async object waits in a worker thread:
+    the budget's wait and its file lock block, and freqtrade's event loop must not.
+    """
+    fetch2 = api.fetch2
+
+    def endpoint(path: str, section: Any, method: str, params: Any) -> str | None:
+        """``"METHOD /openApi/..."`` of a signed request, None for a public one."""
+        if "private" not in (section if isinstance(section, list | tuple) else [section]):
+            return None  # ccxt's BingX names its signed sections "private"
+        # A copy: implicit methods may pass a list body, and sign() must change nothing.
+        box = dict(params) if isinstance(params, dict) else params
+        request = api.sign(path, section, method, {} if box is None else box)
+        if _KEY_HEADER not in (request.get("headers") or {}):
+            return None
+        return endpoint_key(request["method"], urlsplit(request["url"]).path)
+
+    def take(key: str) -> tuple[AccountBudget, Ticket] | None:
+        budget = budget_for()
+        if budget is None:
+            return None
+        method, _, path = key.partition(" ")
+        try:
+            ticket = budget.acquire(method, path, max_wait_s=max_wait_s)
+        except NoRoomInTime:
+            raise ccxt.DDoSProtection(
+                f"{api.id} {key}: no room in this BingX account's rate budget (shared with the "
+                f"other bots on it) within {max_wait_s:g} s, request not sent"
+            ) from None
+        return (budget, ticket) if ticket is not None else None
+
+    if sync:
+
+        def budgeted_fetch2(path, api_section="public", method="GET", params=None, config=None):
+            key = endpoint(path, api_section, method, params)
+            taken = take(key) if key else None
+            try:
+                return fetch2(path, api_section, method, _box(params), _box(config))
+            finally:
+                if taken:
+                    taken[0].settle(taken[1])
+
+    else:
+
+        async def budgeted_fetch2(
+            path, api_section="public", method="GET", params=None, config=None
+        ):
+            key = endpoint(path, api_section, method, params)
+            taken = await asyncio.to_thread(take, key) if key else None
+            try:
+                return await fetch2(path, api_section, method, _box(params), _box(config))
+            finally:
+                if taken:
+                    await asyncio.to_thread(taken[0].settle, taken[1])
+
+    api.fetch2 = budgeted_fetch2
+
+
+def _box(value: Any) -> Any:
+    return {} if value is None else value  # ccxt's default for params and config
 
 
 def note_blocks(api: Any, note: Callable[[str, str, Any, Any, Any], None]) -> None:

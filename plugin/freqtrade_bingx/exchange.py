@@ -52,6 +52,7 @@ from freqtrade_bingx.errors import PositionModeMismatch, translate
 from freqtrade_bingx.futures_data import BingxFuturesDataMixin
 from freqtrade_bingx.orders import STOPLOSS_FT_HAS_FUTURES, BingxOrdersMixin
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
+from freqtrade_bingx.rate_limits import client_limits
 from freqtrade_bingx.reconcile import RECONCILE_FT_HAS_FUTURES, BingxReconcileMixin
 from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import (
@@ -215,8 +216,20 @@ class BingxFuturesMixin:
             raise ConfigurationError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
+        ccxt_guard.share_account_budget(api, sync, self._account_budget)
         ccxt_guard.refuse_blocked(api, sync, self._bingx_blocks)
         ccxt_guard.redact_verbose_log(api)
+
+    def _account_budget(self) -> account_budget.AccountBudget | None:
+        """The account's budget shared with other bots, opened on first use (ccxt's first
+        signed request may come before the plugin's own, in any order freqtrade calls them);
+        None when nothing is shared: spot, no keys, or the file could not be opened."""
+        if self.trading_mode != TradingMode.FUTURES or not self.can_sign():
+            return None
+        try:
+            return self.bingx.budget
+        except OperationalException:
+            return None
 
     def _note_bingx_block(
         self, method: str, url: str, status: Any, headers: Any, reply: Any
@@ -281,7 +294,10 @@ class BingxFuturesMixin:
         name = self._settings.account_state_name
         account = account_budget.account_id(f"name:{name}" if name else key, base_url)
         path = account_budget.state_file(account, self._settings.account_state_dir)
-        transport.budget = account_budget.open_budget(path, {**DEFAULT_RATE_LIMITS, **overrides})
+        # Every endpoint BingX limits per account, freqtrade's requests through ccxt included
+        # (share_account_budget in ccxt_guard.py); the plugin's own at the transport's figures.
+        limits = {**client_limits(caller=None), **DEFAULT_RATE_LIMITS, **overrides}
+        transport.budget = account_budget.open_budget(path, limits)
         self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
     def _credentials(self) -> tuple[str, str]:
