@@ -1,0 +1,177 @@
+"""freqtrade's signed requests through ccxt take a slot in the account's shared rate budget.
+
+BingX limits orders, cancels and order, balance and position reads per account (UID), not per
+bot (rate_limits.py, rows marked CCXT). ccxt_guard.share_account_budget makes each signed ccxt
+request to such an endpoint wait for room in the budget the bots on this machine share
+(account_budget.py), as the plugin's own requests do; public requests never touch it.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from freqtrade.exceptions import DDosProtection
+
+from freqtrade_bingx import account_budget, ccxt_guard
+from freqtrade_bingx.account_budget import AccountBudget
+
+
+PAIR = "BTC/USDT:USDT"
+ORDER = "/openApi/swap/v2/trade/order"
+BALANCE = "/openApi/swap/v3/user/balance"
+TICKER = "/openApi/swap/v2/quote/ticker"
+
+
+@pytest.fixture
+def budget_calls(monkeypatch) -> list[tuple]:
+    """Every acquire and settle of any AccountBudget, with its answer and thread."""
+    calls: list[tuple] = []
+    acquire, settle = AccountBudget.acquire, AccountBudget.settle
+
+    def recording_acquire(self, method, path, max_wait_s=None):
+        ticket = acquire(self, method, path, max_wait_s)
+        calls.append(("acquire", method, path, max_wait_s, ticket, threading.current_thread()))
+        return ticket
+
+    def recording_settle(self, ticket):
+        calls.append(("settle", ticket))
+        settle(self, ticket)
+
+    monkeypatch.setattr(AccountBudget, "acquire", recording_acquire)
+    monkeypatch.setattr(AccountBudget, "settle", recording_settle)
+    return calls
+
+
+def _buy(exchange) -> dict:
+    return exchange.create_order(
+        pair=PAIR, ordertype="market", side="buy", amount=0.01, rate=None, leverage=2.0
+    )
+
+
+def _on(calls: list[tuple], path: str) -> list[tuple]:
+    return [c for c in calls if c[0] == "acquire" and c[2] == path]
+
+
+def test_an_order_takes_a_slot_before_it_is_sent_and_settles_it(
+    make_exchange, fake_bingx, budget_calls
+):
+    exchange = make_exchange()
+
+    order = _buy(exchange)
+
+    assert order["id"]
+    [(_, method, _, max_wait_s, ticket, _)] = _on(budget_calls, ORDER)
+    assert (method, max_wait_s) == ("POST", ccxt_guard.CCXT_BUDGET_WAIT_S)
+    assert ticket is not None
+    assert ("settle", ticket) in budget_calls
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
+    assert [r.code for r in posts] == [0]
+
+
+def test_a_balance_read_through_ccxt_takes_a_slot(make_exchange, budget_calls):
+    exchange = make_exchange()
+
+    exchange.get_balances()
+
+    [(_, method, _, _, ticket, _)] = _on(budget_calls, BALANCE)
+    assert method == "GET" and ticket is not None
+    assert ("settle", ticket) in budget_calls
+
+
+def test_a_public_request_never_touches_the_budget(make_exchange, fake_bingx, budget_calls):
+    exchange = make_exchange()
+    fake_bingx.clear_requests()
+    budget_calls.clear()
+
+    exchange.fetch_ticker(PAIR)
+
+    assert [r.path for r in fake_bingx.requests] == [TICKER]
+    assert budget_calls == []
+
+
+def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
+    exchange = make_exchange()
+    _buy(exchange)  # leverage and margin type set: only the order is left to send
+    budget = exchange.bingx.budget
+    clock = _FakeClock(account_budget._now_ms() + 1000)  # that order's slot is free again
+    budget._clock_ms, budget._sleep = clock, clock.sleep
+    with pytest.raises(account_budget.NoRoomInTime):
+        for _ in range(100):  # other bots' orders in flight: the account's order budget used up
+            assert budget.acquire("POST", ORDER, max_wait_s=0) is not None
+    fake_bingx.clear_requests()
+
+    with pytest.raises(DDosProtection, match="request not sent"):
+        _buy(exchange)
+
+    assert fake_bingx.requests == []
+    assert clock.slept_ms >= ccxt_guard.CCXT_BUDGET_WAIT_S * 1000
+
+
+def test_an_async_signed_request_waits_off_the_event_loop(make_exchange, budget_calls):
+    exchange = make_exchange()
+
+    exchange.loop.run_until_complete(exchange._api_async.fetch_balance())
+
+    [(_, _, _, _, ticket, thread)] = _on(budget_calls, BALANCE)
+    assert ticket is not None
+    assert thread is not threading.main_thread()  # a worker thread, not the loop's
+    assert ("settle", ticket) in budget_calls
+
+
+def test_every_ccxt_object_is_wrapped(make_exchange):
+    exchange = make_exchange()
+
+    apis = [exchange._api, exchange._api_async, exchange._ws_async]
+    wrapped = [api.fetch2.__name__ for api in apis if api is not None]
+    assert wrapped and set(wrapped) == {"budgeted_fetch2"}
+    assert len(wrapped) >= 2
+
+
+def test_the_budget_is_opened_for_ccxts_first_signed_request(make_exchange, budget_calls):
+    exchange = make_exchange()
+    exchange.bingx.budget.close()
+    exchange._bingx_transport = None  # as if the plugin had sent nothing yet
+
+    exchange.get_balances()
+
+    assert exchange._bingx_transport is not None
+    [(_, _, _, _, ticket, _)] = _on(budget_calls, BALANCE)
+    assert ticket is not None
+
+
+def test_an_unusable_budget_leaves_ccxt_sending_as_before(
+    make_exchange, fake_bingx, budget_calls, caplog
+):
+    exchange = make_exchange()
+    _buy(exchange)
+    path = exchange.bingx.budget.path
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    fake_bingx.clear_requests()
+
+    _buy(exchange)
+    _buy(exchange)
+
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
+    assert [r.code for r in posts] == [0, 0]
+    assert [c[4] for c in _on(budget_calls, ORDER)][-2:] == [None, None]
+    said = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(said) == 1
+
+
+class _FakeClock:
+    """Monotonic milliseconds that move only when the budget sleeps."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.ms = start_ms
+        self.slept_ms = 0
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def sleep(self, seconds: float) -> None:
+        step = max(1, int(seconds * 1000))
+        self.ms += step
+        self.slept_ms += step
