@@ -12,9 +12,11 @@ requests per 10 s, BingX's "Rate limit" page), which no row here models.
 - ``client_per_second``: what the plugin's transport keeps to. The page's figure, or a lower
   one where another source (an older export of the pages, ccxt's cost table) says less.
 
-Rows marked ``CCXT`` are endpoints freqtrade reaches through ccxt, which throttles them itself;
-they are listed for information and for the local exchange. Standard library only: the local
-exchange imports this module too.
+Rows marked ``CCXT`` are endpoints freqtrade reaches through ccxt, which throttles them per bot.
+Like the plugin's own, every signed request to any endpoint here also takes a slot in the
+account's budget shared by the bots on this machine, at ``client_per_second``
+(``account_budget.py``; for ccxt, ``ccxt_guard.share_account_budget``). Standard library only:
+the local exchange imports this module too.
 """
 
 from dataclasses import dataclass
