@@ -17,6 +17,7 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 
 import heapq
 import itertools
+import math
 import os
 import socket
 import threading
@@ -60,10 +61,19 @@ class _Watchdog:
     def __init__(self) -> None:
         self.reset()
 
+    # Heap entries of stopped requests are dropped when they reach the top; past this many
+    # (and twice the live ones) the heap is rebuilt from the live ones.
+    COMPACT_AT = 256
+
     def reset(self) -> None:
         """Start afresh (also in a forked child, which has none of the parent's threads)."""
         self._wake = threading.Condition()
         self._heap: list[tuple[float, int, _Guard]] = []
+        self._live = 0  # guards started and not stopped
+        # When the thread wakes up on its own (inf: only when told). A request whose deadline
+        # is no earlier needs no wake-up call: most requests end long before their deadline,
+        # and waking the thread on each one cost a thread switch per request.
+        self._next_wake = math.inf
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._local = threading.local()
@@ -75,12 +85,15 @@ class _Watchdog:
         self._stack().append(guard)
         with self._wake:
             heapq.heappush(self._heap, (deadline, next(self._order), guard))
+            self._live += 1
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="bingx-http-deadline", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            if deadline < self._next_wake:
+                self._next_wake = deadline  # the thread recomputes it as soon as it runs
+                self._wake.notify()
         return guard
 
     def stop(self, guard: _Guard) -> None:
@@ -89,7 +102,12 @@ class _Watchdog:
             stack.pop()
         with self._wake:
             self._release(guard)
-            guard.deadline = -1.0  # tells the thread to drop it (the heap is cleaned lazily)
+            if guard.deadline >= 0:
+                guard.deadline = -1.0  # tells the thread to drop it (the heap is cleaned lazily)
+                self._live -= 1
+            if len(self._heap) > max(self.COMPACT_AT, 2 * self._live):
+                self._heap = [entry for entry in self._heap if entry[2].deadline == entry[0]]
+                heapq.heapify(self._heap)
 
     def attach(self, sock: socket.socket | None) -> None:
         """The current request now uses ``sock`` (called from the connection class)."""
@@ -125,10 +143,12 @@ class _Watchdog:
                 while self._heap and (self._heap[0][2].deadline != self._heap[0][0]):
                     heapq.heappop(self._heap)  # stopped, or a later deadline
                 if not self._heap:
+                    self._next_wake = math.inf
                     self._wake.wait()
                     continue
                 deadline, _order, guard = self._heap[0]
                 if deadline > now:
+                    self._next_wake = deadline
                     self._wake.wait(deadline - now)
                     continue
                 heapq.heappop(self._heap)
