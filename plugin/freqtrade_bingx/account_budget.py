@@ -49,6 +49,9 @@ WINDOW_MS = 1000
 # Stamps older than a window are deleted every this many requests (and while waiting).
 LEAK_EVERY = 64
 STATE_DIR_NAME = "freqtrade-bingx"
+# How often a request first checks that the file is still there (a removed file means the other
+# bots no longer see this one's requests): a stat per request cost more than its SQL.
+FILE_CHECK_MS = 1000
 _FAILURES = (OSError, sqlite3.Error, LockTimeout)
 
 
@@ -145,6 +148,7 @@ class AccountBudget:
         self._count = 0
         self._lock = threading.Lock()
         self._failed = False
+        self._file_checked_ms: int | None = None
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
         boot_bound = clock_ms() + int(IN_FLIGHT_S * 1000)
         for (method, endpoint), per_second in sorted(limits.items()):
@@ -179,8 +183,7 @@ class AccountBudget:
             self._count += 1
             name = f"{self._prefix}-{self._count}"
         try:
-            if not self.path.exists():
-                raise FileNotFoundError("the file was removed")
+            self._check_file()
             if self._count % LEAK_EVERY == 0:
                 bucket.leak(self._clock_ms())
             while True:
@@ -208,6 +211,15 @@ class AccountBudget:
     def close(self) -> None:
         for bucket in self._buckets.values():
             bucket.close()
+
+    def _check_file(self) -> None:
+        now = self._clock_ms()
+        checked = self._file_checked_ms
+        if checked is not None and 0 <= now - checked < FILE_CHECK_MS:
+            return
+        if not self.path.exists():
+            raise FileNotFoundError("the file was removed")
+        self._file_checked_ms = now
 
     def _fail(self, error: Exception) -> None:
         if not self._failed:

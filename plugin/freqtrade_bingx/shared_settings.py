@@ -18,9 +18,11 @@ bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
 """
 
 import logging
+import math
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,9 @@ LEVERAGE = "leverage"
 MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
 UNKNOWN = None  # a row's value when two bots changed it at the same moment
+# How often a statement first checks that the file is still there (a removed file means the other
+# bots no longer see this one): a stat per statement cost more than the statement itself.
+FILE_CHECK_S = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS confirmed (
@@ -77,6 +82,7 @@ class SharedSettings:
         self._conn.execute(_SCHEMA)
         self._lock = threading.Lock()  # one connection, shared by this process's threads
         self._failed = False
+        self._file_checked_at = -math.inf  # monotonic seconds
 
     def __repr__(self) -> str:
         return f"SharedSettings(path={str(self.path)!r})"
@@ -139,8 +145,7 @@ class SharedSettings:
         if self._failed:
             return None
         try:
-            if not self.path.exists():
-                raise FileNotFoundError("the file was removed")
+            self._check_file()
             with self._lock:
                 cursor = self._conn.execute(sql, args)
                 result = cursor.rowcount if rowcount else cursor.fetchall()
@@ -157,6 +162,14 @@ class SharedSettings:
                 e,
             )
             return None
+
+    def _check_file(self) -> None:
+        now = time.monotonic()
+        if now - self._file_checked_at < FILE_CHECK_S:
+            return
+        if not self.path.exists():
+            raise FileNotFoundError("the file was removed")
+        self._file_checked_at = now
 
 
 def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
