@@ -51,14 +51,14 @@ class ReplyTooLarge(requests.ConnectionError):
 
 
 class _Guard:
-    """One request's deadline and the socket it is using."""
+    """One request's deadline and the socket (descriptor) it is using."""
 
-    __slots__ = ("deadline", "fired", "sock")
+    __slots__ = ("deadline", "fd", "fired")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.fired = False
-        self.sock: socket.socket | None = None  # a duplicate descriptor, closed on detach
+        self.fd: int | None = None  # a duplicate descriptor of its socket, closed on detach
 
 
 class _Watchdog:
@@ -123,13 +123,14 @@ class _Watchdog:
         guard = stack[-1]
         try:
             # A descriptor of our own: the connection may close or TLS-wrap its socket, and a
-            # shutdown through any descriptor ends the connection for all of them.
-            duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type, sock.proto)
+            # shutdown through any descriptor ends the connection for all of them. A bare
+            # number (a socket object is made only to shut it down): this runs on every request.
+            duplicate = os.dup(sock.fileno())
         except OSError:
             return
         with self._wake:
             self._release(guard)
-            guard.sock = duplicate
+            guard.fd = duplicate
             if guard.fired:
                 _shut(duplicate)
 
@@ -159,8 +160,8 @@ class _Watchdog:
                     continue
                 heapq.heappop(self._heap)
                 guard.fired = True
-                if guard.sock is not None:
-                    _shut(guard.sock)
+                if guard.fd is not None:
+                    _shut(guard.fd)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -172,16 +173,24 @@ class _Watchdog:
 
     @staticmethod
     def _release(guard: _Guard) -> None:
-        if guard.sock is not None:
-            guard.sock.close()
-            guard.sock = None
+        # Under the lock, as every use of guard.fd: the number is never used once closed.
+        if guard.fd is not None:
+            os.close(guard.fd)
+            guard.fd = None
 
 
-def _shut(sock: socket.socket) -> None:
+def _shut(fd: int) -> None:
+    """Shut the connection down through the descriptor ``fd`` (which stays open)."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return  # not a socket any more
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        pass  # already closed
+        pass  # already closed by the peer
+    finally:
+        sock.detach()  # the descriptor is the guard's, closed by _release
 
 
 _WATCHDOG = _Watchdog()
