@@ -8,12 +8,14 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 import logging
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from freqtrade_bingx import account_budget
+from freqtrade_bingx import account_budget, shared_settings
 from freqtrade_bingx.sim import FakeBingx
 
 
@@ -120,13 +122,58 @@ def test_an_unusable_state_folder_is_said_once_and_the_bot_still_trades(
     fake_bingx.clear_requests()
 
     exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
+    exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
 
     assert exchange.bingx.budget is None
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
-    assert [r.code for r in posts] == [0]
+    # Another bot's change could not be seen: the leverage is set again before every entry.
+    assert [r.code for r in posts] == [0, 0]
     said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]
     assert len(said) == 2  # the rate budget, and the confirmed settings: once each
     assert API_KEY not in caplog.text
+
+
+def test_a_state_file_removed_while_running_means_setting_the_leverage_again(
+    make_exchange, fake_bingx, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    for file in state.iterdir():
+        file.unlink()
+    caplog.set_level(logging.WARNING)
+    fake_bingx.clear_requests()
+
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0, 0]
+    said = [r for r in caplog.records if "can no longer be seen" in r.getMessage()]
+    assert len(said) == 1
+
+
+def test_a_set_leverage_whose_answer_was_lost_is_trusted_by_no_bot(make_exchange, fake_bingx):
+    from freqtrade.exceptions import TemporaryError
+
+    from freqtrade_bingx.sim import Fault
+
+    bot_a, bot_b = make_exchange(), make_exchange()
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    # Bot B's request outlives its deadline (0.5 s here); BingX handles it afterwards.
+    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", delay_s=1.0))
+    with pytest.raises(TemporaryError):
+        bot_b._ensure_leverage("BTC/USDT:USDT", 10, "buy")
+    deadline = time.monotonic() + 5
+    while fake_bingx.account().leverage[("BTC-USDT", "LONG")] != 10:
+        assert time.monotonic() < deadline, "the delayed request was never handled"
+        time.sleep(0.02)
+    fake_bingx.clear_requests()
+
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert ("POST", LEVERAGE_PATH) in [(r.method, r.path) for r in fake_bingx.requests]
+    assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
 
 
 def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
@@ -138,6 +185,23 @@ def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
     assert not any(API_KEY in n for n in names)
     for file in (tmp_path / "state").iterdir():
         assert API_KEY.encode() not in file.read_bytes()
+
+
+def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
+    # BingX counts per account (UID), and one account may have several API keys.
+    state = {"account_state_dir": str(tmp_path / "state")}
+    named = make_exchange(exchange={**state, "account_state_name": "main"})
+    unnamed = make_exchange(exchange=state)
+
+    def state_file_with_key(exchange, key):
+        transport = SimpleNamespace(budget=None)
+        exchange._open_account_state(transport, key, exchange.bingx.base_url, {})
+        return transport.budget.path
+
+    assert state_file_with_key(named, "another-key") == named.bingx.budget.path
+    assert state_file_with_key(unnamed, "another-key") != unnamed.bingx.budget.path
+    assert named.bingx.budget.path != unnamed.bingx.budget.path
+    assert "main" not in named.bingx.budget.path.name
 
 
 # --- leverage changed by another bot: in one process, the truth table -----------------------
@@ -238,13 +302,16 @@ def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
-    # Bot A read the leverage row's version before bot B wrote it.
-    version = bot_a._shared_version
-    mocker.patch.object(
-        bot_a,
-        "_shared_version",
-        side_effect=lambda kind, *key: 0 if kind == shared.LEVERAGE else version(kind, *key),
-    )
+    # Bot B starts setting the leverage again right after bot A claimed the row.
+    claim = bot_a._shared_claim
+
+    def claimed_then_bot_b_sends(kind, *key):
+        seen = claim(kind, *key)
+        if kind == shared.LEVERAGE:
+            bot_b._shared.claim(kind, *key)
+        return seen
+
+    mocker.patch.object(bot_a, "_shared_claim", side_effect=claimed_then_bot_b_sends)
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
 
     assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
@@ -366,3 +433,130 @@ def _try_all(exchange, pairs: list[str]) -> None:
 def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
     rate = account_budget._rate(per_second)
     assert (rate.limit, rate.interval) == (limit, interval_ms)
+
+
+# --- the shared file's failures: each bot goes on alone, says so once, never freezes --------
+
+
+def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, monkeypatch):
+    from filelock import FileLock
+
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.2)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_bot():  # a bot stopped (SIGSTOP, docker pause) while holding the file lock
+        with FileLock(f"{path}.lock"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=stuck_bot)
+    holder.start()
+    assert held.wait(5)
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append(budget.acquire("POST", LEVERAGE_PATH)))
+    waiter.start()
+    waiter.join(timeout=5)
+    release.set()
+    holder.join(timeout=5)
+
+    assert not waiter.is_alive()
+    assert answers == [None]  # per-process limits from now on
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    later_bot = _budget(path, clock)  # its file has the old name, not this bot's connection
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    assert budget.acquire("POST", LEVERAGE_PATH) is None
+    assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
+    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
+    make_exchange, fake_bingx, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    path = bot.bingx.budget.path
+    bot.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"not a database, " * 512)
+    caplog.set_level(logging.WARNING)
+
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    fake_bingx.clear_requests()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert bot.bingx.budget is None
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0, 0]
+    said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]
+    assert len(said) == 2  # the rate budget, and the confirmed settings: once each
+
+
+def test_threads_failing_at_once_say_so_once(tmp_path, caplog, monkeypatch):
+    settings = shared_settings.SharedSettings(tmp_path / "account.sqlite")
+    together_ = threading.Barrier(8)
+
+    def removed_under_all_threads_at_once(*_args):
+        together_.wait(5)  # every thread is past the "already failed?" check
+        raise FileNotFoundError("the file was removed or replaced")
+
+    monkeypatch.setattr(shared_settings, "check_same_file", removed_under_all_threads_at_once)
+    caplog.set_level(logging.WARNING)
+    threads = [
+        threading.Thread(target=settings.read, args=(shared_settings.LEVERAGE, "BTC-USDT"))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+
+    assert not settings.active
+    assert sum("can no longer be seen" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel():
+    from freqtrade_bingx.transport import DEFAULT_TIMEOUT
+
+    # An in-flight stamp that ran out before the request's deadline would let another bot send
+    # while this request may still arrive at BingX.
+    assert account_budget.IN_FLIGHT_S > sum(DEFAULT_TIMEOUT)
+
+
+def test_a_wall_clock_step_frees_no_room(tmp_path, monkeypatch):
+    class Waited(Exception):
+        pass
+
+    def sleep(_seconds):
+        raise Waited
+
+    limits = {("POST", LEVERAGE_PATH): 2}
+    path = tmp_path / "account.sqlite"
+    bot_a = account_budget.AccountBudget(path, limits, sleep=sleep)
+    bot_b = account_budget.AccountBudget(path, limits, sleep=sleep)
+    for budget in (bot_a, bot_a):  # the account's 2/s are used up
+        budget.settle(budget.acquire("POST", LEVERAGE_PATH))
+    # The date jumps an hour ahead (NTP, a user): the stamps must not look an hour old.
+    stepped = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: stepped)
+    monkeypatch.setattr(time, "time_ns", lambda: int(stepped * 1e9))
+
+    with pytest.raises(Waited):
+        bot_b.acquire("POST", LEVERAGE_PATH)

@@ -47,6 +47,9 @@ BAD = [
     ("leverage_check", None),
     ("account_state_dir", ""),
     ("account_state_dir", 5),
+    ("account_state_name", ""),
+    ("account_state_name", 7),
+    ("account_state_name", "main\n"),
 ]
 BAD_CREDENTIALS = [
     ("key", API_KEY + "\n"),
@@ -117,6 +120,12 @@ def test_a_key_with_whitespace_is_refused_without_quoting_it(fake_bingx, mode, n
                 secret=API_SECRET,
                 leverage_check="read_before_entry",
                 account_state_dir="/srv/bingx",
+            ),
+        ),
+        (
+            {"account_state_name": "main account"},
+            settings.BingxSettings(
+                api_key=API_KEY, secret=API_SECRET, account_state_name="main account"
             ),
         ),
     ],

@@ -3,8 +3,8 @@
 BingX counts set-leverage, margin-type and position-mode requests per account (UID), not per
 process: two bots that each keep to 2/s together send 4/s and draw 100410 blocks. The budget
 lives in one SQLite file per account (see :func:`state_file`), one table per endpoint, held by
-``pyrate-limiter``'s :class:`~pyrate_limiter.SQLiteBucket` with its file lock (``filelock``),
-so counting and admitting a request is atomic across processes.
+``pyrate-limiter``'s :class:`~pyrate_limiter.SQLiteBucket` under one file lock (``filelock``,
+with a timeout), so counting and admitting a request is atomic across processes.
 
 Counted at arrival, as BingX counts: a request is stamped in the shared table when it is let go,
 moved :data:`IN_FLIGHT_S` into the future while it travels (so it counts for certain whatever
@@ -17,8 +17,10 @@ machine (seconds since boot, never stepped by NTP or a user setting the date), s
 different processes, and from containers sharing the kernel, compare. Stamps from an earlier
 boot are dropped when the file is opened.
 
-If the file cannot be opened or used, the transport keeps its own per-process limits and says so
-once in the log: the bot still runs, its requests are limited per process only.
+If the file cannot be opened or used, is removed or replaced, or its lock is held longer than
+:data:`LOCK_TIMEOUT_S` (a bot stopped while holding it), the transport keeps its own
+per-process limits and says so once in the log: the bot still runs, its requests are limited per
+process only. Nothing here waits on the file for longer than that.
 """
 
 import hashlib
@@ -32,8 +34,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
+from pyrate_limiter.buckets.sqlite_bucket import Queries
 
 
 logger = logging.getLogger(__name__)
@@ -49,9 +53,12 @@ WINDOW_MS = 1000
 # Stamps older than a window are deleted every this many requests (and while waiting).
 LEAK_EVERY = 64
 STATE_DIR_NAME = "freqtrade-bingx"
-# How often a request first checks that the file is still there (a removed file means the other
-# bots no longer see this one's requests): a stat per request cost more than its SQL.
-FILE_CHECK_MS = 1000
+# The file lock is held for a few milliseconds per request. Held longer, its holder is stuck (a
+# process stopped by SIGSTOP or ``docker pause``): give up sharing rather than freeze every bot
+# on the account. Well under the transport's whole-request deadline, and so are SQLite's waits
+# for its own locks (SQLITE_TIMEOUT_S).
+LOCK_TIMEOUT_S = 2.0
+SQLITE_TIMEOUT_S = 2.0
 _FAILURES = (OSError, sqlite3.Error, LockTimeout)
 
 
@@ -59,7 +66,8 @@ def account_id(api_key: str, base_url: str) -> str:
     """A name for the account behind ``api_key`` on ``base_url``; the key cannot be read back.
 
     The host is part of it: BingX's demo host (VST) keeps leverage and margin type apart from
-    the live account's.
+    the live account's. ``api_key`` may instead be a name the user gave the account
+    (``exchange.account_state_name``), for bots that use different keys of one account.
     """
     return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:20]
 
@@ -74,6 +82,25 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
     """The SQLite file every process trading ``account`` on this machine shares."""
     folder = Path(state_dir) if state_dir else default_state_dir()
     return folder / f"account-{account}.sqlite"
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    """The file's device and inode: a file removed and created again under the same name (by a
+    bot started later) is another file, which this process's open connection does not see."""
+    # os.stat, not Path(path).stat(): this runs before every statement on the file, and making
+    # the Path object cost twice the system call.
+    stat = os.stat(path)  # noqa: PTH116
+    return (stat.st_dev, stat.st_ino)
+
+
+def check_same_file(path: Path, identity: tuple[int, int]) -> None:
+    """FileNotFoundError unless ``path`` is still the file opened as ``identity``."""
+    try:
+        same = file_identity(path) == identity
+    except FileNotFoundError:
+        same = False
+    if not same:
+        raise FileNotFoundError("the file was removed or replaced")
 
 
 def _rate(per_second: float) -> Rate:
@@ -148,20 +175,50 @@ class AccountBudget:
         self._count = 0
         self._lock = threading.Lock()
         self._failed = False
-        self._file_checked_ms: int | None = None
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
-        boot_bound = clock_ms() + int(IN_FLIGHT_S * 1000)
-        for (method, endpoint), per_second in sorted(limits.items()):
-            if not per_second or not math.isfinite(per_second) or per_second <= 0:
-                continue
-            bucket = _EndpointBucket.init_from_file(
-                [_rate(per_second)],
-                table=f"rate_{method}_{endpoint.strip('/').replace('/', '_')}",
-                db_path=str(path),
-                use_file_lock=True,
-            )
-            bucket.drop_after(boot_bound)
-            self._buckets[(method, endpoint)] = bucket
+        # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
+        # waits for ever). Thread-local, as filelock's default: threads of this process hold it
+        # in turn, like other processes.
+        lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
+        conn = sqlite3.connect(
+            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
+        )
+        try:
+            self._open_tables(conn, lock, limits, clock_ms() + int(IN_FLIGHT_S * 1000))
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _open_tables(
+        self,
+        conn: sqlite3.Connection,
+        lock: FileLock,
+        limits: Mapping[tuple[str, str], float],
+        boot_bound: int,
+    ) -> None:
+        """One pyrate-limiter table per limited endpoint, all on ``conn`` and ``lock``."""
+        with lock:
+            self._identity = file_identity(self.path)
+            conn.execute("PRAGMA journal_mode=WAL").close()
+            # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
+            # while the processes that wrote it run, and a crash of the machine ends them all
+            # (stamps of an earlier boot are dropped on opening). It cost 3 fsyncs per request.
+            conn.execute("PRAGMA synchronous=NORMAL").close()
+            for (method, endpoint), per_second in sorted(limits.items()):
+                if not per_second or not math.isfinite(per_second) or per_second <= 0:
+                    continue
+                table = f"rate_{method}_{endpoint.strip('/').replace('/', '_')}"
+                conn.execute(Queries.CREATE_BUCKET_TABLE.format(table=table)).close()
+                conn.execute(
+                    Queries.CREATE_INDEX_ON_TIMESTAMP.format(
+                        index_name=f"idx_{table}_rate_item_timestamp", table_name=table
+                    )
+                ).close()
+                conn.commit()
+                bucket = _EndpointBucket([_rate(per_second)], conn, table=table, lock=lock)
+                bucket.drop_after(boot_bound)
+                self._buckets[(method, endpoint)] = bucket
 
     def __repr__(self) -> str:
         return f"AccountBudget(path={str(self.path)!r})"
@@ -183,7 +240,7 @@ class AccountBudget:
             self._count += 1
             name = f"{self._prefix}-{self._count}"
         try:
-            self._check_file()
+            check_same_file(self.path, self._identity)
             if self._count % LEAK_EVERY == 0:
                 bucket.leak(self._clock_ms())
             while True:
@@ -209,21 +266,12 @@ class AccountBudget:
             self._fail(e)
 
     def close(self) -> None:
-        for bucket in self._buckets.values():
-            bucket.close()
-
-    def _check_file(self) -> None:
-        now = self._clock_ms()
-        checked = self._file_checked_ms
-        if checked is not None and 0 <= now - checked < FILE_CHECK_MS:
-            return
-        if not self.path.exists():
-            raise FileNotFoundError("the file was removed")
-        self._file_checked_ms = now
+        self._conn.close()
 
     def _fail(self, error: Exception) -> None:
-        if not self._failed:
-            self._failed = True
+        with self._lock:  # two threads may fail at once: one says so
+            first, self._failed = not self._failed, True
+        if first:
             logger.warning(
                 "BingX rate limits are no longer shared with other bots on this account: %s "
                 "failed (%s). This bot keeps to them on its own; bots on the same account may "

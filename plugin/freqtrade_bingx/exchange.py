@@ -278,9 +278,9 @@ class BingxFuturesMixin:
         self, transport: BingxTransport, key: str, base_url: str, overrides: dict
     ) -> None:
         """Share rate limits and confirmed settings with the other bots on this account."""
-        path = account_budget.state_file(
-            account_budget.account_id(key, base_url), self._settings.account_state_dir
-        )
+        name = self._settings.account_state_name
+        account = account_budget.account_id(f"name:{name}" if name else key, base_url)
+        path = account_budget.state_file(account, self._settings.account_state_dir)
         transport.budget = account_budget.open_budget(path, {**DEFAULT_RATE_LIMITS, **overrides})
         self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
@@ -400,6 +400,7 @@ class BingxFuturesMixin:
                 f"{mode.value}, but positions are open ({', '.join(open_symbols)}). Close them "
                 "(and their orders) on BingX, or set exchange.position_mode to 'auto'."
             )
+        seen = self._shared_claim(shared.POSITION_MODE, "", "")
         try:
             self._call("switch the position mode", account.set_position_mode, mode.dual_side)
         except TemporaryError as e:
@@ -411,13 +412,7 @@ class BingxFuturesMixin:
         with self._mode_lock:
             self._replace_position_mode(mode, next(self._mode_tickets))
         if self._shared:
-            self._shared.confirm(
-                shared.POSITION_MODE,
-                "",
-                "",
-                mode.value,
-                self._shared.version(shared.POSITION_MODE, ""),
-            )
+            self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, seen)
 
     def _forget_confirmed(self) -> None:
         """Forget every confirmed setting and refusal, including the answers to requests still
@@ -606,7 +601,7 @@ class BingxFuturesMixin:
         memory = self._leverage_confirmed
 
         def send() -> int:
-            seen = self._shared_version(shared.LEVERAGE, symbol, pos_side)
+            seen = self._shared_claim(shared.LEVERAGE, symbol, pos_side)
             with memory.writing(_sides_changed(symbol, pos_side)) as ticket:
                 try:
                     confirmed = self._call(
@@ -753,7 +748,7 @@ class BingxFuturesMixin:
             memory.discard([symbol])
 
         def send() -> None:
-            seen = self._shared_version(shared.MARGIN_TYPE, symbol, "")
+            seen = self._shared_claim(shared.MARGIN_TYPE, symbol, "")
             with memory.writing([symbol]) as ticket:
                 self._set_margin_type(symbol, target)
                 kept = symbol in memory.confirm(ticket, {symbol: target})
@@ -764,17 +759,33 @@ class BingxFuturesMixin:
 
     # --- settings shared with other bots on this account (shared_settings.py) -------------
 
-    def _shared_version(self, kind: str, symbol: str, side: str) -> int:
-        """The shared row's version, read before a request that may change the setting."""
-        return self._shared.version(kind, symbol, side) if self._shared else 0
+    def _shared_claim(self, kind: str, symbol: str, side: str) -> int:
+        """Mark the shared row unknown before a request that may change the setting: no other
+        bot trusts its memory while it travels, nor for good if its outcome stays unknown.
+        Returns the row's version, to write the answer with."""
+        return self._shared.claim(kind, symbol, side) if self._shared else 0
 
     def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
         """False when another bot on this account recorded another value (or an unknown one)
-        for a setting this bot remembers as ``value``: it must be sent again."""
-        entry = self._shared.read(kind, symbol, side) if self._shared else None
+        for a setting this bot remembers as ``value``: it must be sent again.
+
+        Also False when the shared file is unusable (said once in the log): this bot cannot see
+        another bot change the setting, so it trusts no memory of it ("read_before_entry" has
+        just read the leverage from BingX, which is trusted).
+        """
+        shared_file = self._shared
+        if shared_file is None or not shared_file.active:
+            return kind == shared.LEVERAGE and self._settings.leverage_check == "read_before_entry"
+        entry = shared_file.read(kind, symbol, side)
+        if not shared_file.active:
+            return False
         if entry is None or entry.value == str(value):
             return True
-        shown = "unknown (two bots changed it at once)" if entry.value is None else entry.value
+        shown = (
+            "unknown (another bot is setting it, or did not learn BingX's answer)"
+            if entry.value is None
+            else entry.value
+        )
         logger.warning(
             "BingX %s of %s %s is %s since %s set it; this bot set %s: sending %s again. Bots "
             "on one account share %s per pair%s, so the one that sets it last decides for the "

@@ -49,6 +49,9 @@ class BingxSettings:
     leverage_check: str = "shared"
     # None: account_budget.default_state_dir() (the user's cache folder).
     account_state_dir: str | None = None
+    # Names the account's state file instead of the API key: bots using different API keys of
+    # one BingX account (BingX counts per UID) must set the same name to share it.
+    account_state_name: str | None = None
 
     @property
     def has_credentials(self) -> bool:
@@ -68,6 +71,7 @@ def from_config(exchange_conf: dict[str, Any]) -> BingxSettings:
         position_mode=_position_mode(exchange_conf),
         leverage_check=_leverage_check(exchange_conf),
         account_state_dir=_account_state_dir(exchange_conf),
+        account_state_name=_account_state_name(exchange_conf),
         api_key=_credential(exchange_conf, key_name),
         secret=_credential(exchange_conf, "secret"),
     )
@@ -120,6 +124,15 @@ def _account_state_dir(conf: dict[str, Any]) -> str | None:
     value = conf["account_state_dir"]
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise _refuse("account_state_dir", value, "a folder path (string)")
+    return value
+
+
+def _account_state_name(conf: dict[str, Any]) -> str | None:
+    if "account_state_name" not in conf:
+        return None
+    value = conf["account_state_name"]
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise _refuse("account_state_name", value, "a name (string) for the BingX account")
     return value
 
 

@@ -7,10 +7,15 @@ is wrong. So each confirmation is also written here, in the account's state file
 as :mod:`freqtrade_bingx.account_budget`), and a bot checks its memory against it before an
 entry: a row with another value means "send it again".
 
-Writes are compare-and-set on a version number: a bot reads the row's version before sending,
-and writes its value only if no one wrote in between. Otherwise the order in which the two
-requests reached BingX is unknown, and the row is marked unknown, so every bot sends its value
-again before its next entry.
+A bot marks the row unknown before it sends a request that may change the setting
+(:meth:`SharedSettings.claim`): while the request travels, and for good if its outcome is never
+known (a timeout: BingX may still have handled it), no other bot trusts its memory. The answer is
+written compare-and-set on the version the claim left: only if no one wrote in between.
+Otherwise the order in which the two requests reached BingX is unknown, and the row stays
+unknown, so every bot sends its value again before its next entry.
+
+If the file fails, this bot can no longer see what the others change: it then trusts no
+memory of a setting, and sets it again before every entry (see ``exchange.py``).
 
 Only bots on this machine, using the same state folder, see each other here. A change made on
 bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
@@ -18,14 +23,14 @@ bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
 """
 
 import logging
-import math
 import os
 import sqlite3
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from freqtrade_bingx.account_budget import SQLITE_TIMEOUT_S, check_same_file, file_identity
 
 
 logger = logging.getLogger(__name__)
@@ -34,9 +39,6 @@ LEVERAGE = "leverage"
 MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
 UNKNOWN = None  # a row's value when two bots changed it at the same moment
-# How often a statement first checks that the file is still there (a removed file means the other
-# bots no longer see this one): a stat per statement cost more than the statement itself.
-FILE_CHECK_S = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS confirmed (
@@ -62,8 +64,8 @@ class Entry:
 class SharedSettings:
     """The ``confirmed`` table of one account's state file.
 
-    Every method answers as if no other bot existed once the file failed (logged once): the
-    bot then trusts its own memory, as a single bot does.
+    Once the file failed (logged once), :attr:`active` is False and every method answers as if
+    no other bot existed: the caller must then trust no memory of its own (see module doc).
     """
 
     def __init__(self, path: Path, bot_name: str = "freqtrade") -> None:
@@ -71,21 +73,29 @@ class SharedSettings:
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
         self._conn = sqlite3.connect(
-            str(path), timeout=5.0, isolation_level=None, check_same_thread=False
+            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for the account
-        # budget in the same file): a crash of a bot loses nothing, only a crash of the machine
-        # can lose the last rows, and then every bot starts afresh and reads BingX's values
-        # before trusting any row. An fsync per confirmed leverage cost ~200 µs a call.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        try:
+            self._identity = file_identity(path)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for its
+            # SQLite buckets): a crash of a bot loses nothing, only a crash of the machine can
+            # lose the last rows, and then every bot starts afresh and reads BingX's values
+            # before trusting any row. An fsync per confirmed leverage cost ~200 µs a call.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        except BaseException:
+            self._conn.close()
+            raise
         self._lock = threading.Lock()  # one connection, shared by this process's threads
         self._failed = False
-        self._file_checked_at = -math.inf  # monotonic seconds
 
     def __repr__(self) -> str:
         return f"SharedSettings(path={str(self.path)!r})"
+
+    @property
+    def active(self) -> bool:
+        return not self._failed
 
     def read(self, kind: str, symbol: str, side: str = "") -> Entry | None:
         """The row for the setting; None when no bot here has confirmed it (or on failure)."""
@@ -124,6 +134,18 @@ class SharedSettings:
         )
         return False
 
+    def claim(self, kind: str, symbol: str, side: str = "") -> int:
+        """Mark the setting unknown before sending a request that may change it; returns the
+        row's version to pass to :meth:`confirm` with BingX's answer (0 on failure)."""
+        rows = self._run(
+            "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+            "VALUES (?, ?, ?, NULL, ?, 1) "
+            "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+            "writer=excluded.writer, version=version+1 RETURNING version",
+            (kind, symbol, side, self.writer),
+        )
+        return rows[0][0] if rows else 0
+
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
 
@@ -145,31 +167,26 @@ class SharedSettings:
         if self._failed:
             return None
         try:
-            self._check_file()
+            check_same_file(self.path, self._identity)
             with self._lock:
                 cursor = self._conn.execute(sql, args)
                 result = cursor.rowcount if rowcount else cursor.fetchall()
                 cursor.close()
                 return result
         except (OSError, sqlite3.Error) as e:
-            self._failed = True
+            with self._lock:  # two threads may fail at once: one says so
+                first, self._failed = not self._failed, True
+            if not first:
+                return None
             logger.warning(
                 "BingX settings confirmed by other bots on this account can no longer be seen: "
-                "%s failed (%s). This bot trusts its own memory from now on: a leverage another "
-                "bot changes goes unnoticed (exchange.leverage_check 'read_before_entry' does "
-                "not depend on this file).",
+                "%s failed (%s). This bot sets its leverage and margin type again before every "
+                "entry from now on (exchange.leverage_check 'read_before_entry' reads them "
+                "instead); restart it with a working exchange.account_state_dir.",
                 self.path,
                 e,
             )
             return None
-
-    def _check_file(self) -> None:
-        now = time.monotonic()
-        if now - self._file_checked_at < FILE_CHECK_S:
-            return
-        if not self.path.exists():
-            raise FileNotFoundError("the file was removed")
-        self._file_checked_at = now
 
 
 def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
@@ -178,9 +195,10 @@ def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
         return SharedSettings(path, bot_name)
     except (OSError, sqlite3.Error) as e:
         logger.warning(
-            "BingX settings cannot be shared with other bots on this account: %s (%s). A "
-            "leverage another bot changes goes unnoticed by this one (see "
-            "exchange.leverage_check).",
+            "BingX settings cannot be shared with other bots on this account: %s (%s). This "
+            "bot sets its leverage and margin type again before every entry, as it cannot see "
+            "another bot change them (exchange.leverage_check 'read_before_entry' reads them "
+            "instead); set exchange.account_state_dir to a writable folder.",
             path,
             e,
         )
