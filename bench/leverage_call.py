@@ -1,6 +1,6 @@
 """Per-call cost of one leverage change against the loopback fake BingX.
 
-Three clients set leverage on the same fake server, in the same process, interleaved call by
+Five clients set leverage on the same fake server, in the same process, interleaved call by
 call (the order rotates every round):
 
 - plugin: the plugin's ``Bingx._set_leverage`` hook, exactly as freqtrade calls it
@@ -11,10 +11,14 @@ call (the order rotates every round):
   it shares with other bots on the account (account_budget.py, one SQLite file per account).
   The server has no limit on the endpoint, so no call waits for a rate-limit slot. What stays
   is everything else a user pays: the deadline and size cap, the reply checks, the memory of
-  confirmed values and its row in the account's state file (shared_settings.py).
+  confirmed values and its rows in the account's state file (shared_settings.py: the position
+  mode read, the row claimed before sending and BingX's answer written after, one SQLite
+  statement each).
 - plugin + shared budget (informational, no target): the same on a second exchange object
   whose shared budget stays on, with the leverage endpoint's figure raised so that no call
   waits: the cost of counting each request in the shared file, which every real user pays.
+- plugin without the state file (informational): a third exchange object with the shared
+  budget off and no confirmed-settings rows, to show what the multi-bot safety costs.
 - bare: a few lines of ``requests.Session`` (keep-alive): HMAC-SHA256 over the query string,
   one POST, the JSON envelope checked. The floor any Python client pays.
 - ccxt: ``ccxt.bingx`` (sync, ``enableRateLimit: False``) ``set_leverage(lev, symbol,
@@ -27,6 +31,7 @@ import hashlib
 import hmac
 import itertools
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +55,7 @@ LEVERAGES = (3, 4)
 # The second plugin exchange reads the leverage the first one set when it starts: other values,
 # so that neither ever finds the leverage it wants already set and skips the request.
 BUDGETED_LEVERAGES = (5, 6)
+STATELESS_LEVERAGES = (7, 8)
 
 
 def bare_client(base_url: str, offset_ms: int = 0):
@@ -104,7 +110,7 @@ def ccxt_client(server):
 UNLIMITED_PER_S = 100_000.0
 
 
-def plugin_client(exchange, *, shared_budget: bool = False):
+def plugin_client(exchange, *, shared_budget: bool = False, state_file: bool = True):
     # Measured without the client-side limiters, which only the benchmark takes away.
     transport = exchange.bingx
     transport._limiters.pop(("POST", LEVERAGE_PATH), None)
@@ -118,6 +124,8 @@ def plugin_client(exchange, *, shared_budget: bool = False):
         transport.budget = AccountBudget(budget.path, {("POST", LEVERAGE_PATH): UNLIMITED_PER_S})
     else:
         transport.budget = None
+    if not state_file:
+        exchange._shared = None  # no confirmed-settings rows either: the transport's share
 
     def set_leverage(leverage: int) -> None:
         if exchange._set_leverage(leverage, PAIR, side="buy") != leverage:
@@ -133,9 +141,13 @@ def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, f
     quiet_logs()
     with (
         no_nagle_stalls(),
+        # One account state for the three plugin exchanges, as for bots on one account: their
+        # start-up requests keep to BingX's per-account limits together.
+        tempfile.TemporaryDirectory(prefix="ftbx-bench-state-") as state,
         FakeBingx(accounts={API_KEY: API_SECRET}, leverage_rate_limit_per_s=None) as server,
-        plugin_exchange(server) as exchange,
-        plugin_exchange(server) as budgeted,
+        plugin_exchange(server, account_state_dir=state) as exchange,
+        plugin_exchange(server, account_state_dir=state) as budgeted,
+        plugin_exchange(server, account_state_dir=state) as stateless,
     ):
         bare, bare_close = bare_client(server.base_url)
         ccxt_set, ccxt_close = ccxt_client(server)
@@ -144,10 +156,12 @@ def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, f
             "bare": bare,
             "ccxt": ccxt_set,
             "budget": plugin_client(budgeted, shared_budget=True),
+            "stateless": plugin_client(stateless, state_file=False),
         }
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
         levs = {name: itertools.cycle(LEVERAGES) for name in clients}
         levs["budget"] = itertools.cycle(BUDGETED_LEVERAGES)
+        levs["stateless"] = itertools.cycle(STATELESS_LEVERAGES)
         names = list(clients)
         try:
             for round_no in range(warmup + calls):
@@ -222,7 +236,9 @@ def main(calls: int = 300) -> list[dict]:
             "plugin": f"{wall['budget']:.0f} µs (client CPU {cpu['budget']:.0f} µs)",
             "peer": peers,
             "result": f"x{wall['budget'] / wall['bare']:.3f} of bare; the budget adds "
-            f"{budget_cost:+.0f} µs to row 2",
+            f"{budget_cost:+.0f} µs to row 2. Without the account's state file at all "
+            f"(neither budget nor confirmed-settings rows): {wall['stateless']:.0f} µs "
+            f"(CPU {cpu['stateless']:.0f}), x{wall['stateless'] / wall['bare']:.3f} of bare",
             "target": "none (what a real user pays per request on a limited endpoint)",
             "how": (
                 "Measured in the same interleaved loop as row 2, on a second plugin exchange "
@@ -230,7 +246,10 @@ def main(calls: int = 300) -> list[dict]:
                 "bucket under a file lock, so bots on one account keep to BingX's per-account "
                 f"limits together) stays on, with the endpoint's figure raised to "
                 f"{UNLIMITED_PER_S:.0f}/s so no call waits: what is measured is counting each "
-                "request in the shared file, not waiting for a slot."
+                "request in the shared file, not waiting for a slot. The figure without the "
+                "state file comes from a third plugin exchange in the same loop with the "
+                "budget off and no confirmed-settings rows (what one bot alone would pay "
+                "without the multi-bot safety; no config value turns it off)."
             ),
         },
     ]
