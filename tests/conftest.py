@@ -17,6 +17,16 @@ MODE_PATH = "/openApi/swap/v1/positionSide/dual"
 TIME_PATH = "/openApi/swap/v2/server/time"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_account_state_in_home(tmp_path_factory) -> Iterator[None]:
+    """Nothing the suite starts writes shared account state (account_budget.py) into the
+    user's ``~/.cache``: session-wide, so module-scoped fixtures and the freqtrade processes
+    they launch (set up before any per-test fixture) inherit it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def account_state_in_tmp(tmp_path_factory, monkeypatch) -> None:
     """Each test's shared account state (account_budget.py) in a folder of its own."""

@@ -414,6 +414,9 @@ class Rehearsal:
                 "ccxt_config": {"urls": urls},
                 "ccxt_async_config": {"urls": urls},
                 "enable_ws": False,
+                # The fake's account lives as long as this run: its shared state (several
+                # bots on one account) belongs in the work directory, not the user's cache.
+                "account_state_dir": str(self.workdir / "account-state"),
             },
         }
         if self.strategy == STRATEGY:
