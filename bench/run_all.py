@@ -9,6 +9,7 @@ import datetime
 import os
 import platform
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -66,6 +67,14 @@ def _cell(value: object) -> str:
 
 
 def main() -> int:
+    # The fake accounts' shared state (account_budget.py) belongs in a temporary folder, not
+    # in the user's ~/.cache; processes the benchmarks start inherit it.
+    with tempfile.TemporaryDirectory(prefix="ftbx-bench-cache-") as cache:
+        os.environ["XDG_CACHE_HOME"] = cache
+        return _run_all()
+
+
+def _run_all() -> int:
     rows: list[dict] = []
     failed = False
     started = time.perf_counter()
