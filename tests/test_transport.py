@@ -16,6 +16,7 @@ from freqtrade_bingx.throttle import (
 )
 from freqtrade_bingx.transport import (
     DEFAULT_RATE_LIMITS,
+    BingxRequestFailed,
     BingxTransport,
     check_base_url,
     sign,
@@ -24,6 +25,7 @@ from freqtrade_bingx.transport import (
 from tests.clocks import FakeClock
 
 
+API_KEY_T = "transport-test-key"
 SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07m9RXSPpDQEK2w"
 
 
@@ -331,3 +333,118 @@ def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, m
     slower = make_exchange(exchange={"leverage_rate_limit": 0.5})
     assert slower.bingx._limiters[("POST", account.LEVERAGE)]._window == 2.0
     assert ("GET", account.LEVERAGE) in slower.bingx._limiters  # the rest of the table stays
+
+
+# --- the hot path: the same request on the wire as requests' own session would send ----------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"symbol": "BTC-USDT", "side": "BOTH", "leverage": "5", "timestamp": "1667872120843"},
+        {"clientOrderId": "a b&c=d/é", "price": "0.1+2", "empty": "", "tilde~dot.": "x\n"},
+    ],
+)
+def test_query_is_encoded_exactly_as_urlencode(params):
+    from urllib.parse import urlencode
+
+    from freqtrade_bingx.transport import _form_encode
+
+    assert _form_encode(params) == urlencode(params)
+
+
+class _Recorder:
+    """A loopback HTTP server that records each request's line and headers; may set a cookie."""
+
+    def __init__(self, set_cookie: str = "") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                seen.append((self.command, self.path, sorted(self.headers.items())))
+                body = b'{"code":0,"msg":"","data":{}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if set_cookie:
+                    self.send_header("Set-Cookie", set_cookie)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/openApi/x?a=1&b=c%20d"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bounded_session_sends_what_a_requests_session_sends():
+    import requests
+
+    from freqtrade_bingx.bounded_http import BoundedSession
+
+    recorder = _Recorder()
+    try:
+        plain, ours = requests.Session(), BoundedSession()
+        for session in (plain, ours):
+            session.trust_env = False
+            reply = session.request(
+                "POST", recorder.url, headers={"X-BX-APIKEY": "k"}, timeout=(3, 5)
+            )
+            assert reply.json()["code"] == 0
+            session.close()
+    finally:
+        recorder.close()
+
+    assert recorder.seen[1] == recorder.seen[0]
+    assert ("X-BX-APIKEY", "k") in recorder.seen[1][2]
+
+
+def test_bounded_session_keeps_and_sends_back_cookies_as_a_session_does():
+    from freqtrade_bingx.bounded_http import BoundedSession
+
+    recorder = _Recorder(set_cookie="__cf_bm=abc; Path=/")
+    try:
+        session = BoundedSession()
+        session.trust_env = False
+        for _ in range(2):
+            session.request("POST", recorder.url, timeout=(3, 5))
+        session.close()
+    finally:
+        recorder.close()
+
+    assert session.cookies.get("__cf_bm") == "abc"
+    assert ("Cookie", "__cf_bm=abc") in recorder.seen[1][2]
+
+
+def test_a_short_deadline_after_many_long_ones_still_holds():
+    """The deadline thread is woken only for a deadline earlier than its next wake-up, and
+    ended requests are dropped from its heap lazily: neither may delay a short deadline."""
+    import time
+
+    from freqtrade_bingx import bounded_http
+    from tests.hostile import hostile_server
+
+    watchdog = bounded_http._WATCHDOG
+    for _ in range(1000):
+        watchdog.stop(watchdog.start(time.monotonic() + 60))
+    running = watchdog.start(time.monotonic() + 60)  # the thread now sleeps until this one
+    try:
+        assert len(watchdog._heap) <= watchdog.COMPACT_AT + 1
+        with hostile_server("drip_body") as server:
+            transport = BingxTransport(API_KEY_T, SECRET, server.base_url, timeout=(1.0, 1.0))
+            started = time.monotonic()
+            with pytest.raises(BingxRequestFailed, match="deadline"):
+                transport.request("GET", "/openApi/swap/v2/quote/contracts", signed=False)
+            assert time.monotonic() - started < 1.8
+    finally:
+        watchdog.stop(running)

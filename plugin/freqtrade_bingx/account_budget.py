@@ -87,7 +87,9 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
 def file_identity(path: Path) -> tuple[int, int]:
     """The file's device and inode: a file removed and created again under the same name (by a
     bot started later) is another file, which this process's open connection does not see."""
-    stat = Path(path).stat()
+    # os.stat, not Path(path).stat(): this runs before every statement on the file, and making
+    # the Path object cost twice the system call.
+    stat = os.stat(path)  # noqa: PTH116
     return (stat.st_dev, stat.st_ino)
 
 
@@ -199,6 +201,10 @@ class AccountBudget:
         with lock:
             self._identity = file_identity(self.path)
             conn.execute("PRAGMA journal_mode=WAL").close()
+            # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
+            # while the processes that wrote it run, and a crash of the machine ends them all
+            # (stamps of an earlier boot are dropped on opening). It cost 3 fsyncs per request.
+            conn.execute("PRAGMA synchronous=NORMAL").close()
             for (method, endpoint), per_second in sorted(limits.items()):
                 if not per_second or not math.isfinite(per_second) or per_second <= 0:
                     continue
@@ -240,8 +246,13 @@ class AccountBudget:
             while True:
                 now = self._clock_ms()
                 item = RateItem(name, now)
-                if bucket.put(item):
-                    bucket.restamp(name, now + int(IN_FLIGHT_S * 1000))
+                # One hold of the file lock for admitting and stamping in flight (put and
+                # restamp take it again, which a holder may): each hold costs ~250 µs of CPU.
+                with bucket.lock:
+                    admitted = bucket.put(item)
+                    if admitted:
+                        bucket.restamp(name, now + int(IN_FLIGHT_S * 1000))
+                if admitted:
                     return Ticket(bucket, name)
                 wait_ms = bucket.waiting(item)
                 bucket.leak(now)

@@ -15,8 +15,10 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 (a ``ConnectionError``). ccxt turns them into ``RequestTimeout`` and ``NetworkError``.
 """
 
+import datetime
 import heapq
 import itertools
+import math
 import os
 import socket
 import threading
@@ -26,6 +28,9 @@ from typing import Any
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
+from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 
@@ -33,6 +38,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 # well under 2 MiB. 32 MiB leaves room for growth and still keeps a hostile body out of memory.
 MAX_REPLY_BYTES = 32 * 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
+# The keyword arguments of a request BoundedSession sends without requests' session layer.
+_PLAIN_KWARGS = frozenset({"headers", "stream", "allow_redirects"})
 
 
 class ReplyDeadlineExceeded(requests.Timeout):
@@ -44,14 +51,14 @@ class ReplyTooLarge(requests.ConnectionError):
 
 
 class _Guard:
-    """One request's deadline and the socket it is using."""
+    """One request's deadline and the socket (descriptor) it is using."""
 
-    __slots__ = ("deadline", "fired", "sock")
+    __slots__ = ("deadline", "fd", "fired")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.fired = False
-        self.sock: socket.socket | None = None  # a duplicate descriptor, closed on detach
+        self.fd: int | None = None  # a duplicate descriptor of its socket, closed on detach
 
 
 class _Watchdog:
@@ -60,10 +67,19 @@ class _Watchdog:
     def __init__(self) -> None:
         self.reset()
 
+    # Heap entries of stopped requests are dropped when they reach the top; past this many
+    # (and twice the live ones) the heap is rebuilt from the live ones.
+    COMPACT_AT = 256
+
     def reset(self) -> None:
         """Start afresh (also in a forked child, which has none of the parent's threads)."""
         self._wake = threading.Condition()
         self._heap: list[tuple[float, int, _Guard]] = []
+        self._live = 0  # guards started and not stopped
+        # When the thread wakes up on its own (inf: only when told). A request whose deadline
+        # is no earlier needs no wake-up call: most requests end long before their deadline,
+        # and waking the thread on each one cost a thread switch per request.
+        self._next_wake = math.inf
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._local = threading.local()
@@ -75,12 +91,15 @@ class _Watchdog:
         self._stack().append(guard)
         with self._wake:
             heapq.heappush(self._heap, (deadline, next(self._order), guard))
+            self._live += 1
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="bingx-http-deadline", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            if deadline < self._next_wake:
+                self._next_wake = deadline  # the thread recomputes it as soon as it runs
+                self._wake.notify()
         return guard
 
     def stop(self, guard: _Guard) -> None:
@@ -89,7 +108,12 @@ class _Watchdog:
             stack.pop()
         with self._wake:
             self._release(guard)
-            guard.deadline = -1.0  # tells the thread to drop it (the heap is cleaned lazily)
+            if guard.deadline >= 0:
+                guard.deadline = -1.0  # tells the thread to drop it (the heap is cleaned lazily)
+                self._live -= 1
+            if len(self._heap) > max(self.COMPACT_AT, 2 * self._live):
+                self._heap = [entry for entry in self._heap if entry[2].deadline == entry[0]]
+                heapq.heapify(self._heap)
 
     def attach(self, sock: socket.socket | None) -> None:
         """The current request now uses ``sock`` (called from the connection class)."""
@@ -99,13 +123,14 @@ class _Watchdog:
         guard = stack[-1]
         try:
             # A descriptor of our own: the connection may close or TLS-wrap its socket, and a
-            # shutdown through any descriptor ends the connection for all of them.
-            duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type, sock.proto)
+            # shutdown through any descriptor ends the connection for all of them. A bare
+            # number (a socket object is made only to shut it down): this runs on every request.
+            duplicate = os.dup(sock.fileno())
         except OSError:
             return
         with self._wake:
             self._release(guard)
-            guard.sock = duplicate
+            guard.fd = duplicate
             if guard.fired:
                 _shut(duplicate)
 
@@ -125,16 +150,18 @@ class _Watchdog:
                 while self._heap and (self._heap[0][2].deadline != self._heap[0][0]):
                     heapq.heappop(self._heap)  # stopped, or a later deadline
                 if not self._heap:
+                    self._next_wake = math.inf
                     self._wake.wait()
                     continue
                 deadline, _order, guard = self._heap[0]
                 if deadline > now:
+                    self._next_wake = deadline
                     self._wake.wait(deadline - now)
                     continue
                 heapq.heappop(self._heap)
                 guard.fired = True
-                if guard.sock is not None:
-                    _shut(guard.sock)
+                if guard.fd is not None:
+                    _shut(guard.fd)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -146,16 +173,24 @@ class _Watchdog:
 
     @staticmethod
     def _release(guard: _Guard) -> None:
-        if guard.sock is not None:
-            guard.sock.close()
-            guard.sock = None
+        # Under the lock, as every use of guard.fd: the number is never used once closed.
+        if guard.fd is not None:
+            os.close(guard.fd)
+            guard.fd = None
 
 
-def _shut(sock: socket.socket) -> None:
+def _shut(fd: int) -> None:
+    """Shut the connection down through the descriptor ``fd`` (which stays open)."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return  # not a socket any more
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        pass  # already closed
+        pass  # already closed by the peer
+    finally:
+        sock.detach()  # the descriptor is the guard's, closed by _release
 
 
 _WATCHDOG = _Watchdog()
@@ -245,7 +280,10 @@ class BoundedSession(requests.Session):
         kwargs["allow_redirects"] = False
         guard = _WATCHDOG.start(time.monotonic() + total_s)
         try:
-            response = super().request(method, url, timeout=(connect_s, total_s), **kwargs)
+            if self._is_plain(kwargs):
+                response = self._send_plain(method, url, (connect_s, total_s), kwargs)
+            else:
+                response = super().request(method, url, timeout=(connect_s, total_s), **kwargs)
             try:
                 response._content = self._read_body(response, guard, total_s)
             except BaseException:
@@ -261,6 +299,52 @@ class BoundedSession(requests.Session):
             raise
         finally:
             _WATCHDOG.stop(guard)
+        return response
+
+    def _is_plain(self, kwargs: dict[str, Any]) -> bool:
+        """True for a request with nothing for ``requests``' session layer to add or merge:
+        headers only, no cookies, auth, hooks or environment (the transport's requests)."""
+        return (
+            kwargs.keys() <= _PLAIN_KWARGS
+            and not self.trust_env
+            and self.auth is None
+            and not self.params
+            and not self.cookies
+            and not any(self.hooks.values())
+        )
+
+    def _send_plain(
+        self, method: str, url: str, timeout: tuple[float, float], kwargs: dict[str, Any]
+    ) -> requests.Response:
+        """What ``Session.request`` does for such a request, without its general machinery.
+
+        The session layer (merging cookies, auth, hooks and environment settings, redirect
+        bookkeeping) cost about a third of a loopback round trip. The request is prepared as
+        ``requests`` prepares it (method, URL checked and re-quoted, headers checked and merged
+        over the session's, body) and goes out through the same adapter and connection pool.
+        """
+        request = requests.PreparedRequest()
+        request.prepare_method(method)
+        request.prepare_url(url, None)
+        request.prepare_headers(
+            merge_setting(kwargs.get("headers"), self.headers, dict_class=CaseInsensitiveDict)
+        )
+        request.prepare_body(None, None)
+        request.prepare_hooks({})
+        proxies = self.rebuild_proxies(request, self.proxies)  # as Session.send: proxy auth
+        started = time.perf_counter()
+        response = self.get_adapter(request.url).send(
+            request,
+            stream=True,
+            timeout=timeout,
+            verify=self.verify,
+            cert=self.cert,
+            proxies=proxies,
+        )
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        if "Set-Cookie" in response.headers:
+            # Kept as the session would; with cookies held, later requests take its own path.
+            extract_cookies_to_jar(self.cookies, request, response.raw)
         return response
 
     def _read_body(self, response: requests.Response, guard: _Guard, total_s: float) -> bytes:

@@ -78,6 +78,11 @@ class SharedSettings:
         try:
             self._identity = file_identity(path)
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for its
+            # SQLite buckets): a crash of a bot loses nothing, only a crash of the machine can
+            # lose the last rows, and then every bot starts afresh and reads BingX's values
+            # before trusting any row. An fsync per confirmed leverage cost ~200 µs a call.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
         except BaseException:
             self._conn.close()
