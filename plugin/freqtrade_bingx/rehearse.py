@@ -7,7 +7,7 @@
 It starts :class:`~freqtrade_bingx.sim.FakeBingx` on 127.0.0.1, writes an override config
 (``dry_run`` false, API server and Telegram off, ccxt and the plugin pointed at the fake, the
 fake's key and secret, the database and ``user_data_dir`` in a work directory), runs
-``freqtrade trade`` for a bounded time, stops it with SIGINT and prints what happened: trades
+``freqtrade trade`` for a bounded time, stops it with SIGTERM and prints what happened: trades
 from freqtrade's database, and leverage, margin type, orders, stoplosses and errors from the
 exchange's request ledger. Without ``--strategy`` it runs :class:`BingxRehearsal`
 (``freqtrade_bingx/sim/strategies``), which trades within the first loop.
@@ -306,8 +306,8 @@ class RehearsalSummary:
         if not self.interrupted:
             return f"freqtrade ENDED BY ITSELF (exit code {self.exit_code}): see its log"
         if self.exit_code in (0, 130):
-            # 130: freqtrade's own code for a stop by SIGINT.
-            return f"freqtrade stopped cleanly on SIGINT (exit code {self.exit_code})"
+            # 130: freqtrade's own code for a stop by Ctrl-C, which is how it takes SIGTERM.
+            return f"freqtrade stopped cleanly on SIGTERM (exit code {self.exit_code})"
         return f"freqtrade did not stop cleanly (exit code {self.exit_code})"
 
     @property
@@ -530,12 +530,18 @@ class Rehearsal:
                 continue
 
     def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGINT freqtrade, wait up to ``timeout``, then kill it; stop the fake exchange."""
+        """SIGTERM freqtrade, wait up to ``timeout``, then kill it; stop the fake exchange.
+
+        SIGTERM, as ``docker stop`` and systemd send: freqtrade installs its own handler for it
+        and stops as on Ctrl-C. SIGINT would be lost whenever this process was started as a
+        background job of a script (``bash run.sh &``, cron): the shell starts those with SIGINT
+        ignored, freqtrade inherits that, and would run on until killed.
+        """
         code = None
         if self.process is not None:
             if self.process.poll() is None:
                 self.interrupted = True
-                self.process.send_signal(signal.SIGINT)
+                self.process.send_signal(signal.SIGTERM)
                 try:
                     self.process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
