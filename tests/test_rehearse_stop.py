@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 from contextlib import contextmanager
 
-
 from freqtrade_bingx.rehearse import Rehearsal
 from freqtrade_bingx.sim.server import ORDER_PATH
 
