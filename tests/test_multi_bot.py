@@ -7,6 +7,7 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 
 import contextlib
 import logging
+import sqlite3
 import sys
 import threading
 import time
@@ -14,10 +15,12 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import filelock
 import pytest
 
 from freqtrade_bingx import account_budget, shared_settings
 from freqtrade_bingx.sim import FakeBingx
+from tests.clocks import FakeClock as SecondsClock
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -516,17 +519,13 @@ def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
 # --- the shared file's failures: each bot goes on alone, says so once, never freezes --------
 
 
-def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, monkeypatch):
+def _held_lock(path: Path):
+    """A bot stopped (SIGSTOP, docker pause) while holding the file lock, until released."""
     from filelock import FileLock
 
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.2)
-    clock = FakeClock()
-    path = tmp_path / "account.sqlite"
-    budget = _budget(path, clock)
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
     held, release = threading.Event(), threading.Event()
 
-    def stuck_bot():  # a bot stopped (SIGSTOP, docker pause) while holding the file lock
+    def stuck_bot():
         with FileLock(f"{path}.lock"):
             held.set()
             release.wait(10)
@@ -534,18 +533,174 @@ def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, m
     holder = threading.Thread(target=stuck_bot)
     holder.start()
     assert held.wait(5)
+    return release, holder
+
+
+def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    budget = _budget(path, clock)
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+    release, holder = _held_lock(path)
     answers = []
     waiter = threading.Thread(target=lambda: answers.append(budget.acquire("POST", LEVERAGE_PATH)))
     waiter.start()
     waiter.join(timeout=5)
+    started = time.monotonic()
+    during_the_pause = budget.acquire("POST", LEVERAGE_PATH)
+    pause_took = time.monotonic() - started
     release.set()
     holder.join(timeout=5)
 
     assert not waiter.is_alive()
-    assert answers == [None]  # per-process limits from now on
+    assert answers == [None]  # this request: per-process limits only
+    assert during_the_pause is None
+    assert pause_took < account_budget.LOCK_TIMEOUT_S  # the file is left alone meanwhile
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+    ticket = budget.acquire("POST", LEVERAGE_PATH)
+    assert isinstance(ticket, account_budget.Ticket)  # shared again
+    assert budget.active
+    budget.settle(ticket)
+
+    release, holder = _held_lock(path)  # stuck again: said at DEBUG only
     assert budget.acquire("POST", LEVERAGE_PATH) is None
-    warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
-    assert len(warnings) == 1
+    release.set()
+    holder.join(timeout=5)
+
+    busy = [r for r in caplog.records if "was busy for more than" in r.getMessage()]
+    assert [r.levelno for r in busy] == [logging.WARNING, logging.DEBUG]
+    assert not any("no longer shared" in r.getMessage() for r in caplog.records)
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+    assert budget.acquire("POST", LEVERAGE_PATH) is not None
+
+
+def _busy_error(path: Path) -> sqlite3.OperationalError:
+    """SQLite's own error when another connection holds the file's write lock."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            writer.execute("INSERT INTO t VALUES (1)")
+        return raised.value
+    finally:
+        holder.close()
+        writer.close()
+
+
+def _corrupt_error(path: Path) -> sqlite3.DatabaseError:
+    path.write_bytes(b"not a database, " * 512)
+    with pytest.raises(sqlite3.DatabaseError) as raised:
+        sqlite3.connect(path).execute("SELECT 1 FROM sqlite_master").fetchall()
+    return raised.value
+
+
+def _replaced_error(path: Path) -> FileNotFoundError:
+    path.write_bytes(b"")
+    identity = account_budget.file_identity(path)
+    path.unlink()
+    with pytest.raises(FileNotFoundError) as raised:
+        account_budget.check_same_file(path, identity)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    "make_error, transient",
+    [
+        (lambda _path: filelock.Timeout("account.sqlite.lock"), True),
+        (_busy_error, True),
+        (lambda _path: sqlite3.OperationalError("database table is locked"), True),  # no code
+        (_corrupt_error, False),
+        (_replaced_error, False),
+        (lambda _path: sqlite3.OperationalError("disk I/O error"), False),
+        (lambda path: PermissionError(13, "Permission denied", str(path)), False),
+    ],
+    ids=["lock-timeout", "sqlite-busy", "locked-no-code", "corrupt", "replaced", "io", "perm"],
+)
+def test_only_a_busy_file_is_a_passing_failure(tmp_path, make_error, transient):
+    assert account_budget.is_transient(make_error(tmp_path / "account.sqlite")) is transient
+
+
+def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+    path = tmp_path / "account.sqlite"
+    clock = SecondsClock()
+    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
+    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    assert bot_b.confirm(*key, 3, bot_b.claim(*key))
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another bot, a backup: the file's write lock is held
+
+    seen = bot_a.claim(*key)  # bot A is about to set 5x: no bot can be told
+    assert seen == shared_settings.NOT_CLAIMED
+    assert not bot_a.confirm(*key, 5, seen)  # so bot A trusts no answer to it
+    with pytest.raises(shared_settings.Busy):  # nor any row, for a while
+        bot_a.read(*key)
+    other.execute("COMMIT")
+    other.close()
+    with pytest.raises(shared_settings.Busy):
+        bot_a.read(*key)
+    clock.sleep(shared_settings.BUSY_PAUSE_S)
+
+    # Free again: bot A's change is made known (the row is unknown, so bot B sets its 3x
+    # again), and the file is shared as before.
+    assert bot_a.active
+    assert bot_b.read(*key).value == "3"  # bot B's view until bot A writes again
+    assert bot_a.read(*key).value is None
+    assert bot_b.read(*key).value is None
+    assert bot_a.confirm(*key, 5, bot_a.claim(*key))
+    assert bot_b.read(*key).value == "5"
+    busy = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert [r.levelno for r in busy][:1] == [logging.WARNING]
+    assert all(r.levelno == logging.DEBUG for r in busy[1:])
+    assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
+
+
+class _ReadsBusy:
+    """The settings connection, with its reads answered by SQLite's busy error while ``busy``."""
+
+    def __init__(self, conn: sqlite3.Connection, error: sqlite3.OperationalError) -> None:
+        self.conn, self.error, self.busy = conn, error, True
+
+    def execute(self, sql: str, args: tuple = ()):
+        if self.busy and sql.startswith("SELECT"):
+            raise self.error
+        return self.conn.execute(sql, args)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_an_entry_that_cannot_read_the_shared_row_sets_the_leverage_again(
+    make_exchange, fake_bingx, tmp_path, caplog, monkeypatch
+):
+    # In WAL mode a write lock blocks no reader: a read is busy only while a stopped bot holds
+    # SQLite's own recovery lock. The error is SQLite's real one, raised for the reads.
+    monkeypatch.setattr(shared_settings, "BUSY_PAUSE_S", 0)
+    bot = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    reads = _ReadsBusy(bot._shared._conn, _busy_error(tmp_path / "other.sqlite"))
+    bot._shared._conn = reads
+    caplog.set_level(logging.WARNING)
+    fake_bingx.clear_requests()
+
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")  # its memory says 3x: not trusted unread
+    reads.busy = False
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")  # read again: the shared row agrees
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
+    assert [r.code for r in posts] == [0]
+    assert bot._shared.active
+    said = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(said) == 1
+    assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
 
 
 def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):

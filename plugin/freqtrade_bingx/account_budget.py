@@ -17,10 +17,12 @@ machine (seconds since boot, never stepped by NTP or a user setting the date), s
 different processes, and from containers sharing the kernel, compare. Stamps from an earlier
 boot are dropped when the file is opened.
 
-If the file cannot be opened or used, is removed or replaced, or its lock is held longer than
-:data:`LOCK_TIMEOUT_S` (a bot stopped while holding it), the transport keeps its own
-per-process limits and says so once in the log: the bot still runs, its requests are limited per
-process only. Nothing here waits on the file for longer than that.
+If the file cannot be opened or used, or is removed or replaced, the transport keeps its own
+per-process limits from then on and says so once in the log: the bot still runs, its requests
+are limited per process only. A file only busy for longer than :data:`LOCK_TIMEOUT_S` (a load
+spike, a backup, a bot paused while holding its lock) is no such failure: that request, and
+those of the next :data:`BUSY_PAUSE_S`, are limited per process only, then the file is shared
+again (see :func:`is_transient`). Nothing here waits on the file for longer than that.
 """
 
 import hashlib
@@ -59,7 +61,27 @@ STATE_DIR_NAME = "freqtrade-bingx"
 # for its own locks (SQLITE_TIMEOUT_S).
 LOCK_TIMEOUT_S = 2.0
 SQLITE_TIMEOUT_S = 2.0
+# After the file was busy past those timeouts, this process leaves it alone for this long: a
+# lock held by a stopped bot would otherwise cost every request here the whole wait.
+BUSY_PAUSE_S = 5.0
 _FAILURES = (OSError, sqlite3.Error, LockTimeout)
+# SQLite's primary result codes for "another connection holds the lock" (sqlite.org/rescode.html).
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when the state file was only busy (its lock held past the timeout, by another bot or
+    a load spike), not broken: removed, replaced, corrupt, unreadable or on a failing disk."""
+    if isinstance(error, LockTimeout):
+        return True
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)  # extended codes keep the primary
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
 
 
 def account_id(api_key: str, base_url: str) -> str:
@@ -179,6 +201,8 @@ class AccountBudget:
         self._count = 0
         self._lock = threading.Lock()
         self._failed = False
+        self._busy_until_ms = 0  # the file was busy: left alone until then (BUSY_PAUSE_S)
+        self._busy_said = False
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
         # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
         # waits for ever). Thread-local, as filelock's default: threads of this process hold it
@@ -234,12 +258,13 @@ class AccountBudget:
     def acquire(self, method: str, path: str, max_wait_s: float | None = None) -> Ticket | None:
         """Wait until the account has room for one more request on the endpoint, and take it.
 
-        None when the endpoint has no shared limit, or the shared file failed (logged once):
-        the caller's own per-process limit is then all there is. With ``max_wait_s``,
-        :class:`NoRoomInTime` when no room came within that many seconds.
+        None when the endpoint has no shared limit, the shared file failed (logged once), or it
+        is busy (for this request and :data:`BUSY_PAUSE_S`): the caller's own per-process limit
+        is then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came
+        within that many seconds.
         """
         bucket = self._buckets.get((method, path))
-        if bucket is None or self._failed:
+        if bucket is None or self._failed or self._pausing():
             return None
         with self._lock:
             self._count += 1
@@ -273,8 +298,12 @@ class AccountBudget:
             return None
 
     def settle(self, ticket: Ticket | None) -> None:
-        """The request's reply came in (or it failed): it reached BingX by now, if at all."""
-        if ticket is None or self._failed:
+        """The request's reply came in (or it failed): it reached BingX by now, if at all.
+
+        Skipped while the file is busy: the stamp then counts until :data:`IN_FLIGHT_S` ran
+        out, longer than needed, never shorter.
+        """
+        if ticket is None or self._failed or self._pausing():
             return
         try:
             ticket.bucket.restamp(ticket.name, self._clock_ms())
@@ -284,7 +313,13 @@ class AccountBudget:
     def close(self) -> None:
         self._conn.close()
 
+    def _pausing(self) -> bool:
+        return self._busy_until_ms > 0 and self._clock_ms() < self._busy_until_ms
+
     def _fail(self, error: Exception) -> None:
+        if is_transient(error):
+            self._busy(error)
+            return
         with self._lock:  # two threads may fail at once: one says so
             first, self._failed = not self._failed, True
         if first:
@@ -295,6 +330,23 @@ class AccountBudget:
                 self.path,
                 error,
             )
+
+    def _busy(self, error: Exception) -> None:
+        """The file was busy past its timeout: go on per process for a while, keep sharing."""
+        with self._lock:  # threads busy at once: one says so
+            self._busy_until_ms = self._clock_ms() + int(BUSY_PAUSE_S * 1000)
+            first, self._busy_said = not self._busy_said, True
+        logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "BingX rate limits: %s was busy for more than %g s (another bot holds it, or the "
+            "machine is loaded: %s). This request, and this bot's requests of the next %g s, "
+            "are limited per process only; then the limits are shared again.%s",
+            self.path,
+            LOCK_TIMEOUT_S,
+            error,
+            BUSY_PAUSE_S,
+            " Later episodes are logged at DEBUG." if first else "",
+        )
 
 
 def open_budget(path: Path, limits: Mapping[tuple[str, str], float]) -> AccountBudget | None:

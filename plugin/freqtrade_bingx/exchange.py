@@ -7,6 +7,7 @@ with the position side the account's position mode needs, and turns BingX errors
 freqtrade exceptions that make the bot retry, back off, skip the pair or stop.
 """
 
+import contextlib
 import itertools
 import logging
 import math
@@ -380,7 +381,12 @@ class BingxFuturesMixin:
 
     def _check_shared_position_mode(self) -> None:
         """Re-read the position mode if another bot on this account recorded another one."""
-        entry = self._shared.read(shared.POSITION_MODE, "") if self._shared else None
+        try:
+            entry = self._shared.read(shared.POSITION_MODE, "") if self._shared else None
+        except shared.Busy:
+            # As when the file failed: the mode is trusted; a leverage sent for the wrong mode
+            # is refused by BingX, and that refusal re-reads it (_ensure_leverage).
+            return
         current = self._position_mode
         if entry is None or current is None or entry.value == current.value:
             return
@@ -388,7 +394,8 @@ class BingxFuturesMixin:
         if self._shared and entry.value != mode.value:
             # The row is older than BingX's answer (e.g. the mode was switched on bingx.com):
             # correct it, so no bot reads the mode again on every entry.
-            self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
+            with contextlib.suppress(shared.Busy):  # said in the log; corrected next time
+                self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
 
     @property
     def position_mode(self) -> PositionMode:
@@ -428,7 +435,8 @@ class BingxFuturesMixin:
         with self._mode_lock:
             self._replace_position_mode(mode, next(self._mode_tickets))
         if self._shared:
-            self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, seen)
+            with contextlib.suppress(shared.Busy):  # said in the log; the claim left it unknown
+                self._shared.confirm(shared.POSITION_MODE, "", "", mode.value, seen)
 
     def _forget_confirmed(self) -> None:
         """Forget every confirmed setting and refusal, including the answers to requests still
@@ -785,14 +793,19 @@ class BingxFuturesMixin:
         """False when another bot on this account recorded another value (or an unknown one)
         for a setting this bot remembers as ``value``: it must be sent again.
 
-        Also False when the shared file is unusable (said once in the log): this bot cannot see
-        another bot change the setting, so it trusts no memory of it ("read_before_entry" has
-        just read the leverage from BingX, which is trusted).
+        Also False when the shared file is unusable (said once in the log), or busy for this
+        entry: this bot cannot see another bot change the setting, so it trusts no memory of it
+        ("read_before_entry" has just read the leverage from BingX, which is trusted).
         """
+        read_first = self._settings.leverage_check == "read_before_entry"
+        read_first = read_first and kind == shared.LEVERAGE
         shared_file = self._shared
         if shared_file is None or not shared_file.active:
-            return kind == shared.LEVERAGE and self._settings.leverage_check == "read_before_entry"
-        entry = shared_file.read(kind, symbol, side)
+            return read_first
+        try:
+            entry = shared_file.read(kind, symbol, side)
+        except shared.Busy:
+            return read_first
         if not shared_file.active:
             return False
         if entry is None or entry.value == str(value):
@@ -834,8 +847,13 @@ class BingxFuturesMixin:
         if not kept:
             self._shared.forget(kind, symbol, side)
             return False
-        if self._shared.confirm(kind, symbol, side, value, seen):
-            return True
+        try:
+            if self._shared.confirm(kind, symbol, side, value, seen):
+                return True
+        except shared.Busy:
+            return False  # not written, and said in the log: the row stays unknown
+        if seen == shared.NOT_CLAIMED:
+            return False  # the claim failed (said in the log): marked unknown, not a change
         logger.warning(
             "Another bot on this account changed the BingX %s of %s %s while this one set it "
             "to %s: it will be sent again before the next entry.",

@@ -14,23 +14,36 @@ written compare-and-set on the version the claim left: only if no one wrote in b
 Otherwise the order in which the two requests reached BingX is unknown, and the row stays
 unknown, so every bot sends its value again before its next entry.
 
-If the file fails, this bot can no longer see what the others change: it then trusts no
-memory of a setting, and sets it again before every entry (see ``exchange.py``).
+If the file fails (removed, replaced, corrupt, unreadable), this bot can no longer see what
+the others change: it then trusts no memory of a setting, and sets it again before every entry
+(see ``exchange.py``). If the file is only busy past its timeout (another bot holds its lock, a
+load spike), :meth:`SharedSettings.read` raises :class:`Busy` and the bot trusts no memory for
+that entry, nor for the next :data:`BUSY_PAUSE_S` (the file is left alone meanwhile, so a lock
+held by a stopped bot costs no wait on every entry); then it reads the file again.
 
 Only bots on this machine, using the same state folder, see each other here. A change made on
 bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
 "read_before_entry"`` (see ``exchange.py``).
 """
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from freqtrade_bingx.account_budget import SQLITE_TIMEOUT_S, check_same_file, file_identity
+from freqtrade_bingx.account_budget import (
+    BUSY_PAUSE_S,
+    SQLITE_TIMEOUT_S,
+    check_same_file,
+    file_identity,
+    is_transient,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -39,6 +52,7 @@ LEVERAGE = "leverage"
 MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
 UNKNOWN = None  # a row's value when two bots changed it at the same moment
+NOT_CLAIMED = -1  # claim could not mark the row (the file is busy): the answer is not trusted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS confirmed (
@@ -53,6 +67,14 @@ CREATE TABLE IF NOT EXISTS confirmed (
 """
 
 
+_FORGET = (
+    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+    "VALUES (?, ?, ?, NULL, ?, 1) "
+    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+    "writer=excluded.writer, version=version+1"
+)
+
+
 @dataclass(frozen=True)
 class Entry:
     value: str | None  # None: unknown (two bots changed it at once)
@@ -61,14 +83,28 @@ class Entry:
     mine: bool  # written by this process
 
 
+class Busy(Exception):
+    """The shared file was busy past its timeout (or still is, see :data:`BUSY_PAUSE_S`): what
+    other bots confirmed could not be read, so no memory of the setting is to be trusted."""
+
+
 class SharedSettings:
     """The ``confirmed`` table of one account's state file.
 
     Once the file failed (logged once), :attr:`active` is False and every method answers as if
     no other bot existed: the caller must then trust no memory of its own (see module doc).
+    While it is busy, :meth:`read` and :meth:`confirm` raise :class:`Busy` (see module doc).
+
+    :param clock: monotonic seconds, for :data:`BUSY_PAUSE_S` (injectable for tests).
     """
 
-    def __init__(self, path: Path, bot_name: str = "freqtrade") -> None:
+    def __init__(
+        self,
+        path: Path,
+        bot_name: str = "freqtrade",
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
@@ -89,6 +125,11 @@ class SharedSettings:
             raise
         self._lock = threading.Lock()  # one connection, shared by this process's threads
         self._failed = False
+        self._clock = clock
+        self._busy_until: float | None = None  # busy: the file is left alone until then
+        self._busy_said = False
+        # Settings to mark unknown that the busy file did not take yet (see forget).
+        self._unwritten: set[tuple[str, str, str]] = set()
 
     def __repr__(self) -> str:
         return f"SharedSettings(path={str(self.path)!r})"
@@ -98,7 +139,8 @@ class SharedSettings:
         return not self._failed
 
     def read(self, kind: str, symbol: str, side: str = "") -> Entry | None:
-        """The row for the setting; None when no bot here has confirmed it (or on failure)."""
+        """The row for the setting; None when no bot here has confirmed it (or the file failed
+        for good). :class:`Busy` when the file is busy."""
         row = self._run(
             "SELECT value, writer, version FROM confirmed WHERE kind=? AND symbol=? AND side=?",
             (kind, symbol, side),
@@ -114,9 +156,18 @@ class SharedSettings:
 
     def confirm(self, kind: str, symbol: str, side: str, value: object, seen_version: int) -> bool:
         """Record ``value`` as confirmed by BingX, unless another bot wrote after
-        ``seen_version`` (read before sending): then mark it unknown and return False."""
+        ``seen_version`` (read before sending), or the claim before sending failed
+        (:data:`NOT_CLAIMED`): then mark it unknown and return False.
+
+        :class:`Busy` when the file is busy: the row stays as the claim left it (unknown).
+        """
         if self._failed:
             return True
+        if seen_version == NOT_CLAIMED:
+            # No other bot was told this request was travelling: which value BingX holds last
+            # is unknown. (A missing row would otherwise take the value, as if claimed.)
+            self.forget(kind, symbol, side)
+            return False
         written = self._run(
             "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
             "VALUES (?, ?, ?, ?, ?, 1) "
@@ -127,53 +178,68 @@ class SharedSettings:
         )
         if written or self._failed:
             return True
-        self._run(
-            "UPDATE confirmed SET value=NULL, writer=?, version=version+1 "
-            "WHERE kind=? AND symbol=? AND side=?",
-            (self.writer, kind, symbol, side),
-        )
+        with contextlib.suppress(Busy):  # not marked: the claim left the row unknown already
+            self._run(
+                "UPDATE confirmed SET value=NULL, writer=?, version=version+1 "
+                "WHERE kind=? AND symbol=? AND side=?",
+                (self.writer, kind, symbol, side),
+            )
         return False
 
     def claim(self, kind: str, symbol: str, side: str = "") -> int:
         """Mark the setting unknown before sending a request that may change it; returns the
-        row's version to pass to :meth:`confirm` with BingX's answer (0 on failure)."""
-        rows = self._run(
-            "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
-            "VALUES (?, ?, ?, NULL, ?, 1) "
-            "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
-            "writer=excluded.writer, version=version+1 RETURNING version",
-            (kind, symbol, side, self.writer),
-        )
-        return rows[0][0] if rows else 0
+        row's version to pass to :meth:`confirm` with BingX's answer (:data:`NOT_CLAIMED` when
+        the file failed or is busy)."""
+        try:
+            rows = self._run(
+                "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+                "VALUES (?, ?, ?, NULL, ?, 1) "
+                "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+                "writer=excluded.writer, version=version+1 RETURNING version",
+                (kind, symbol, side, self.writer),
+            )
+        except Busy:
+            return NOT_CLAIMED
+        return rows[0][0] if rows else NOT_CLAIMED
 
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
 
         A missing row is written as unknown too: another bot may remember a value it read.
+        While the file is busy, it is written before the next statement that gets through.
         """
-        self._run(
-            "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
-            "VALUES (?, ?, ?, NULL, ?, 1) "
-            "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
-            "writer=excluded.writer, version=version+1",
-            (kind, symbol, side, self.writer),
-        )
+        try:
+            self._run(_FORGET, (kind, symbol, side, self.writer))
+        except Busy:
+            with self._lock:
+                self._unwritten.add((kind, symbol, side))
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
     def _run(self, sql: str, args: tuple, *, rowcount: bool = False):
+        """The statement's rows (or row count); None once the file failed; :class:`Busy` while
+        it is busy."""
         if self._failed:
             return None
+        busy_until = self._busy_until
+        if busy_until is not None and self._clock() < busy_until:
+            raise Busy(f"{self.path} was busy less than {BUSY_PAUSE_S:g} s ago")
         try:
             check_same_file(self.path, self._identity)
             with self._lock:
+                for key in sorted(self._unwritten):
+                    self._conn.execute(_FORGET, (*key, self.writer)).close()
+                self._unwritten.clear()
                 cursor = self._conn.execute(sql, args)
                 result = cursor.rowcount if rowcount else cursor.fetchall()
                 cursor.close()
                 return result
         except (OSError, sqlite3.Error) as e:
+            if is_transient(e):
+                self._busy(e)
+                raise Busy(str(e)) from e
             with self._lock:  # two threads may fail at once: one says so
                 first, self._failed = not self._failed, True
             if not first:
@@ -187,6 +253,24 @@ class SharedSettings:
                 e,
             )
             return None
+
+    def _busy(self, error: Exception) -> None:
+        """The file was busy past its timeout: trust no memory for a while, keep sharing."""
+        with self._lock:  # threads busy at once: one says so
+            self._busy_until = self._clock() + BUSY_PAUSE_S
+            first, self._busy_said = not self._busy_said, True
+        logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "BingX settings confirmed by other bots on this account could not be read: %s was "
+            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). This "
+            "bot sets its leverage and margin type again before its entries of the next %g s; "
+            "then it reads them again.%s",
+            self.path,
+            SQLITE_TIMEOUT_S,
+            error,
+            BUSY_PAUSE_S,
+            " Later episodes are logged at DEBUG." if first else "",
+        )
 
 
 def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
