@@ -56,9 +56,9 @@ WINDOW_MS = 1000
 LEAK_EVERY = 64
 STATE_DIR_NAME = "freqtrade-bingx"
 # The file lock is held for a few milliseconds per request. Held longer, its holder is stuck (a
-# process stopped by SIGSTOP or ``docker pause``): give up sharing rather than freeze every bot
-# on the account. Well under the transport's whole-request deadline, and so are SQLite's waits
-# for its own locks (SQLITE_TIMEOUT_S).
+# process stopped by SIGSTOP or ``docker pause``): go on per process for a while (BUSY_PAUSE_S)
+# rather than freeze every bot on the account. Well under the transport's whole-request
+# deadline, and so are SQLite's waits for its own locks (SQLITE_TIMEOUT_S).
 LOCK_TIMEOUT_S = 2.0
 SQLITE_TIMEOUT_S = 2.0
 # After the file was busy past those timeouts, this process leaves it alone for this long: a

@@ -151,6 +151,7 @@ class SharedSettings:
         return Entry(value, writer, version, writer == self.writer)
 
     def version(self, kind: str, symbol: str, side: str = "") -> int:
+        """The row's version, 0 when there is none; :class:`Busy` when the file is busy."""
         entry = self.read(kind, symbol, side)
         return entry.version if entry else 0
 
