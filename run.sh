@@ -43,7 +43,10 @@ case "${1:-main}" in
         ;;
     test)
         "$VENV/bin/python" -m ruff check .
-        exec "$VENV/bin/python" -m pytest -q
+        # Most of the suite's time is spent waiting (freqtrade processes, timeouts, rate limits),
+        # so three workers share 2 cores well. Each module runs whole on one worker: its
+        # module-scoped fake exchanges and freqtrade sessions start once.
+        exec "$VENV/bin/python" -m pytest -q -n 3 --dist loadfile
         ;;
     bench)
         exec "$VENV/bin/python" bench/run_all.py

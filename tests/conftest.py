@@ -1,9 +1,12 @@
 """Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psutil
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx
@@ -15,6 +18,38 @@ LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
 MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
 MODE_PATH = "/openApi/swap/v1/positionSide/dual"
 TIME_PATH = "/openApi/swap/v2/server/time"
+# How long a module's stopped servers and processes get to wind down before they count as left.
+LEFT_RUNNING_GRACE_S = 5.0
+
+
+def _left_running() -> set[str]:
+    """Fake exchanges' threads (server and tick) and child processes alive in this process."""
+    running = {f"thread {t.name}" for t in threading.enumerate() if t.name.startswith("FakeBingx")}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            command = " ".join(child.cmdline())
+        except psutil.Error:
+            continue  # ended meanwhile
+        # multiprocessing's resource tracker lives, idle, until this interpreter exits.
+        if "multiprocessing.resource_tracker" not in command:
+            running.add(f"process {child.pid}: {command[:200]}")
+    return running
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module that leaves a fake exchange or a child process (freqtrade, ...) running fails:
+    it would go on serving, ticking or trading, and take CPU from the modules after it (the
+    freqtrade sessions of the e2e modules are timed against a fake in this process)."""
+    before = _left_running()
+    yield
+    deadline = time.monotonic() + LEFT_RUNNING_GRACE_S
+    while (left := _left_running() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if left:
+        pytest.fail(f"{request.module.__name__} left running: {sorted(left)}", pytrace=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,6 +59,17 @@ def no_account_state_in_home(tmp_path_factory) -> Iterator[None]:
     they launch (set up before any per-test fixture) inherit it too."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_terminal_size_for_subprocesses() -> Iterator[None]:
+    """pytest-xdist's workers set COLUMNS=80 and LINES=24; freqtrade processes the tests start
+    would then wrap their log lines at 80 characters (its rich console reads COLUMNS), and the
+    tests search those logs for whole messages."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
         yield
 
 

@@ -140,6 +140,8 @@ def tier_cache(*tiers_of_btc, updated: str = NOW) -> str:
         tier_cache(GOOD_TIER).replace("125.0", "Infinity"),
         "[" * 100_000,
     ],
+    # Ids without the time of the run: pytest-xdist's workers must collect the same tests.
+    ids=lambda content: content.replace(NOW, "now") if NOW in content else None,
 )
 def test_a_hand_edited_tier_cache_is_ignored_with_one_line(
     fake_bingx, make_exchange, tmp_path, caplog, content

@@ -29,6 +29,7 @@ from freqtrade_bingx.transport import (
     BingxRequestFailed,
     BingxTransport,
 )
+from tests.clocks import FakeClock
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
 from tests.hostile import JitterProxy, hostile_server
 
@@ -43,19 +44,6 @@ SLACK_S = 0.8
 MEMORY_LIMIT = 80 * 1024 * 1024
 BEHAVIOURS = ("drip_body", "drip_headers", "endless_chunked", "huge", "flood_chunked")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 def bounded_call(call):

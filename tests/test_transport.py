@@ -22,6 +22,7 @@ from freqtrade_bingx.transport import (
     sign,
     unblock_time_ms,
 )
+from tests.clocks import FakeClock
 
 
 API_KEY_T = "transport-test-key"
@@ -185,19 +186,6 @@ def test_every_request_needs_a_timeout(timeout):
 def test_missing_credentials_are_refused():
     with pytest.raises(ValueError, match="key and secret"):
         BingxTransport("", "s", "https://open-api.bingx.com")
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 def request_through(limiter: RateLimiter, clock: FakeClock, trip_s: float = 0.0) -> float:
