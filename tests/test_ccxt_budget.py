@@ -94,7 +94,9 @@ def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
     exchange = make_exchange()
     _buy(exchange)  # leverage and margin type set: only the order is left to send
     budget = exchange.bingx.budget
-    clock = _FakeClock(account_budget._now_ms() + 1000)  # that order's slot is free again
+    # That order's slot is free again: its stamp lies over a whole window back (at exactly one
+    # window back it would still count, until the first 1 ms wait frees it).
+    clock = _FakeClock(account_budget._now_ms() + 2000)
     budget._clock_ms, budget._sleep = clock, clock.sleep
     with pytest.raises(account_budget.NoRoomInTime):
         for _ in range(100):  # other bots' orders in flight: the account's order budget used up
@@ -175,3 +177,48 @@ class _FakeClock:
         step = max(1, int(seconds * 1000))
         self.ms += step
         self.slept_ms += step
+
+
+def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
+    make_exchange, fake_bingx, budget_calls, caplog
+):
+    # A row the budget cannot read (a text stamp: SQLite keeps what it is given) must not
+    # reach freqtrade as a raw ValueError; the bot keeps to its own limits, as for a lost file.
+    exchange = make_exchange()
+    _buy(exchange)
+    budget = exchange.bingx.budget
+    table = budget._buckets[("POST", ORDER)].table
+    with budget._conn:
+        budget._conn.executemany(
+            f"INSERT INTO '{table}' (name, item_timestamp) VALUES (?, ?)",
+            [(f"damaged-{n}", "not a time") for n in range(20)],
+        )
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    fake_bingx.clear_requests()
+
+    _buy(exchange)
+
+    posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
+    assert [r.code for r in posts] == [0]
+    assert [c[4] for c in _on(budget_calls, ORDER)][-1] is None
+    assert any("no longer shared" in r.getMessage() for r in caplog.records)
+
+
+def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
+    make_exchange, fake_bingx, budget_calls
+):
+    exchange = make_exchange()
+    _buy(exchange)
+    budget = exchange.bingx.budget
+    clock = _FakeClock(account_budget._now_ms() + 2000)
+    budget._clock_ms, budget._sleep = clock, clock.sleep
+    exchange._bingx_blocks.block(f"POST {ORDER}", 60, "100410 from another request")
+    fake_bingx.clear_requests()
+    budget_calls.clear()
+
+    with pytest.raises(DDosProtection, match="blocked by BingX"):
+        _buy(exchange)
+
+    assert fake_bingx.requests == []
+    assert _on(budget_calls, ORDER) == []  # no slot of the account's taken for nothing
+    assert clock.slept_ms == 0

@@ -448,3 +448,36 @@ def test_a_short_deadline_after_many_long_ones_still_holds():
             assert time.monotonic() - started < 1.8
     finally:
         watchdog.stop(running)
+
+
+def test_a_forked_child_closes_the_deadline_descriptors_it_inherited():
+    """A child forked while a request runs gets the watchdog's duplicate descriptor too; it
+    forgets the parent's requests, so it must close those copies (else it keeps the parent's
+    connection open, and leaks a descriptor per request in flight at the fork)."""
+    import os
+    import socket
+    import time
+
+    from freqtrade_bingx import bounded_http
+
+    watchdog = bounded_http._WATCHDOG
+    ours, theirs = socket.socketpair()
+    guard = watchdog.start(time.monotonic() + 60)
+    try:
+        watchdog.attach(ours)
+        inherited = guard.fd
+        assert inherited is not None
+        pid = os.fork()
+        if pid == 0:  # the child: only system calls, then out
+            try:
+                os.fstat(inherited)
+            except OSError:
+                os._exit(0)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child kept the parent's descriptor"
+        os.fstat(inherited)  # the parent's copy stays until its request ends
+    finally:
+        watchdog.stop(guard)
+        ours.close()
+        theirs.close()

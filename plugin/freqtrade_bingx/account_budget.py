@@ -65,6 +65,10 @@ SQLITE_TIMEOUT_S = 2.0
 # lock held by a stopped bot would otherwise cost every request here the whole wait.
 BUSY_PAUSE_S = 5.0
 _FAILURES = (OSError, sqlite3.Error, LockTimeout)
+# Once the file is open, whatever its rows hold comes back through pyrate-limiter, which does
+# not check it: a damaged stamp raised a bare ValueError out of int(). Anything but the caller's
+# own NoRoomInTime ends the sharing (logged once), never the caller's request.
+_USE_FAILURES = (*_FAILURES, ArithmeticError, AssertionError, LookupError, TypeError, ValueError)
 # SQLite's primary result codes for "another connection holds the lock" (sqlite.org/rescode.html).
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
@@ -293,7 +297,7 @@ class AccountBudget:
                         raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
                     pause_ms = min(pause_ms, max(give_up_ms - now, 1))
                 self._sleep(pause_ms / 1000)
-        except _FAILURES as e:
+        except _USE_FAILURES as e:
             self._fail(e)
             return None
 
@@ -307,7 +311,7 @@ class AccountBudget:
             return
         try:
             ticket.bucket.restamp(ticket.name, self._clock_ms())
-        except _FAILURES as e:
+        except _USE_FAILURES as e:
             self._fail(e)
 
     def close(self) -> None:

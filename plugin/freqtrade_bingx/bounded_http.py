@@ -15,6 +15,7 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 (a ``ConnectionError``). ccxt turns them into ``RequestTimeout`` and ``NetworkError``.
 """
 
+import contextlib
 import datetime
 import heapq
 import itertools
@@ -65,6 +66,7 @@ class _Watchdog:
     """Shuts down the socket of each request still running at its deadline (one thread)."""
 
     def __init__(self) -> None:
+        self._holding: set[_Guard] = set()
         self.reset()
 
     # Heap entries of stopped requests are dropped when they reach the top; past this many
@@ -73,6 +75,15 @@ class _Watchdog:
 
     def reset(self) -> None:
         """Start afresh (also in a forked child, which has none of the parent's threads)."""
+        # A forked child holds copies of the descriptors of the parent's requests in flight;
+        # it never ends those requests, so it closes them now (kept, they would hold the
+        # parent's connections open for as long as the child lives).
+        for guard in self._holding:
+            if guard.fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(guard.fd)
+                guard.fd = None
+        self._holding = set()
         self._wake = threading.Condition()
         self._heap: list[tuple[float, int, _Guard]] = []
         self._live = 0  # guards started and not stopped
@@ -131,6 +142,7 @@ class _Watchdog:
         with self._wake:
             self._release(guard)
             guard.fd = duplicate
+            self._holding.add(guard)
             if guard.fired:
                 _shut(duplicate)
 
@@ -171,12 +183,12 @@ class _Watchdog:
             stack = self._local.stack = []
         return stack
 
-    @staticmethod
-    def _release(guard: _Guard) -> None:
+    def _release(self, guard: _Guard) -> None:
         # Under the lock, as every use of guard.fd: the number is never used once closed.
         if guard.fd is not None:
             os.close(guard.fd)
             guard.fd = None
+            self._holding.discard(guard)
 
 
 def _shut(fd: int) -> None:

@@ -147,13 +147,7 @@ def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
     fetch = api.fetch
 
     def refuse_if_blocked(url: str, method: str) -> None:
-        key = endpoint_key(method, urlsplit(url).path)
-        left = blocks.remaining_s(key)
-        if left > 0:
-            raise ccxt.DDoSProtection(
-                f"{api.id} {key}: endpoint blocked by BingX for another {left:.0f} s "
-                f"({blocks.reason(key)}), request not sent"
-            )
+        _refuse_if_blocked(api, blocks, endpoint_key(method, urlsplit(url).path))
 
     if sync:
 
@@ -170,6 +164,15 @@ def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
     api.fetch = guarded_fetch
 
 
+def _refuse_if_blocked(api: Any, blocks: BlockRegistry, key: str) -> None:
+    left = blocks.remaining_s(key)
+    if left > 0:
+        raise ccxt.DDoSProtection(
+            f"{api.id} {key}: endpoint blocked by BingX for another {left:.0f} s "
+            f"({blocks.reason(key)}), request not sent"
+        )
+
+
 # The longest a ccxt request waits for room in the account's budget: half the transport's
 # whole-request deadline, so the wait and the request itself stay within about one deadline of
 # freqtrade's loop (BingX answers in well under a second). Bots placing orders one after another
@@ -182,6 +185,7 @@ def share_account_budget(
     api: Any,
     sync: bool,
     budget_for: Callable[[], AccountBudget | None],
+    blocks: BlockRegistry,
     max_wait_s: float = CCXT_BUDGET_WAIT_S,
 ) -> None:
     """Wrap ``api.fetch2``: a signed request to an endpoint the account's budget limits takes a
@@ -196,6 +200,10 @@ def share_account_budget(
     ``DDosProtection``: it backs off and tries again later). Public requests (market data,
     limited per IP only) never touch the budget. The async object waits in a worker thread:
     the budget's wait and its file lock block, and freqtrade's event loop must not.
+
+    An endpoint BingX blocked is refused here already (as :func:`refuse_blocked` does at
+    sending): a request that cannot go must neither wait for room nor take a slot the other
+    bots on the account could use.
     """
     fetch2 = api.fetch2
 
@@ -211,6 +219,7 @@ def share_account_budget(
         return endpoint_key(request["method"], urlsplit(request["url"]).path)
 
     def take(key: str) -> tuple[AccountBudget, Ticket] | None:
+        _refuse_if_blocked(api, blocks, key)
         budget = budget_for()
         if budget is None:
             return None

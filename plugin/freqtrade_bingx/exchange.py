@@ -217,7 +217,7 @@ class BingxFuturesMixin:
             raise ConfigurationError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
-        ccxt_guard.share_account_budget(api, sync, self._account_budget)
+        ccxt_guard.share_account_budget(api, sync, self._account_budget, self._bingx_blocks)
         ccxt_guard.refuse_blocked(api, sync, self._bingx_blocks)
         ccxt_guard.redact_verbose_log(api)
 
