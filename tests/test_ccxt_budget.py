@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from freqtrade.exceptions import DDosProtection
 
-from freqtrade_bingx import account_budget, ccxt_guard
+from freqtrade_bingx import account_budget
 from freqtrade_bingx.account_budget import AccountBudget
+from freqtrade_bingx.transport import BUDGET_WAIT_S
 
 
 PAIR = "BTC/USDT:USDT"
 ORDER = "/openApi/swap/v2/trade/order"
+LEVERAGE = "/openApi/swap/v2/trade/leverage"
 BALANCE = "/openApi/swap/v3/user/balance"
 TICKER = "/openApi/swap/v2/quote/ticker"
 
@@ -62,7 +64,7 @@ def test_an_order_takes_a_slot_before_it_is_sent_and_settles_it(
 
     assert order["id"]
     [(_, method, _, max_wait_s, ticket, _)] = _on(budget_calls, ORDER)
-    assert (method, max_wait_s) == ("POST", ccxt_guard.CCXT_BUDGET_WAIT_S)
+    assert (method, max_wait_s) == ("POST", BUDGET_WAIT_S)
     assert ticket is not None
     assert ("settle", ticket) in budget_calls
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
@@ -107,7 +109,7 @@ def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
         _buy(exchange)
 
     assert fake_bingx.requests == []
-    assert clock.slept_ms >= ccxt_guard.CCXT_BUDGET_WAIT_S * 1000
+    assert clock.slept_ms >= BUDGET_WAIT_S * 1000
 
 
 def test_an_async_signed_request_waits_off_the_event_loop(make_exchange, budget_calls):
@@ -222,3 +224,29 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
     assert fake_bingx.requests == []
     assert _on(budget_calls, ORDER) == []  # no slot of the account's taken for nothing
     assert clock.slept_ms == 0
+
+
+def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sending(
+    make_exchange, fake_bingx
+):
+    # The plugin's set-leverage waits for the shared budget no longer than ccxt's requests do:
+    # freqtrade's loop is never held past about one request deadline by other bots' traffic.
+    exchange = make_exchange()
+    exchange._lev_prep(PAIR, 3, "buy")
+    budget = exchange.bingx.budget
+    clock = _FakeClock(account_budget._now_ms() + 2000)
+    budget._clock_ms, budget._sleep = clock, clock.sleep
+    with pytest.raises(account_budget.NoRoomInTime):
+        for _ in range(100):  # other bots' leverage changes: the account's budget used up
+            assert budget.acquire("POST", LEVERAGE, max_wait_s=0) is not None
+    fake_bingx.clear_requests()
+
+    with pytest.raises(DDosProtection, match="request not sent"):
+        exchange._set_leverage(4, PAIR, side="buy", count=0)  # count: freqtrade's retries
+
+    assert fake_bingx.requests == []
+    assert clock.slept_ms >= BUDGET_WAIT_S * 1000
+    # Room again (the clock moves on): the per-process limiter kept no slot, the leverage goes.
+    clock.ms += 60_000
+    assert exchange._set_leverage(4, PAIR, side="buy") == 4
+    assert [(r.path, r.code) for r in fake_bingx.requests] == [(LEVERAGE, 0)]

@@ -29,7 +29,7 @@ from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import DEFAULT_TIMEOUT, check_base_url, is_loopback_host
+from freqtrade_bingx.transport import BUDGET_WAIT_S, check_base_url, is_loopback_host
 
 
 class RefusedReplyAsync(aiohttp.ClientConnectionError):
@@ -173,11 +173,6 @@ def _refuse_if_blocked(api: Any, blocks: BlockRegistry, key: str) -> None:
         )
 
 
-# The longest a ccxt request waits for room in the account's budget: half the transport's
-# whole-request deadline, so the wait and the request itself stay within about one deadline of
-# freqtrade's loop (BingX answers in well under a second). Bots placing orders one after another
-# wait a fraction of a second each; only a pile-up of requests is refused.
-CCXT_BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
 _KEY_HEADER = "X-BX-APIKEY"  # ccxt's BingX sign(): on every private request, on no public one
 
 
@@ -186,7 +181,7 @@ def share_account_budget(
     sync: bool,
     budget_for: Callable[[], AccountBudget | None],
     blocks: BlockRegistry,
-    max_wait_s: float = CCXT_BUDGET_WAIT_S,
+    max_wait_s: float = BUDGET_WAIT_S,
 ) -> None:
     """Wrap ``api.fetch2``: a signed request to an endpoint the account's budget limits takes a
     slot before it is signed and sent, and settles it when its reply comes in or it fails.

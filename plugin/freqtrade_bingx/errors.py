@@ -40,7 +40,7 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 
-from freqtrade_bingx.transport import TIMESTAMP_TEXT, BingxError
+from freqtrade_bingx.transport import TIMESTAMP_TEXT, BingxError, BingxNoRoom
 
 
 class PositionModeMismatch(OperationalException):
@@ -256,6 +256,8 @@ def rule_for(error: BingxError) -> Rule | None:
 
 def exception_for(error: BingxError) -> type[Exception]:
     """The freqtrade exception class for ``error``."""
+    if isinstance(error, BingxNoRoom):  # not sent, BingX said nothing: back off, try later
+        return DDosProtection
     rule = rule_for(error)
     return rule.exception if rule else DEFAULT_EXCEPTION
 

@@ -13,6 +13,7 @@ none carries the key, the secret, a signature or a signed URL)::
      +-- BingxBadResponse     an answer that is not a BingX envelope: HTTP 4xx/5xx, not JSON
      +-- BingxRejected        an envelope with a non-zero ``code``
      +-- BingxBlocked         refused locally: BingX blocked this endpoint until ``until_ms``
+     +-- BingxNoRoom          refused locally: no room in the account's shared budget in time
 """
 
 import hashlib
@@ -29,7 +30,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import requests
 
 from freqtrade_bingx import redact
-from freqtrade_bingx.account_budget import AccountBudget
+from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime
 from freqtrade_bingx.bounded_http import (
     MAX_REPLY_BYTES,
     BoundedSession,
@@ -57,6 +58,11 @@ logger = logging.getLogger(__name__)
 # socket must not hold freqtrade's loop for long: the second figure bounds connecting, sending,
 # the headers and the body together.
 DEFAULT_TIMEOUT = (3.05, 10.0)
+# The longest a request waits for room in the account's budget shared with other bots (the
+# plugin's own requests and ccxt's): half the whole-request deadline, so the wait and the request
+# stay within about one deadline of freqtrade's loop (BingX answers in well under a second).
+# Bots taking turns wait a fraction of a second each; only a pile-up of requests is refused.
+BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
 DEFAULT_RECV_WINDOW_MS = 5000
 SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
@@ -130,6 +136,19 @@ class BingxBlocked(BingxError):
             path=path,
             code=RATE_LIMIT_CODE,
             msg=msg,
+        )
+
+
+class BingxNoRoom(BingxError):
+    """Not sent: the account's rate budget, shared with the other bots on it, had no room for
+    the request within :data:`BUDGET_WAIT_S`."""
+
+    def __init__(self, *, method: str, path: str, waited_s: float) -> None:
+        super().__init__(
+            f"no room in this BingX account's rate budget (shared with the other bots on it) "
+            f"within {waited_s:g} s, request not sent",
+            method=method,
+            path=path,
         )
 
 
@@ -300,9 +319,9 @@ class BingxTransport:
             self.refresh_clock_if_due()
         limiter = self._limiters.get((method, path))
         slot = limiter.acquire() if limiter else None
-        # Then the account's budget, shared with other bots on this machine (account_budget.py).
-        ticket = self.budget.acquire(method, path) if self.budget else None
+        ticket = None
         try:
+            ticket = self._take_budget(method, path)
             # The timestamp is taken after the wait for the limiters, right before sending.
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
@@ -346,6 +365,16 @@ class BingxTransport:
             until = self.server_now_ms() + int(left * 1000)
             reason = self.blocks.reason(key)
             raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
+
+    def _take_budget(self, method: str, path: str):
+        """A slot of the account's budget, shared with other bots on this machine
+        (account_budget.py); None when there is no shared budget for the request."""
+        if not self.budget:
+            return None
+        try:
+            return self.budget.acquire(method, path, max_wait_s=BUDGET_WAIT_S)
+        except NoRoomInTime:
+            raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
 
     def _query(self, params: Mapping[str, Any], signed: bool) -> str:
         items = {key: _wire_value(value) for key, value in params.items() if value is not None}
