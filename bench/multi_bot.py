@@ -49,6 +49,7 @@ PAIRS_PER_BOT = 25
 LEVERAGE = 3
 RATE_LIMITED = 100410
 ENTRIES = 20
+SINGLE_BOT = "one bot, shared (the default)"
 ORDER_PATH = "/openApi/swap/v2/trade/order"
 ORDERS_PER_BOT = 25
 # Market orders of 5 contracts at the fake's price of about 1 USDT: above BingX's 2 USDT minimum.
@@ -136,7 +137,7 @@ def _order_row() -> dict:
     over = out["elapsed"] / floor - 1
     met = refused == 0 and not out["errors"] and over <= 0.10
     return {
-        "benchmark": f"6. two bots on one account place {ORDERS_PER_BOT} orders each at once",
+        "benchmark": f"7. two bots on one account place {ORDERS_PER_BOT} orders each at once",
         "plugin": f"{out['elapsed']:.2f} s; {out['codes'].get(0, 0)} orders accepted",
         "peer": f"per-account floor {floor:.1f} s ({total} orders at 5 per rolling second)",
         "result": f"{over:+.2%} over the floor; {refused} x 100410; {len(out['errors'])} errors",
@@ -144,7 +145,9 @@ def _order_row() -> dict:
         "how": "two processes (spawn) sharing one state folder, leverage set beforehand; "
         "market orders through freqtrade's Exchange.create_order, one after another in each "
         "bot, both started on one signal. The fake limits POST trade/order to 10/s per API key "
-        "(BingX's page), counted at arrival. Wall time = the slower bot's.",
+        "(BingX's current page), counted at arrival; the plugin keeps to 5/s (the older "
+        "export's figure, rate_limits.py), so the floor is counted at 5/s. Wall time = the "
+        "slower bot's.",
     }
 
 
@@ -154,7 +157,7 @@ def per_entry() -> dict[str, Counter]:
     from freqtrade_bingx.sim import FakeBingx
 
     cases = {
-        "one bot, shared": ("shared", [3]),
+        SINGLE_BOT: ("shared", [3]),
         "two bots on one machine, same leverage, shared": ("shared", [3, 3]),
         "two bots on one machine, one pair at 3x and 10x, shared": ("shared", [3, 10]),
         "one bot, read_before_entry": ("read_before_entry", [3]),
@@ -217,7 +220,7 @@ def main(runs: int = 1) -> list[dict]:
     sent = outs[0]["sent"]
     rows = [
         {
-            "benchmark": f"6. two bots on one account start together, {PAIRS_PER_BOT} pairs each "
+            "benchmark": f"7. two bots on one account start together, {PAIRS_PER_BOT} pairs each "
             f"({len(outs)} run{'s' if len(outs) > 1 else ''})",
             "plugin": f"{elapsed:.2f} s; {sent[('POST', LEVERAGE_PATH)]} leverage POST, "
             f"{sent[('POST', MARGIN_PATH)]} margin-type POST, {sent[('GET', MARGIN_PATH)]} GET "
@@ -235,13 +238,18 @@ def main(runs: int = 1) -> list[dict]:
     ]
     rows.append(_order_row())
     for name, sent in per_entry().items():
+        total = sum(sent.values())
+        if name == SINGLE_BOT:  # the target: a lone bot pays nothing per entry
+            target = f"0 for one bot in steady state: {'met' if total == 0 else 'missed'}"
+        else:
+            target = "(informational: the request cost of the mode)"
         rows.append(
             {
-                "benchmark": f"6. requests per entry in steady state: {name}",
+                "benchmark": f"7. requests per entry in steady state: {name}",
                 "plugin": _per_entry_text(sent),
                 "peer": "",
-                "result": f"{sum(sent.values())} requests over {ENTRIES} entries",
-                "target": "0 for one bot with 'shared'",
+                "result": f"{total} requests over {ENTRIES} entries",
+                "target": target,
             }
         )
     return rows

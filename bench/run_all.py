@@ -33,9 +33,9 @@ MODULES = (
     leverage_call,
     requests_per_entry,
     startup_burst,
-    multi_bot,
     backtest,
     cold_start,
+    multi_bot,
 )
 BUDGET_S = 600
 
