@@ -575,6 +575,65 @@ def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, m
     assert budget.acquire("POST", LEVERAGE_PATH) is not None
 
 
+def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    running = _budget(path, clock)  # a bot already trading on the account
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+    release, holder = _held_lock(path)
+    try:
+        starting = _budget(path, clock)  # starts anyway
+        assert starting.acquire("POST", LEVERAGE_PATH) is None  # per process meanwhile
+    finally:
+        release.set()
+        holder.join(timeout=5)
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+
+    tickets = [budget.acquire("POST", LEVERAGE_PATH) for budget in (running, starting)]
+    assert all(isinstance(t, account_budget.Ticket) for t in tickets)  # shared from now on
+    for budget, ticket in zip((running, starting), tickets, strict=True):
+        budget.settle(ticket)
+    used_up_at = clock.ms
+    starting.settle(starting.acquire("POST", LEVERAGE_PATH))
+    assert clock.ms - used_up_at >= 1000  # the two bots' requests count against one limit
+    assert starting.active
+    said = [r.getMessage() for r in caplog.records]
+    assert any("was busy for more than" in m for m in said)
+    assert not any("no longer shared" in m or "cannot be shared" in m for m in said)
+
+
+def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+    path = tmp_path / "account.sqlite"
+    clock = SecondsClock()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another bot creating the file, a backup: lock held
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
+
+    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)  # starts anyway
+    with pytest.raises(shared_settings.Busy):  # and trusts no memory meanwhile
+        bot_a.read(*key)
+    other.execute("COMMIT")
+    other.close()
+    clock.sleep(shared_settings.BUSY_PAUSE_S)
+
+    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    assert bot_b.confirm(*key, 3, bot_b.claim(*key))
+    assert bot_a.read(*key).value == "3"  # bot A sees what bot B confirmed
+    assert bot_a.confirm(*key, 5, bot_a.claim(*key))
+    assert bot_b.read(*key).value == "5"
+    assert bot_a.active
+    said = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
+    assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
+
+
 def _busy_error(path: Path) -> sqlite3.OperationalError:
     """SQLite's own error when another connection holds the file's write lock."""
     holder = sqlite3.connect(path, isolation_level=None)

@@ -20,9 +20,10 @@ boot are dropped when the file is opened.
 If the file cannot be opened or used, or is removed or replaced, the transport keeps its own
 per-process limits from then on and says so once in the log: the bot still runs, its requests
 are limited per process only. A file only busy for longer than :data:`LOCK_TIMEOUT_S` (a load
-spike, a backup, a bot paused while holding its lock) is no such failure: that request, and
-those of the next :data:`BUSY_PAUSE_S`, are limited per process only, then the file is shared
-again (see :func:`is_transient`). Nothing here waits on the file for longer than that.
+spike, a backup, a bot paused while holding its lock) is no such failure, also when this bot
+starts: that request, and those of the next :data:`BUSY_PAUSE_S`, are limited per process
+only, then the file is shared (again; see :func:`is_transient`). Nothing here waits on the file
+for longer than that.
 """
 
 import hashlib
@@ -207,29 +208,36 @@ class AccountBudget:
         self._failed = False
         self._busy_until_ms = 0  # the file was busy: left alone until then (BUSY_PAUSE_S)
         self._busy_said = False
+        self._limits = dict(limits)
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
+        self._opened = False  # the tables: opened later if the file was busy at first
+        self._opening = False  # a thread is opening them
         # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
         # waits for ever). Thread-local, as filelock's default: threads of this process hold it
         # in turn, like other processes.
-        lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
-        conn = sqlite3.connect(
+        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
+        self._conn = sqlite3.connect(
             str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
         )
         try:
-            self._open_tables(conn, lock, limits, clock_ms() + int(IN_FLIGHT_S * 1000))
+            self._open_tables()
+        except _FAILURES as e:
+            if not is_transient(e):
+                self._conn.close()
+                raise
+            # Busy while this bot starts (another bot holds the lock, a load spike): not a
+            # reason to go without the shared budget for the whole run. Opened on a request
+            # after the pause.
+            self._busy(e)
         except BaseException:
-            conn.close()
+            self._conn.close()
             raise
-        self._conn = conn
 
-    def _open_tables(
-        self,
-        conn: sqlite3.Connection,
-        lock: FileLock,
-        limits: Mapping[tuple[str, str], float],
-        boot_bound: int,
-    ) -> None:
-        """One pyrate-limiter table per limited endpoint, all on ``conn`` and ``lock``."""
+    def _open_tables(self) -> None:
+        """One pyrate-limiter table per limited endpoint, all on one connection and lock."""
+        conn, lock = self._conn, self._file_lock
+        boot_bound = self._clock_ms() + int(IN_FLIGHT_S * 1000)
+        buckets = {}
         with lock:
             self._identity = file_identity(self.path)
             conn.execute("PRAGMA journal_mode=WAL").close()
@@ -237,7 +245,7 @@ class AccountBudget:
             # while the processes that wrote it run, and a crash of the machine ends them all
             # (stamps of an earlier boot are dropped on opening). It cost 3 fsyncs per request.
             conn.execute("PRAGMA synchronous=NORMAL").close()
-            for (method, endpoint), per_second in sorted(limits.items()):
+            for (method, endpoint), per_second in sorted(self._limits.items()):
                 if not per_second or not math.isfinite(per_second) or per_second <= 0:
                     continue
                 table = f"rate_{method}_{endpoint.strip('/').replace('/', '_')}"
@@ -250,7 +258,27 @@ class AccountBudget:
                 conn.commit()
                 bucket = _EndpointBucket([_rate(per_second)], conn, table=table, lock=lock)
                 bucket.drop_after(boot_bound)
-                self._buckets[(method, endpoint)] = bucket
+                buckets[(method, endpoint)] = bucket
+        self._buckets = buckets
+        self._opened = True
+
+    def _ready(self) -> bool:
+        """True once the tables are open. Else one thread tries to open them now, while the
+        others go on per process (the file was busy when this bot started)."""
+        if self._opened:
+            return True
+        with self._lock:
+            if self._opening:
+                return False
+            self._opening = True
+        try:
+            self._open_tables()
+        except _USE_FAILURES as e:
+            self._fail(e)
+        finally:
+            with self._lock:
+                self._opening = False
+        return self._opened
 
     def __repr__(self) -> str:
         return f"AccountBudget(path={str(self.path)!r})"
@@ -267,8 +295,12 @@ class AccountBudget:
         is then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came
         within that many seconds.
         """
+        if (method, path) not in self._limits or self._failed or self._pausing():
+            return None
+        if not self._ready():
+            return None
         bucket = self._buckets.get((method, path))
-        if bucket is None or self._failed or self._pausing():
+        if bucket is None:  # a limit of 0: not counted
             return None
         with self._lock:
             self._count += 1

@@ -19,7 +19,8 @@ the others change: it then trusts no memory of a setting, and sets it again befo
 (see ``exchange.py``). If the file is only busy past its timeout (another bot holds its lock, a
 load spike), :meth:`SharedSettings.read` raises :class:`Busy` and the bot trusts no memory for
 that entry, nor for the next :data:`BUSY_PAUSE_S` (the file is left alone meanwhile, so a lock
-held by a stopped bot costs no wait on every entry); then it reads the file again.
+held by a stopped bot costs no wait on every entry); then it reads the file again. A file busy
+when the bot starts is opened that way too, after the pause.
 
 Only bots on this machine, using the same state folder, see each other here. A change made on
 bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
@@ -108,21 +109,6 @@ class SharedSettings:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
-        self._conn = sqlite3.connect(
-            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        try:
-            self._identity = file_identity(path)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for its
-            # SQLite buckets): a crash of a bot loses nothing, only a crash of the machine can
-            # lose the last rows, and then every bot starts afresh and reads BingX's values
-            # before trusting any row. An fsync per confirmed leverage cost ~200 µs a call.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
-        except BaseException:
-            self._conn.close()
-            raise
         self._lock = threading.Lock()  # one connection, shared by this process's threads
         self._failed = False
         self._clock = clock
@@ -130,6 +116,33 @@ class SharedSettings:
         self._busy_said = False
         # Settings to mark unknown that the busy file did not take yet (see forget).
         self._unwritten: set[tuple[str, str, str]] = set()
+        self._opened = False  # the table: opened later if the file was busy at first
+        self._conn = sqlite3.connect(
+            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as e:
+            if not is_transient(e):
+                self._conn.close()
+                raise
+            # Busy while this bot starts: trust nothing for now, open it after the pause
+            # rather than go without the other bots' rows for the whole run.
+            self._busy(e)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self) -> None:
+        self._identity = file_identity(self.path)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for its SQLite
+        # buckets): a crash of a bot loses nothing, only a crash of the machine can lose the
+        # last rows, and then every bot starts afresh and reads BingX's values before trusting
+        # any row. An fsync per confirmed leverage cost ~200 µs a call.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+        self._opened = True
 
     def __repr__(self) -> str:
         return f"SharedSettings(path={str(self.path)!r})"
@@ -228,8 +241,11 @@ class SharedSettings:
         if busy_until is not None and self._clock() < busy_until:
             raise Busy(f"{self.path} was busy less than {BUSY_PAUSE_S:g} s ago")
         try:
-            check_same_file(self.path, self._identity)
+            if self._opened:
+                check_same_file(self.path, self._identity)
             with self._lock:
+                if not self._opened:
+                    self._open()  # the file was busy when this bot started
                 for key in sorted(self._unwritten):
                     self._conn.execute(_FORGET, (*key, self.writer)).close()
                 self._unwritten.clear()
