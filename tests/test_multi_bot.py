@@ -634,6 +634,102 @@ def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
 
 
+def _remove_state_file(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def test_a_state_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    release, holder = _held_lock(path)
+    try:
+        starting = _budget(path, clock)  # busy: its tables are opened after the pause
+    finally:
+        release.set()
+        holder.join(timeout=5)
+    _remove_state_file(path)  # meanwhile the folder was cleared, and a later bot made the file
+    later_bot = _budget(path, clock)
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    # This bot's connection holds the removed file, which no other bot sees: not shared.
+    assert starting.acquire("POST", LEVERAGE_PATH) is None
+    assert not starting.active
+    assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
+    assert sum("no longer shared" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+    path = tmp_path / "account.sqlite"
+    clock = SecondsClock()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)  # busy: opened later
+    other.execute("COMMIT")
+    other.close()
+    _remove_state_file(path)  # meanwhile the folder was cleared, and bot B made the file
+    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    clock.sleep(shared_settings.BUSY_PAUSE_S)
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.shared_settings")
+
+    # Bot A would write to the removed file, which bot B never reads: it trusts no memory.
+    assert bot_a.read(*key) is None
+    assert not bot_a.active
+    assert bot_b.confirm(*key, 3, bot_b.claim(*key))
+    assert sum("can no longer be seen" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_two_threads_finding_the_budget_unopened_open_it_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    release, holder = _held_lock(path)
+    try:
+        budget = _budget(path, clock)  # busy: its tables are opened after the pause
+    finally:
+        release.set()
+        holder.join(timeout=5)
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+    opened = []
+    open_tables = budget._open_tables
+    monkeypatch.setattr(budget, "_open_tables", lambda: opened.append(1) or open_tables())
+    api_thread_waits, main_thread_done = threading.Event(), threading.Event()
+    real_lock = budget._lock
+
+    class LateLock:
+        """The API server's thread, held up between seeing the tables unopened and the lock
+        until the main loop's thread opened them."""
+
+        def __enter__(self):
+            if threading.current_thread() is not threading.main_thread():
+                api_thread_waits.set()
+                assert main_thread_done.wait(5)
+            return real_lock.__enter__()
+
+        def __exit__(self, *exc):
+            return real_lock.__exit__(*exc)
+
+    budget._lock = LateLock()
+    answers = []
+    api_thread = threading.Thread(target=lambda: answers.append(budget._ready()))
+    api_thread.start()
+    assert api_thread_waits.wait(5)
+    assert budget._ready()
+    main_thread_done.set()
+    api_thread.join(timeout=5)
+
+    assert answers == [True]
+    assert opened == [1]  # not opened twice: a second open could find the file busy again
+
+
 def _busy_error(path: Path) -> sqlite3.OperationalError:
     """SQLite's own error when another connection holds the file's write lock."""
     holder = sqlite3.connect(path, isolation_level=None)

@@ -220,6 +220,9 @@ class AccountBudget:
             str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
         )
         try:
+            # The file this connection opened, taken now rather than when the tables open: a
+            # file removed and created again while this bot waited for it is then noticed.
+            self._identity = file_identity(path)
             self._open_tables()
         except _FAILURES as e:
             if not is_transient(e):
@@ -239,7 +242,7 @@ class AccountBudget:
         boot_bound = self._clock_ms() + int(IN_FLIGHT_S * 1000)
         buckets = {}
         with lock:
-            self._identity = file_identity(self.path)
+            check_same_file(self.path, self._identity)
             conn.execute("PRAGMA journal_mode=WAL").close()
             # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
             # while the processes that wrote it run, and a crash of the machine ends them all
@@ -268,8 +271,8 @@ class AccountBudget:
         if self._opened:
             return True
         with self._lock:
-            if self._opening:
-                return False
+            if self._opened or self._opening:  # opened, or being opened, by another thread
+                return self._opened
             self._opening = True
         try:
             self._open_tables()

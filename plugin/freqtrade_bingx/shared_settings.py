@@ -121,6 +121,9 @@ class SharedSettings:
             str(path), timeout=SQLITE_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         try:
+            # The file this connection opened, taken now rather than when the table opens: a
+            # file removed and created again while this bot waited for it is then noticed.
+            self._identity = file_identity(path)
             self._open()
         except (OSError, sqlite3.Error) as e:
             if not is_transient(e):
@@ -134,7 +137,6 @@ class SharedSettings:
             raise
 
     def _open(self) -> None:
-        self._identity = file_identity(self.path)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # No fsync on every commit (WAL's NORMAL level, as pyrate-limiter sets for its SQLite
         # buckets): a crash of a bot loses nothing, only a crash of the machine can lose the
@@ -241,8 +243,7 @@ class SharedSettings:
         if busy_until is not None and self._clock() < busy_until:
             raise Busy(f"{self.path} was busy less than {BUSY_PAUSE_S:g} s ago")
         try:
-            if self._opened:
-                check_same_file(self.path, self._identity)
+            check_same_file(self.path, self._identity)
             with self._lock:
                 if not self._opened:
                     self._open()  # the file was busy when this bot started
