@@ -730,6 +730,46 @@ def test_two_threads_finding_the_budget_unopened_open_it_once(tmp_path, monkeypa
     assert opened == [1]  # not opened twice: a second open could find the file busy again
 
 
+def test_opening_after_a_wait_for_the_lock_keeps_the_requests_others_sent_meanwhile(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    running = _budget(path, clock)
+    release, holder = _held_lock(path)
+    try:
+        starting = _budget(path, clock)  # busy: its tables are opened after the pause
+    finally:
+        release.set()
+        holder.join(timeout=5)
+    clock.sleep(account_budget.BUSY_PAUSE_S)
+    in_flight = []
+    file_lock = starting._file_lock
+
+    class TakenFirstByTheRunningBot:
+        """The file lock, which the running bot takes first: a second passes, and it lets a
+        request go (in flight, its reply not in yet) before this bot gets the lock."""
+
+        def __enter__(self):
+            if not in_flight:
+                clock.sleep(1)
+                in_flight.append(running.acquire("POST", LEVERAGE_PATH))
+            return file_lock.__enter__()
+
+        def __exit__(self, *exc):
+            return file_lock.__exit__(*exc)
+
+    starting._file_lock = TakenFirstByTheRunningBot()
+
+    assert starting.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None  # opens the file
+    assert isinstance(in_flight[0], account_budget.Ticket)
+    # The account's 2/s: the running bot's request in flight counts, it was not dropped as
+    # a stamp of an earlier boot.
+    with pytest.raises(account_budget.NoRoomInTime):
+        starting.acquire("POST", LEVERAGE_PATH, max_wait_s=0)
+
+
 def _busy_error(path: Path) -> sqlite3.OperationalError:
     """SQLite's own error when another connection holds the file's write lock."""
     holder = sqlite3.connect(path, isolation_level=None)

@@ -239,9 +239,11 @@ class AccountBudget:
     def _open_tables(self) -> None:
         """One pyrate-limiter table per limited endpoint, all on one connection and lock."""
         conn, lock = self._conn, self._file_lock
-        boot_bound = self._clock_ms() + int(IN_FLIGHT_S * 1000)
         buckets = {}
         with lock:
+            # Read once the lock is held: other bots may stamp requests in flight while this one
+            # waits for it, and those stamps lie later than a bound read before the wait.
+            boot_bound = self._clock_ms() + int(IN_FLIGHT_S * 1000)
             check_same_file(self.path, self._identity)
             conn.execute("PRAGMA journal_mode=WAL").close()
             # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
