@@ -246,7 +246,8 @@ def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sendi
 
     assert fake_bingx.requests == []
     assert clock.slept_ms >= BUDGET_WAIT_S * 1000
-    # Room again (the clock moves on): the per-process limiter kept no slot, the leverage goes.
+    # Room again (the clock moves on): the refused request settled its per-process slot, so
+    # nothing waits for it; the leverage is not trusted from the refused request: it goes.
     clock.ms += 60_000
     assert exchange._set_leverage(4, PAIR, side="buy") == 4
     assert [(r.path, r.code) for r in fake_bingx.requests] == [(LEVERAGE, 0)]

@@ -30,7 +30,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import requests
 
 from freqtrade_bingx import redact
-from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime
+from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import (
     MAX_REPLY_BYTES,
     BoundedSession,
@@ -366,7 +366,7 @@ class BingxTransport:
             reason = self.blocks.reason(key)
             raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
 
-    def _take_budget(self, method: str, path: str):
+    def _take_budget(self, method: str, path: str) -> Ticket | None:
         """A slot of the account's budget, shared with other bots on this machine
         (account_budget.py); None when there is no shared budget for the request."""
         if not self.budget:
