@@ -500,12 +500,60 @@ def test_without_the_shared_budget_two_bots_draw_100410(tmp_path, mocker):
         assert _codes(server)[RATE_LIMITED] > 0
 
 
-def _try_all(exchange, pairs: list[str]) -> None:
+SECOND_KEY, SECOND_SECRET = "second-key-of-the-account", "second-secret-of-the-account"
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["account_state_name", "no-name"])
+def test_two_keys_of_one_account_keep_to_its_limits_when_named(tmp_path, mocker, named):
+    # BingX counts per account (UID), whichever of its API keys a request is signed with; the
+    # plugin can only tell that two keys are one account from exchange.account_state_name.
+    mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off
+    shared = {"account_state_dir": str(tmp_path / "state")}
+    if named:
+        shared["account_state_name"] = "main account"
+    with FakeBingx(
+        accounts={API_KEY: API_SECRET},
+        more_keys={SECOND_KEY: (SECOND_SECRET, API_KEY)},
+        contracts=contracts(2 * BURST_PAIRS),
+    ) as server:
+        with (
+            plugin_exchange(server, **shared) as bot_a,
+            plugin_exchange(server, key=SECOND_KEY, secret=SECOND_SECRET, **shared) as bot_b,
+        ):
+            server.clear_requests()
+            errors: list[str] = []
+            threads = [
+                threading.Thread(
+                    target=_try_all, args=(bot, _pairs(server, first, BURST_PAIRS), errors)
+                )
+                for bot, first in ((bot_a, 0), (bot_b, BURST_PAIRS))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        refused = _codes(server)[RATE_LIMITED]
+        keys = {r.api_key for r in server.requests if r.path == LEVERAGE_PATH}
+        acct = server.account(SECOND_KEY)
+
+    assert keys == {API_KEY, SECOND_KEY}
+    assert acct is server.account(API_KEY)
+    if named:
+        assert refused == 0
+        assert errors == []
+        for c in server.contracts[: 2 * BURST_PAIRS]:
+            assert acct.leverage[(c["symbol"], "LONG")] == 3
+    else:  # two budgets, one account: together over BingX's per-account limit
+        assert refused > 0
+
+
+def _try_all(exchange, pairs: list[str], errors: list[str] | None = None) -> None:
     for p in pairs:
         try:
             exchange._lev_prep(p, 3, "buy")
-        except Exception:  # noqa: BLE001  (the server's ledger is what is checked)
-            continue
+        except Exception as e:  # noqa: BLE001  (the server's ledger is what is checked)
+            if errors is not None:
+                errors.append(f"{p}: {e}")
 
 
 @pytest.mark.parametrize(

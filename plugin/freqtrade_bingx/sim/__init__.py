@@ -32,7 +32,8 @@ endpoint refused for BingX's documented five minutes after its rate limit is exc
 (default 0: a client that backs off recovers within the one-second window);
 ``Fault(..., block_s=RATE_LIMIT_RECOVERY_S)`` does that from one injected 100410;
 ``srv.account().default_margin_type = "SEPARATE_ISOLATED"`` models an account switched on
-bingx.com.
+bingx.com; ``FakeBingx(more_keys={"key-2": ("secret-2", "test-key")})`` gives the account of
+``test-key`` a second API key (one account: its positions, settings and per-UID rate limits).
 
 Other processes drive it over HTTP: ``POST /_sim/fault`` (Fault fields as JSON, ``body`` as a
 latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/position``,

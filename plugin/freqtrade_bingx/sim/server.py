@@ -181,6 +181,7 @@ class FakeBingx:
         hedge_mode: bool = False,
         recv_window_default_ms: int = 5000,
         accounts: dict[str, str] | None = None,
+        more_keys: dict[str, tuple[str, str]] | None = None,
         leverage_rate_limit_per_s: float | None = DEFAULT_RATE_LIMITS[("POST", LEVERAGE_PATH)],
         contracts: list[dict[str, Any]] | None = None,
         mark_prices: dict[str, float] | None = None,
@@ -209,6 +210,18 @@ class FakeBingx:
             key: Account(api_key=key, secret=secret, hedge_mode=hedge_mode)
             for key, secret in accounts.items()
         }
+        # One BingX account (UID) may hold several API keys: ``more_keys`` maps each extra key
+        # to (its secret, the key of the account in ``accounts``). They share the account's
+        # positions and settings, and its rate limits, which BingX counts per UID
+        # (rate_limits.md: "Based on account UID rate limit"; each endpoint page: "rate
+        # limitation by UID").
+        self._secrets = dict(accounts)
+        self._account_of = dict(self._accounts)
+        for key, (secret, owner) in (more_keys or {}).items():
+            if owner not in self._accounts or key in self._account_of:
+                raise ValueError(f"more_keys: {key!r} must be a new key of an account in accounts")
+            self._secrets[key] = secret
+            self._account_of[key] = self._accounts[owner]
         if balance is not None:
             for acct in self._accounts.values():
                 acct.balance = float(balance)
@@ -373,7 +386,12 @@ class FakeBingx:
             self._blocked_until.clear()
 
     def account(self, api_key: str = "test-key") -> Account:
-        return self._accounts[api_key]
+        return self._account_of[api_key]
+
+    def _uid(self, api_key: str | None) -> str | None:
+        """What BingX counts limits by: the account, named by its first key (None: unsigned)."""
+        account = self._account_of.get(api_key) if api_key else None
+        return account.api_key if account else api_key
 
     def server_time_ms(self) -> int:
         return int(time.time() * 1000) + int(getattr(self, "clock_skew_ms", 0))
@@ -535,7 +553,7 @@ class FakeBingx:
         # Codes and texts from BingX's error tables (error_codes.md and each endpoint's page).
         if not api_key:
             raise ApiError(100413, "Null apiKey")
-        account = self._accounts.get(api_key)
+        account = self._account_of.get(api_key)
         if account is None:
             raise ApiError(100413, "Incorrect apiKey")
         ts_text = params.get("timestamp", "")
@@ -544,7 +562,8 @@ class FakeBingx:
         pieces = raw_query.split("&") if raw_query else []
         given = [p[len("signature=") :] for p in pieces if p.startswith("signature=")]
         message = unquote("&".join(p for p in pieces if p and not p.startswith("signature=")))
-        expected = hmac.new(account.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+        secret = self._secrets[api_key]
+        expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
         # Exact comparison: upper-case hex is refused, so clients must send what BingX documents.
         if len(given) != 1 or not hmac.compare_digest(given[0].encode(), expected.encode()):
             raise ApiError(100001, "Signature verification failed")
@@ -560,10 +579,11 @@ class FakeBingx:
         return account
 
     def block(self, api_key: str | None, method: str, path: str, seconds: float) -> None:
-        """Refuse ``method path`` of ``api_key`` with a plain 100410 for ``seconds``."""
+        """Refuse ``method path`` to ``api_key``'s account (every key of it) with a plain 100410
+        for ``seconds``."""
         until = self.server_time_ms() + int(seconds * 1000)
         with self._rate_lock:
-            key = (api_key, method.upper(), path)
+            key = (self._uid(api_key), method.upper(), path)
             self._blocked_until[key] = max(until, self._blocked_until.get(key, 0))
 
     def _rate_check(self, api_key: str | None, method: str, path: str) -> dict[str, str]:
@@ -576,7 +596,7 @@ class FakeBingx:
         ``x-ratelimit-requests-expire: 10000`` on a 10-second window. A refused request gets the
         headers too, with nothing remaining (our reading; the page does not restrict them).
         """
-        key = (api_key, method, path)
+        key = (self._uid(api_key), method, path)  # counted per account, as BingX counts
         with self._rate_lock:
             blocked_until = self._blocked_until.get(key, 0)
         if blocked_until:
