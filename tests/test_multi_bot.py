@@ -623,6 +623,16 @@ def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, m
     assert budget.acquire("POST", LEVERAGE_PATH) is not None
 
 
+def _budget_started_while_busy(path: Path, clock: FakeClock) -> account_budget.AccountBudget:
+    """A bot starting while another holds the file's lock: its tables open after the pause."""
+    release, holder = _held_lock(path)
+    try:
+        return _budget(path, clock)
+    finally:
+        release.set()
+        holder.join(timeout=5)
+
+
 def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free(
     tmp_path, caplog, monkeypatch
 ):
@@ -631,13 +641,8 @@ def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free
     path = tmp_path / "account.sqlite"
     running = _budget(path, clock)  # a bot already trading on the account
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
-    release, holder = _held_lock(path)
-    try:
-        starting = _budget(path, clock)  # starts anyway
-        assert starting.acquire("POST", LEVERAGE_PATH) is None  # per process meanwhile
-    finally:
-        release.set()
-        holder.join(timeout=5)
+    starting = _budget_started_while_busy(path, clock)
+    assert starting.acquire("POST", LEVERAGE_PATH) is None  # per process meanwhile
     clock.sleep(account_budget.BUSY_PAUSE_S)
 
     tickets = [budget.acquire("POST", LEVERAGE_PATH) for budget in (running, starting)]
@@ -653,6 +658,18 @@ def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free
     assert not any("no longer shared" in m or "cannot be shared" in m for m in said)
 
 
+def _settings_started_while_busy(path: Path, clock: SecondsClock) -> shared_settings.SharedSettings:
+    """Bot "a" starting while another bot creating the file (or a backup) holds its lock: its
+    table opens after the pause."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        return shared_settings.SharedSettings(path, "a", clock=clock)
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
 def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     tmp_path, caplog, monkeypatch
 ):
@@ -660,15 +677,11 @@ def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")  # another bot creating the file, a backup: lock held
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
 
-    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)  # starts anyway
+    bot_a = _settings_started_while_busy(path, clock)  # starts anyway
     with pytest.raises(shared_settings.Busy):  # and trusts no memory meanwhile
         bot_a.read(*key)
-    other.execute("COMMIT")
-    other.close()
     clock.sleep(shared_settings.BUSY_PAUSE_S)
 
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
@@ -693,12 +706,7 @@ def test_a_state_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
-    release, holder = _held_lock(path)
-    try:
-        starting = _budget(path, clock)  # busy: its tables are opened after the pause
-    finally:
-        release.set()
-        holder.join(timeout=5)
+    starting = _budget_started_while_busy(path, clock)
     _remove_state_file(path)  # meanwhile the folder was cleared, and a later bot made the file
     later_bot = _budget(path, clock)
     clock.sleep(account_budget.BUSY_PAUSE_S)
@@ -718,11 +726,7 @@ def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)  # busy: opened later
-    other.execute("COMMIT")
-    other.close()
+    bot_a = _settings_started_while_busy(path, clock)
     _remove_state_file(path)  # meanwhile the folder was cleared, and bot B made the file
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     clock.sleep(shared_settings.BUSY_PAUSE_S)
@@ -739,12 +743,7 @@ def test_two_threads_finding_the_budget_unopened_open_it_once(tmp_path, monkeypa
     monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
-    release, holder = _held_lock(path)
-    try:
-        budget = _budget(path, clock)  # busy: its tables are opened after the pause
-    finally:
-        release.set()
-        holder.join(timeout=5)
+    budget = _budget_started_while_busy(path, clock)
     clock.sleep(account_budget.BUSY_PAUSE_S)
     opened = []
     open_tables = budget._open_tables
@@ -785,12 +784,7 @@ def test_opening_after_a_wait_for_the_lock_keeps_the_requests_others_sent_meanwh
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     running = _budget(path, clock)
-    release, holder = _held_lock(path)
-    try:
-        starting = _budget(path, clock)  # busy: its tables are opened after the pause
-    finally:
-        release.set()
-        holder.join(timeout=5)
+    starting = _budget_started_while_busy(path, clock)
     clock.sleep(account_budget.BUSY_PAUSE_S)
     in_flight = []
     file_lock = starting._file_lock
