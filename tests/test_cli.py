@@ -1,6 +1,7 @@
 """``freqtrade-bingx`` against the fake BingX, with the shipped config family."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -43,14 +44,32 @@ def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file,
 
     out = capsys.readouterr().out.splitlines()
     assert "position mode hedge" in out[0]
+    state_dir = Path(os.environ["XDG_CACHE_HOME"], "freqtrade-bingx")  # the suite's cache
+    assert out[1].startswith(f"shared with other bots on this machine: {state_dir}/account-")
     # configs/base.json names no stoploss_price_type: BingX's mark price, said as the default.
-    assert out[1].startswith("stoploss trigger price: mark (MARK_PRICE, default;")
-    rows = {line.split()[0]: line.split()[1:] for line in out[3:]}
+    assert out[2].startswith("stoploss trigger price: mark (MARK_PRICE, default;")
+    rows = {line.split()[0]: line.split()[1:] for line in out[4:]}
     # The last column is BingX's funding interval, here from its funding-rate history.
     assert rows["ETH/USDT:USDT"] == ["ETH-USDT", "CROSSED", "5x", "7x", "100x", "8h"]
     assert rows["SOL/USDT:USDT"] == ["SOL-USDT", "ISOLATED", "5x", "5x", "50x", "8h"]
     assert set(rows) == {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 0
+
+
+def test_status_says_when_the_state_file_cannot_be_shared(config_file, tmp_path, capsys):
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    config = json.loads(config_file.read_text())
+    config["exchange"]["account_state_dir"] = str(not_a_folder / "state")
+    path = tmp_path / "unshared.json"
+    path.write_text(json.dumps(config))
+
+    assert cli.main(["-c", str(path), "status"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        "shared with other bots on this machine: no (the state file cannot be used, see the log)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,7 +145,7 @@ def test_status_funding_interval_from_what_bingx_sends(
 
     assert cli.main(["-c", str(config_file), "status"]) == 0
 
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()[3:]]
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[4:]]
     assert [row[-1] for row in rows] == [expected] * 3
     assert fake_bingx.count(FUNDING_RATE_PATH, "GET") == history_reads
 

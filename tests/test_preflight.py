@@ -130,6 +130,7 @@ def test_all_checks_pass_in_one_way_and_hedge_mode(fake_bingx, tmp_path, capsys,
     names = set(statuses)
     pairs = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
     assert {"API key", "IP whitelist", "clock", "position mode", "margin type"} <= names
+    assert "shared state" in names  # PASS above: the bots on this machine share the file
     assert {f"orders {p} {s}" for p in pairs for s in ("long", "short")} <= names
     assert "long 3x of at most 125x, short 3x of at most 125x" in "\n".join(lines)
     tests = [r.params for r in fake_bingx.requests if r.path == ORDER_TEST_PATH]
@@ -307,3 +308,18 @@ def test_preflight_of_a_demo_config_talks_to_the_demo_host(fake_bingx, tmp_path,
     assert code == 0 and set(statuses.values()) == {"PASS"}, "\n".join(lines)
     assert fake_bingx.base_url in lines[0]
     assert fake_bingx.count(ORDER_TEST_PATH, "POST") == 6 + 2 * 2
+
+
+def test_a_state_file_that_cannot_be_used_is_a_warning(fake_bingx, tmp_path, capsys):
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    config = write_config(tmp_path, fake_bingx, account_state_dir=str(not_a_folder / "state"))
+
+    code, statuses, lines = preflight(capsys, fake_bingx, config)
+
+    assert code == 0, "\n".join(lines)
+    assert statuses["shared state"] == "WARN"
+    assert [s for name, s in statuses.items() if name != "shared state"] == ["PASS"] * (
+        len(statuses) - 1
+    )
+    assert lines[-1].startswith("VERDICT: PASS with 1 warning")

@@ -108,6 +108,8 @@ def status(exchange) -> list[str]:
     mode = exchange.refresh_position_mode()
     lines = [
         f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
+        "shared with other bots on this machine: "
+        + (exchange.shared_state_file() or "no (the state file cannot be used, see the log)"),
         # From the config's order_types (a strategy's own order_types are not read here).
         stops.describe_trigger(exchange._config.get("order_types", {})),
         (

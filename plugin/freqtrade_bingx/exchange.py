@@ -301,6 +301,15 @@ class BingxFuturesMixin:
         transport.budget = account_budget.open_budget(path, limits)
         self._shared = shared.open_shared(path, str(self._config.get("bot_name") or "freqtrade"))
 
+    def shared_state_file(self) -> str | None:
+        """The account's state file while this bot shares both its rate budget and its
+        confirmed settings with the other bots on this machine; None when it does not (the
+        reason was logged)."""
+        budget, settings = self.bingx.budget, self._shared
+        if budget is None or settings is None or not (budget.active and settings.active):
+            return None
+        return str(budget.path)
+
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.
         key = self._api.apiKey or self._settings.api_key

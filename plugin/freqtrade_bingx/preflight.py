@@ -6,6 +6,8 @@ a check pointless):
 - the API key works and may trade perpetual futures (BingX's key-permission endpoint);
 - BingX admits this machine's IP (it answers 100419 otherwise);
 - BingX's clock and this machine's agree, measured against ``recvWindow``;
+- this bot shares the account's rate budget and confirmed settings with the other bots on this
+  machine (its state file; no request);
 - the account's position mode and each pair's margin type fit ``exchange.position_mode`` and
   ``margin_mode``;
 - the leverage the strategy asks for (its ``leverage()`` callback, or ``--leverage``) is within
@@ -202,6 +204,7 @@ class Preflight:
         steps = [
             ("access", self._check_access),
             ("clock", self._check_clock),
+            ("shared state", self._check_shared_state),
             ("markets", self._load_markets),
             ("position mode", self._check_position_mode),
             ("margin type", self._check_margin_types),
@@ -341,6 +344,24 @@ class Preflight:
             self._add(WARN, "clock", f"{where}: synchronise this machine's clock (NTP)")
         else:
             self._add(PASS, "clock", where)
+
+    def _check_shared_state(self) -> None:
+        path = self.exchange.shared_state_file()
+        if path:
+            self._add(
+                PASS,
+                "shared state",
+                f"{path}: rate limits and confirmed settings shared with the bots on this "
+                "machine that use this API key (or the same exchange.account_state_name)",
+            )
+        else:
+            self._add(
+                WARN,
+                "shared state",
+                "the account's state file cannot be used (see the log above): this bot keeps "
+                "to BingX's limits on its own, and bots on this account together may exceed "
+                "them; set exchange.account_state_dir to a writable local folder",
+            )
 
     def _load_markets(self) -> None:
         self.exchange.reload_markets(True, load_leverage_tiers=False)
