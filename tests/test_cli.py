@@ -162,3 +162,16 @@ def test_console_script_is_installed_and_runs(fake_bingx, config_file):
     )
     assert result.returncode == 0, result.stderr
     assert "position mode one_way" in result.stdout
+
+
+def test_the_main_jobs_local_account_keeps_its_state_in_the_work_folder(tmp_path, capsys):
+    from freqtrade_bingx import demo
+    from freqtrade_bingx.sim import FakeBingx
+
+    (tmp_path / "user_data").mkdir()
+    with FakeBingx(accounts={demo.DEMO_KEY: demo.DEMO_SECRET}) as server:
+        config = demo._write_config(tmp_path, CONFIGS, server)
+        assert cli.main(["-c", str(config), "status"]) == 0
+
+    shared = capsys.readouterr().out.splitlines()[1]
+    assert shared.startswith(f"shared with other bots on this machine: {tmp_path}/account-state/")

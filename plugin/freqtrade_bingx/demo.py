@@ -53,6 +53,9 @@ def _write_config(workdir: Path, configs: Path, server: FakeBingx) -> Path:
             "api_key": DEMO_KEY,
             "secret": DEMO_SECRET,
             "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}},
+            # The local account's shared state (account_budget.py) stays in the work folder,
+            # not in the user's ~/.cache beside real accounts' files.
+            "account_state_dir": str(workdir / "account-state"),
         },
     }
     path = workdir / "local-bingx.json"
