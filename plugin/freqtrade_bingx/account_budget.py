@@ -208,7 +208,12 @@ class AccountBudget:
         self._failed = False
         self._busy_until_ms = 0  # the file was busy: left alone until then (BUSY_PAUSE_S)
         self._busy_said = False
-        self._limits = dict(limits)
+        # The endpoints counted here: a limit of 0 (or none at all) is not counted.
+        self._limits = {
+            key: per_second
+            for key, per_second in limits.items()
+            if per_second and math.isfinite(per_second) and per_second > 0
+        }
         self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
         self._opened = False  # the tables: opened later if the file was busy at first
         self._opening = False  # a thread is opening them
@@ -251,8 +256,6 @@ class AccountBudget:
             # (stamps of an earlier boot are dropped on opening). It cost 3 fsyncs per request.
             conn.execute("PRAGMA synchronous=NORMAL").close()
             for (method, endpoint), per_second in sorted(self._limits.items()):
-                if not per_second or not math.isfinite(per_second) or per_second <= 0:
-                    continue
                 table = f"rate_{method}_{endpoint.strip('/').replace('/', '_')}"
                 conn.execute(Queries.CREATE_BUCKET_TABLE.format(table=table)).close()
                 conn.execute(
@@ -304,9 +307,7 @@ class AccountBudget:
             return None
         if not self._ready():
             return None
-        bucket = self._buckets.get((method, path))
-        if bucket is None:  # a limit of 0: not counted
-            return None
+        bucket = self._buckets[(method, path)]
         with self._lock:
             self._count += 1
             name = f"{self._prefix}-{self._count}"

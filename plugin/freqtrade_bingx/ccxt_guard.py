@@ -29,7 +29,12 @@ from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import BUDGET_WAIT_S, check_base_url, is_loopback_host
+from freqtrade_bingx.transport import (
+    BUDGET_WAIT_S,
+    BingxNoRoom,
+    check_base_url,
+    is_loopback_host,
+)
 
 
 class RefusedReplyAsync(aiohttp.ClientConnectionError):
@@ -222,10 +227,8 @@ def share_account_budget(
         try:
             ticket = budget.acquire(method, path, max_wait_s=max_wait_s)
         except NoRoomInTime:
-            raise ccxt.DDoSProtection(
-                f"{api.id} {key}: no room in this BingX account's rate budget (shared with the "
-                f"other bots on it) within {max_wait_s:g} s, request not sent"
-            ) from None
+            refused = BingxNoRoom(method=method, path=path, waited_s=max_wait_s)
+            raise ccxt.DDoSProtection(str(refused)) from None
         return (budget, ticket) if ticket is not None else None
 
     if sync:
