@@ -489,14 +489,7 @@ def test_without_the_shared_budget_two_bots_draw_100410(tmp_path, mocker):
             plugin_exchange(server, account_state_dir=str(tmp_path / "b")) as bot_b,
         ):
             server.clear_requests()
-            threads = [
-                threading.Thread(target=_try_all, args=(bot, _pairs(server, first, BURST_PAIRS)))
-                for bot, first in ((bot_a, 0), (bot_b, BURST_PAIRS))
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            _set_leverage_at_once(server, bot_a, bot_b)
         assert _codes(server)[RATE_LIMITED] > 0
 
 
@@ -521,17 +514,7 @@ def test_two_keys_of_one_account_keep_to_its_limits_when_named(tmp_path, mocker,
             plugin_exchange(server, key=SECOND_KEY, secret=SECOND_SECRET, **shared) as bot_b,
         ):
             server.clear_requests()
-            errors: list[str] = []
-            threads = [
-                threading.Thread(
-                    target=_try_all, args=(bot, _pairs(server, first, BURST_PAIRS), errors)
-                )
-                for bot, first in ((bot_a, 0), (bot_b, BURST_PAIRS))
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            errors = _set_leverage_at_once(server, bot_a, bot_b)
         refused = _codes(server)[RATE_LIMITED]
         keys = {r.api_key for r in server.requests if r.path == LEVERAGE_PATH}
         acct = server.account(SECOND_KEY)
@@ -547,13 +530,26 @@ def test_two_keys_of_one_account_keep_to_its_limits_when_named(tmp_path, mocker,
         assert refused > 0
 
 
-def _try_all(exchange, pairs: list[str], errors: list[str] | None = None) -> None:
+def _set_leverage_at_once(server, bot_a, bot_b) -> list[str]:
+    """Each bot sets 3x on pairs of its own, in two threads at once; the errors they got."""
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=_try_all, args=(bot, _pairs(server, first, BURST_PAIRS), errors))
+        for bot, first in ((bot_a, 0), (bot_b, BURST_PAIRS))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def _try_all(exchange, pairs: list[str], errors: list[str]) -> None:
     for p in pairs:
         try:
             exchange._lev_prep(p, 3, "buy")
         except Exception as e:  # noqa: BLE001  (the server's ledger is what is checked)
-            if errors is not None:
-                errors.append(f"{p}: {e}")
+            errors.append(f"{p}: {e}")
 
 
 @pytest.mark.parametrize(
