@@ -14,14 +14,25 @@ import pytest
 from freqtrade.enums import MarginMode
 from freqtrade.exceptions import TemporaryError
 
-from freqtrade_bingx import cli
+from freqtrade_bingx import cli, files
+from freqtrade_bingx import clock as clock_module
+from freqtrade_bingx.clock import ServerClock
 from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.transport import BingxBadResponse
-from tests.conftest import LEVERAGE_PATH, MARGIN_PATH, MODE_PATH, TIME_PATH
+from freqtrade_bingx.transport import BingxBadResponse, BingxTransport
+from tests.clocks import FakeClock
+from tests.conftest import (
+    API_KEY,
+    API_SECRET,
+    LEVERAGE_PATH,
+    MARGIN_PATH,
+    MODE_PATH,
+    TIME_PATH,
+)
 
 
 PAIR = "BTC/USDT:USDT"
 POSITIONS_PATH = "/openApi/swap/v2/user/positions"
+ORDER_PATH = "/openApi/swap/v2/trade/order"
 TIER_PATH = "/openApi/swap/v1/maintMarginRatio"
 PREMIUM_PATH = "/openApi/swap/v2/quote/premiumIndex"
 ATTEMPTS = 5  # freqtrade's @retrier: the first call and four retries
@@ -254,3 +265,94 @@ def test_well_formed_replies_still_read(fake_bingx, make_exchange):
     assert exchange.funding_interval_hours(PAIR) in (1, 2, 4, 8)
     assert len(exchange.load_leverage_tiers()[PAIR]) > 1
     assert any("BTC/USDT:USDT" in line for line in cli.status(exchange))
+
+
+# --- a reply nested deeper than any reader can follow ------------------------------------
+
+# 400 KB of brackets: json (and anything that walks the value recursively) raises RecursionError
+# on it, which would end freqtrade with "Fatal exception!" instead of an exception it handles.
+NESTED = b"[" * 200_000 + b"]" * 200_000
+NESTED_DATA = raw("[" * 100_000 + "]" * 100_000)  # a sound envelope, its data nested
+
+
+def _validated_exchange(fake_bingx, tmp_path, mocker):
+    """The exchange as ``freqtrade trade`` builds it (its resolver with validate=True)."""
+    from tests.test_cold_start import start
+
+    mocker.patch("freqtrade.exchange.common.time.sleep")
+    return start(fake_bingx, tmp_path)
+
+
+@pytest.mark.parametrize("reply", [NESTED, NESTED_DATA], ids=["body", "data"])
+def test_a_nested_leverage_reply_is_a_temporary_error_in_create_order(
+    fake_bingx, tmp_path, mocker, reply
+):
+    exchange = _validated_exchange(fake_bingx, tmp_path, mocker)
+    try:
+        fake_bingx.inject(Fault(path=LEVERAGE_PATH, body=reply, times=100))
+        fake_bingx.clear_requests()
+        error = expect_temporary(
+            lambda: exchange.create_order(
+                pair=PAIR, ordertype="market", side="buy", amount=0.01, rate=None, leverage=3.0
+            ),
+            LEVERAGE_PATH,
+        )
+        assert "nested" in str(error) or "not JSON" in str(error)
+        assert fake_bingx.count(ORDER_PATH, "POST") == 0  # no entry on a leverage not read
+        # The next entry, once BingX answers sanely, goes through.
+        fake_bingx.clear_faults()
+        order = exchange.create_order(
+            pair=PAIR, ordertype="market", side="buy", amount=0.01, rate=None, leverage=3.0
+        )
+        assert order["id"]
+    finally:
+        exchange.close()
+
+
+def test_a_nested_server_time_reply_leaves_the_clock_readable(fake_bingx, make_exchange):
+    exchange = make_exchange()
+    fake_bingx.inject(Fault(path=TIME_PATH, method="GET", body=NESTED))
+    with pytest.raises(BingxBadResponse, match="not JSON"):
+        exchange.bingx.sync_time()
+    fake_bingx.clear_requests()
+    exchange.bingx.sync_time()  # read again, and believed
+    assert fake_bingx.count(TIME_PATH, "GET") == 1
+    assert exchange.bingx.clock_synced
+
+
+def test_the_clock_reading_is_released_whatever_the_reading_raises(fake_bingx, monkeypatch):
+    """Not only BingX's errors end a reading: any exception out of it (a bug, a RecursionError)
+    must release it, or the clock is never read again."""
+    clock = FakeClock()
+    transport = BingxTransport(
+        API_KEY, API_SECRET, fake_bingx.base_url, server_clock=ServerClock(clock)
+    )
+    real_read = transport._read_offset
+
+    def broken_read() -> int:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(transport, "_read_offset", broken_read)
+    with pytest.raises(RecursionError):
+        transport.refresh_clock_if_due()
+    with pytest.raises(RecursionError):
+        transport.sync_time()
+    monkeypatch.setattr(transport, "_read_offset", real_read)
+    clock.sleep(clock_module.MAX_RETRY_S)  # past the back-off after the failed readings
+    fake_bingx.clear_requests()
+    transport.request("GET", "/openApi/swap/v2/user/positions", {"symbol": "BTC-USDT"})
+    assert fake_bingx.count(TIME_PATH, "GET") == 1
+    assert transport.clock_synced
+
+
+def test_json_nested_within_reason_still_decodes_and_deeper_does_not():
+    value: object = 1
+    for _ in range(files.MAX_JSON_DEPTH):
+        value = [value]
+    assert files.decode_json(json.dumps(value)) == value
+    with pytest.raises(ValueError, match="nested"):
+        files.decode_json(json.dumps([value]))
+    # Deep but decodable by json (a recursive reader would fail on it later): refused too. The
+    # cache files read through the same function (test_files: a nested tier cache is a miss).
+    with pytest.raises(ValueError, match="nested"):
+        files.decode_json("[" * 500 + "]" * 500)

@@ -1,4 +1,5 @@
-"""The plugin's cache files on disk: written whole or not at all, and distrusted when read.
+"""The plugin's cache files on disk: written whole or not at all, and distrusted when read;
+and :func:`decode_json`, the one JSON decoder for them and for BingX's replies.
 
 Several bots may share one data directory, and a hand or another program may edit a file.
 A writer therefore writes a temporary file with a name of its own beside the target and moves
@@ -17,6 +18,11 @@ from typing import Any
 
 
 logger = logging.getLogger(__name__)
+
+# No reply or file of the plugin nests deeper than a handful of levels (a markets snapshot:
+# snapshot, markets, market, info, a list, a row). A deeper one is garbled or hostile: decoded,
+# it would still make any recursive reader (repr, a copy, a comparison) raise RecursionError.
+MAX_JSON_DEPTH = 64
 
 _reported: set[tuple[str, int, int]] = set()
 _reported_lock = threading.Lock()
@@ -49,11 +55,41 @@ def read_json(path: Path) -> Any:
     :raises OSError: it cannot be read.
     :raises ValueError: it is not JSON (or not UTF-8).
     """
-    text = path.read_text(encoding="utf-8")
+    return decode_json(path.read_text(encoding="utf-8"))
+
+
+def decode_json(text: str | bytes) -> Any:
+    """The JSON value in ``text`` (bytes: UTF-8, -16 or -32, as ``json.loads`` detects).
+
+    :raises ValueError: it is not JSON, not text, or nests deeper than :data:`MAX_JSON_DEPTH`
+        (``json`` itself raises RecursionError for deep nesting: never passed on).
+    """
     try:
-        return json.loads(text)
-    except RecursionError as e:
-        raise ValueError("JSON nested too deeply") from e
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        too_deep = True
+    else:
+        too_deep = _nests_deeper(value, MAX_JSON_DEPTH)
+    if too_deep:
+        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """True when ``value`` has containers more than ``limit`` levels deep (no recursion)."""
+    level = [value]
+    for _depth in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def report_unusable(path: Path, what: str, problem: str) -> None:

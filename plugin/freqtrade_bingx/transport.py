@@ -29,7 +29,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 
 import requests
 
-from freqtrade_bingx import redact
+from freqtrade_bingx import files, redact
 from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import (
     MAX_REPLY_BYTES,
@@ -268,7 +268,7 @@ class BingxTransport:
         self.server_clock.begin_reading()
         try:
             offset = self._read_offset()
-        except BingxError:
+        except BaseException:  # whatever it is, the reading is over: never left claimed
             self.server_clock.record_failure()
             raise
         self.server_clock.record(offset)
@@ -292,6 +292,9 @@ class BingxTransport:
                 self.server_clock.offset_ms,
             )
             return
+        except BaseException:  # not BingX's answer but ours: raised, and the reading released
+            self.server_clock.record_failure()
+            raise
         self.server_clock.record(offset)
         logger.debug("BingX clock offset: %d ms", offset)
 
@@ -408,9 +411,9 @@ class BingxTransport:
     def _unpack(self, method: str, path: str, response: requests.Response, signed: bool) -> Any:
         status = response.status_code
         try:
-            body = response.json()
+            body = files.decode_json(response.content)
         except ValueError:
-            body = None
+            body = None  # not JSON, or nested too deep to read safely
         envelope = body if isinstance(body, dict) and "code" in body else None
         if status in RATE_LIMIT_STATUSES:
             key = self._key(method, path)
