@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from freqtrade.exceptions import TemporaryError
+from freqtrade.persistence import Trade
 
-from freqtrade_bingx import funding
+from freqtrade_bingx import funding, paging
 from freqtrade_bingx.sim import Fault
 
 
@@ -93,8 +94,93 @@ def test_a_garbled_row_is_a_temporary_error_not_a_crash(fake_bingx, make_exchang
     fake_bingx.clear_requests()
     with pytest.raises(TemporaryError, match="no valid time or income"):
         exchange._get_funding_fees_from_exchange.__wrapped__(exchange, PAIR, now - 2 * HOUR_MS)
-    # Through freqtrade's get_funding_fees the error is logged and 0 is charged for now.
-    assert exchange.get_funding_fees(PAIR, 0.1, False, datetime.now(UTC)) == 0.0
+
+
+def _trade_charged(fees: float) -> Trade:
+    trade = Trade(
+        pair=PAIR,
+        is_open=True,
+        amount=0.1,
+        open_rate=60000.0,
+        fee_open=0.0005,
+        fee_close=0.0005,
+        is_short=False,
+        leverage=1.0,
+    )
+    trade.set_funding_fees(fees)
+    return trade
+
+
+def test_a_failed_read_keeps_the_trades_funding_fees(fake_bingx, make_exchange, caplog):
+    """freqtrade's own get_funding_fees answers 0.0 on an error, which its callers store as
+    the trade's fees: a failed read would wipe what was charged so far."""
+    exchange = make_exchange()
+    now = fake_bingx.server_time_ms()
+    fake_bingx.account().incomes[:] = [dict(_row("BTC-USDT", now - HOUR_MS, 0.1), income="NaN")]
+    trade = _trade_charged(-1.25)
+    opened = datetime.fromtimestamp((now - 2 * HOUR_MS) / 1000, tz=UTC)
+
+    # What freqtrade's update_funding_fees does every 30 minutes.
+    trade.set_funding_fees(exchange.get_funding_fees(PAIR, 0.1, False, opened))
+
+    assert trade.funding_fees == -1.25
+    assert "Could not update the funding fees of BTC/USDT:USDT" in caplog.text
+    assert INCOME_PATH in caplog.text
+
+
+def test_payments_with_numeric_tran_ids_are_kept_apart(fake_bingx, make_exchange):
+    """Two payments at the same time of the same amount (long and short of a hedge-mode
+    account) are two payments, whether BingX sends tranId as a string or as a number."""
+    exchange = make_exchange()
+    now = fake_bingx.server_time_ms()
+    t = (now // HOUR_MS) * HOUR_MS
+    rows = [_row("BTC-USDT", t, -0.25), _row("BTC-USDT", t, -0.25)]
+    rows[0]["tranId"], rows[1]["tranId"] = 1234567890123456789, 1234567890123456790
+    fake_bingx.account().incomes[:] = rows
+    opened = datetime.fromtimestamp((t - HOUR_MS) / 1000, tz=UTC)
+    assert exchange.get_funding_fees(PAIR, 0.1, False, opened) == pytest.approx(-0.5)
+
+
+def test_a_reply_that_ignores_the_window_ends_in_a_few_requests(fake_bingx, make_exchange):
+    """BingX (or a proxy) ignoring startTime/endTime: a full page whatever the window. The read
+    stops at the first row outside the window asked for, with an exception naming the
+    endpoint that freqtrade does not retry, and the trade keeps its fees."""
+    exchange = make_exchange()
+    now = fake_bingx.server_time_ms()
+    # 1120 payments in the last 7 days (what the fake sends with no times): more than a page.
+    fake_bingx.account().incomes[:] = [
+        _row("BTC-USDT", now - 7 * 24 * HOUR_MS + i * 9 * 60_000, -0.01) for i in range(1120)
+    ]
+    fake_bingx.inject(Fault(INCOME_PATH, ignore_params=("startTime", "endTime"), times=10_000))
+    sent = _count_calls(exchange, "swapV2PrivateGetUserIncome", stop_after=100)
+    fake_bingx.clear_requests()
+    opened = datetime.fromtimestamp((now - 30 * 24 * HOUR_MS) / 1000, tz=UTC)
+
+    with pytest.raises(paging.WindowNotRead, match="outside the window") as raised:
+        exchange._get_funding_fees_from_exchange(PAIR, opened)
+    assert not isinstance(raised.value, TemporaryError)  # not retried: the same reply again
+    assert f"GET {INCOME_PATH}" in str(raised.value)
+    assert sent == [1, 2]  # the whole window (a full page), then its older half
+    assert fake_bingx.count(INCOME_PATH) == 2
+
+    trade = _trade_charged(-3.0)
+    trade.set_funding_fees(exchange.get_funding_fees(PAIR, 0.1, False, opened))
+    assert trade.funding_fees == -3.0
+
+
+def _count_calls(exchange, name: str, stop_after: int) -> list[int]:
+    """Count calls of ccxt's ``name``; stop a runaway walk (the code before the bound)."""
+    calls: list[int] = []
+    call = getattr(exchange._api, name)
+
+    def counted(*args, **kwargs):
+        calls.append(len(calls) + 1)
+        if len(calls) > stop_after:
+            pytest.fail(f"more than {stop_after} requests for one read")
+        return call(*args, **kwargs)
+
+    setattr(exchange._api, name, counted)
+    return calls
 
 
 def test_a_reply_that_is_not_an_envelope_is_retried(fake_bingx, make_exchange):
@@ -140,15 +226,45 @@ def test_the_local_exchange_keeps_three_months(fake_bingx, make_exchange):
 
 def test_split_windows_find_every_row_whichever_rows_a_full_page_holds():
     # Pure walk against a fake that returns the OLDEST rows of a full window (the local
-    # exchange returns the newest): both orders must give every payment exactly once.
-    payments = [funding.FundingPayment(str(t), t, 1.0) for t in range(0, 5000, 2)]
+    # exchange returns the newest): both orders must give every payment exactly once. Ten
+    # payments an hour, the densest the walk believes.
+    step = HOUR_MS // funding.MAX_ROWS_PER_HOUR
+    payments = [funding.FundingPayment(str(t), t, 1.0) for t in range(0, 250 * HOUR_MS, step)]
 
     def oldest_first(start: int, end: int):
         rows = [p for p in payments if start <= p.time_ms <= end][: funding.PAGE_LIMIT]
         return len(rows), rows
 
-    found = funding.read_window(oldest_first, 0, 5000)
+    found = paging.read_window(funding.INCOME_PAGING, oldest_first, 0, 250 * HOUR_MS)
     assert [p.time_ms for p in found] == [p.time_ms for p in payments]
+
+
+def _always_full(calls: list[tuple[int, int]]):
+    """A page that is full whatever the window, its rows inside it (no row gives it away)."""
+
+    def fetch(start: int, end: int):
+        calls.append((start, end))
+        rows = [funding.FundingPayment(f"{start}:{i}", start, 1.0) for i in range(1000)]
+        return len(rows), rows
+
+    return fetch
+
+
+def test_a_full_page_for_a_window_too_short_to_hold_it_ends_the_read():
+    calls: list[tuple[int, int]] = []
+    span = 12 * 24 * HOUR_MS  # split 12 days: 6 days, 3 days (< 100 hours: full is a lie)
+    with pytest.raises(paging.WindowNotRead, match="more than so short a window can hold"):
+        paging.read_window(funding.INCOME_PAGING, _always_full(calls), 0, span)
+    assert len(calls) == 3  # 12 days, its first 6-day half, that half's first 3-day half
+    assert funding.INCOME_PAGING.min_window_ms == 100 * HOUR_MS
+
+
+def test_a_read_sends_at_most_max_pages():
+    calls: list[tuple[int, int]] = []
+    bounds = paging.Paging("GET /x", limit=1000, min_window_ms=1, max_pages=7)
+    with pytest.raises(paging.WindowNotRead, match="more than 7 pages"):
+        paging.read_window(bounds, _always_full(calls), 0, 10**9)
+    assert len(calls) == 7
 
 
 def test_ledger_reads_only_gaps_and_rereads_recent_minutes():

@@ -10,9 +10,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from freqtrade.exceptions import DDosProtection, TemporaryError
+from freqtrade.exceptions import DDosProtection, ExchangeError, TemporaryError
 
-from freqtrade_bingx import reconcile
+from freqtrade_bingx import paging, reconcile
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.server import FORCE_ORDERS_PATH, FULL_ORDER_PATH
 
@@ -151,7 +151,10 @@ def test_each_request_spans_at_most_seven_days(make_exchange, fake_bingx):
         assert int(first["endTime"]) - int(first["startTime"]) <= 7 * DAY / timedelta(
             milliseconds=1
         )
-        assert "endTime" not in second  # the last step runs to now
+        if path == FULL_ORDER_PATH:
+            assert "endTime" not in second  # the last step runs to now
+        else:  # force orders are read in windows, so the last one ends now
+            assert int(second["endTime"]) >= fake_bingx.server_time_ms() - 60_000
         assert int(second["startTime"]) <= int(first["endTime"])  # no gap between the steps
 
 
@@ -217,3 +220,61 @@ def test_the_liquidation_is_logged_once(make_exchange, fake_bingx, caplog):
     exchange.fetch_orders(PAIR, _since())
     exchange.fetch_orders(PAIR, _since())
     assert caplog.text.count("BingX closed BTC/USDT:USDT itself (LIQUIDATION)") == 1
+
+
+def _liquidations_every_half_hour(server, count: int) -> list[str]:
+    """``count`` liquidations of a BTC long, one every 30 minutes up to now (newest first);
+    their order ids."""
+    ids = []
+    try:
+        for k in range(1, count + 1):
+            server.clock_skew_ms = -k * 30 * 60_000
+            server.open_position(SYMBOL, "LONG", 0.01, 60000.0, api_key="test-key")
+            ids.append(str(server.liquidate(SYMBOL)["orderId"]))
+    finally:
+        server.clock_skew_ms = 0
+    return ids
+
+
+def test_more_force_orders_than_one_page_are_all_found(make_exchange, fake_bingx):
+    """The page answers at most 100 rows: 150 liquidations in the window are read in halves."""
+    exchange = make_exchange()
+    ids = _liquidations_every_half_hour(fake_bingx, 150)  # over the last 75 hours
+    fake_bingx.clear_requests()
+
+    orders = exchange.fetch_orders(PAIR, datetime.now(UTC) - 4 * DAY)
+
+    assert set(ids) <= {o["id"] for o in orders}
+    sent = [r.params for r in fake_bingx.requests if r.path == FORCE_ORDERS_PATH]
+    liquidations = [p for p in sent if p["autoCloseType"] == "LIQUIDATION"]
+    assert len(liquidations) == 3  # the window (a full page of 100), then both halves
+    assert {p["limit"] for p in sent} == {"100"}  # the page's maximum
+
+
+def test_force_orders_ignoring_the_window_end_in_a_few_requests(make_exchange, fake_bingx):
+    """BingX (or a proxy) ignoring startTime/endTime: the read stops at the first row outside
+    the window asked for, with an exception naming the endpoint, which freqtrade's
+    handle_onexchange_order catches (ExchangeError) and does not retry."""
+    exchange = make_exchange()
+    _liquidations_every_half_hour(fake_bingx, 150)
+    fake_bingx.inject(
+        Fault(FORCE_ORDERS_PATH, ignore_params=("startTime", "endTime"), times=10_000)
+    )
+    fake_bingx.clear_requests()
+
+    with pytest.raises(paging.WindowNotRead, match="outside the window") as raised:
+        exchange.fetch_orders(PAIR, datetime.now(UTC) - 4 * DAY)
+
+    assert isinstance(raised.value, ExchangeError)
+    assert not isinstance(raised.value, TemporaryError)
+    assert f"GET {FORCE_ORDERS_PATH}" in str(raised.value)
+    assert fake_bingx.count(FORCE_ORDERS_PATH) == 2  # the window, then its older half
+
+
+def test_a_force_order_row_without_its_time_is_a_garbled_reply(make_exchange, fake_bingx):
+    exchange = make_exchange()
+    row = {"symbol": SYMBOL, "orderId": 1, "side": "SELL", "type": "LIMIT", "status": "FILLED"}
+    body = json.dumps({"code": 0, "msg": "", "data": {"orders": [row]}}).encode()
+    fake_bingx.inject(Fault(FORCE_ORDERS_PATH, body=body))
+    with pytest.raises(TemporaryError, match="forceOrders"):
+        exchange.fetch_orders(PAIR, _since())

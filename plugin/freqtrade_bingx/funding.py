@@ -15,26 +15,42 @@ older export ``account__get_account_profit_and_loss_fund_flow.md``):
 - "Only keep the last 3 months data": nothing older is asked for. A trade open for longer gets
   what BingX still has (and what this process read before), and the log says so.
 - The page does not say which rows a full page holds when more match (the oldest or the newest)
-  nor whether ``endTime`` is inclusive. So a full page is never trusted to be the whole window:
-  the window is halved and both halves are read again, the halves overlapping by one
-  millisecond, and rows are told apart by ``tranId``.
+  nor whether ``endTime`` is inclusive: the window is read by :mod:`freqtrade_bingx.paging`,
+  which halves a window whose page is full, and rows are told apart by ``tranId`` (a string
+  on the page; a number is taken as the same identity).
+- How dense payments can be, which bounds that walk: BingX funds every 1, 2, 4 or 8 hours, and
+  pays one row per position at each settlement, at most two positions per symbol (hedge mode:
+  long and short). :data:`MAX_ROWS_PER_HOUR` allows five times that, for what the page does not
+  say; a full page of 1000 rows then needs a window of at least 100 hours. A window of 90 days
+  is split at most 5 times: 63 requests at most, in the worst legitimate case.
 
 :class:`FundingLedger` remembers, per pair, the payments read and the span they cover, so the
 next update (freqtrade asks every 30 minutes for every open trade) reads only what is new.
-Standard library only; the freqtrade glue is ``futures_data.py``.
+The freqtrade glue is ``futures_data.py``.
 """
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from freqtrade_bingx.paging import Paging
 
 
 INCOME_PATH = "/openApi/swap/v2/user/income"
 FUNDING_FEE = "FUNDING_FEE"
 PAGE_LIMIT = 1000  # the page's maximum for ``limit``
 RETENTION_MS = 90 * 24 * 3600 * 1000  # "Only keep the last 3 months data" (at least 90 days)
+HOUR_MS = 3600 * 1000
+# Funding rows of one symbol per hour at most: hourly settlements (the shortest interval), one
+# row per position, two positions (hedge mode); five times that for what the page leaves open.
+MAX_ROWS_PER_HOUR = 2 * 5
+INCOME_PAGING = Paging(
+    path=f"GET {INCOME_PATH}",
+    limit=PAGE_LIMIT,
+    min_window_ms=PAGE_LIMIT // MAX_ROWS_PER_HOUR * HOUR_MS,
+    max_pages=64,  # 2**6 - 1 requests split a 90-day window down to the smallest one
+)
 # Rows this recent are read again next time: BingX may book a payment a little after its time.
 RECENT_MS = 10 * 60 * 1000
 
@@ -50,6 +66,9 @@ class FundingPayment:
     key: str
     time_ms: int
     amount: float
+
+    def in_window(self, start_ms: int, end_ms: int) -> bool:
+        return start_ms <= self.time_ms <= end_ms
 
 
 def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
@@ -75,29 +94,19 @@ def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
                 f"an income row of {symbol} has no valid time or income: "
                 f"time={row.get('time')!r} income={row.get('income')!r}"
             )
-        tran_id = row.get("tranId")
-        key = tran_id if isinstance(tran_id, str) and tran_id else f"{time_ms}:{amount!r}"
-        payments.append(FundingPayment(key, time_ms, amount))
+        payments.append(FundingPayment(_identity(row, time_ms, amount), time_ms, amount))
     return payments
 
 
-# A page of rows for [start_ms, end_ms]: (how many rows BingX sent, the payments among them).
-FetchPage = Callable[[int, int], tuple[int, list[FundingPayment]]]
-
-
-def read_window(fetch: FetchPage, start_ms: int, end_ms: int) -> list[FundingPayment]:
-    """Every payment in ``[start_ms, end_ms]``: a full page is split until none is full."""
-    found: dict[str, FundingPayment] = {}
-    windows = [(start_ms, end_ms)]
-    while windows:
-        low, high = windows.pop()
-        sent, payments = fetch(low, high)
-        if sent >= PAGE_LIMIT and high - low > 1:
-            middle = (low + high) // 2
-            windows += [(middle, high), (low, middle)]  # overlap at ``middle``: keys dedupe
-            continue
-        found.update((p.key, p) for p in payments if low <= p.time_ms <= high)
-    return sorted(found.values(), key=lambda p: p.time_ms)
+def _identity(row: dict[str, Any], time_ms: int, amount: float) -> str:
+    """A payment's ``tranId`` (a string on the page; a whole number is the same identity, as
+    text); without one, its time and amount, the best there is."""
+    tran_id = row.get("tranId")
+    if isinstance(tran_id, int) and not isinstance(tran_id, bool):
+        return str(tran_id)
+    if isinstance(tran_id, str) and tran_id:
+        return tran_id
+    return f"{time_ms}:{amount!r}"
 
 
 class FundingLedger:

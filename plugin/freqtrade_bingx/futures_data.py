@@ -35,6 +35,7 @@ from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
     DDosProtection,
+    ExchangeError,
     InvalidOrderException,
     OperationalException,
     TemporaryError,
@@ -44,7 +45,16 @@ from freqtrade.exchange.exchange_types import Tickers
 from freqtrade.plugins.pairlist.pairlist_helpers import expand_pairlist
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
-from freqtrade_bingx import account, delisting, funding, liquidation, markets_cache, replies, tiers
+from freqtrade_bingx import (
+    account,
+    delisting,
+    funding,
+    liquidation,
+    markets_cache,
+    paging,
+    replies,
+    tiers,
+)
 from freqtrade_bingx.errors import translate
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
@@ -505,12 +515,36 @@ class BingxFuturesDataMixin:
 
     # --- funding --------------------------------------------------------------------------
 
+    def get_funding_fees(
+        self, pair: str, amount: float, is_short: bool, open_date: datetime
+    ) -> float | None:
+        """The trade's funding fees since ``open_date``; None (live) when they could not be read.
+
+        freqtrade's version answers 0.0 when the read fails, and its callers store that as the
+        trade's funding fees: a failed read would wipe what was charged so far. None is what
+        freqtrade's ``Trade.set_funding_fees`` takes as "no new figure": the trade keeps the
+        last one until a later update reads them.
+        """
+        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
+            return super().get_funding_fees(pair, amount, is_short, open_date)
+        try:
+            return self._get_funding_fees_from_exchange(pair, open_date)
+        except ExchangeError as e:
+            logger.warning(
+                "Could not update the funding fees of %s, the trade keeps its last figure: %s",
+                pair,
+                e,
+            )
+            return None
+
     @retrier
     def _get_funding_fees_from_exchange(self, pair: str, since: datetime | int) -> float:
         """The sum of every funding payment of ``pair`` since ``since`` (live trading).
 
         freqtrade's version makes one request without ``limit`` (100 rows at most); this one
-        pages through BingX's income endpoint (see :mod:`freqtrade_bingx.funding`).
+        pages through BingX's income endpoint (see :mod:`freqtrade_bingx.funding`). A window
+        BingX's replies do not let it read ends with :class:`~freqtrade_bingx.paging.WindowNotRead`
+        (not retried: asked again, BingX would answer the same way).
         """
         if self.trading_mode != TradingMode.FUTURES:
             return super()._get_funding_fees_from_exchange(pair, since)
@@ -521,12 +555,15 @@ class BingxFuturesDataMixin:
         with self._funding_lock:
             ledger = self._funding_ledgers.setdefault(symbol, funding.FundingLedger())
         for start, end in ledger.gaps(max(since_ms, oldest_kept), now_ms):
-            ledger.add(start, end, funding.read_window(self._income_page(symbol), start, end))
+            payments = paging.read_window(
+                funding.INCOME_PAGING, self._income_page(symbol), start, end
+            )
+            ledger.add(start, end, payments)
         if since_ms < oldest_kept and ledger.gaps(since_ms, oldest_kept):
             self._warn_funding_retention(pair, since_ms)
         return ledger.total(since_ms)
 
-    def _income_page(self, symbol: str) -> Callable[[int, int], tuple[int, list]]:
+    def _income_page(self, symbol: str) -> paging.FetchPage[funding.FundingPayment]:
         def fetch(start_ms: int, end_ms: int) -> tuple[int, list]:
             params = {
                 "symbol": symbol,

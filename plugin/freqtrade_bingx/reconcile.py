@@ -25,6 +25,13 @@ What BingX needs for that to work:
   say that the order history lists them too, so :meth:`BingxReconcileMixin._fetch_orders` adds
   the pair's force orders of the same window, parsed by ccxt like any BingX order. A close on
   bingx.com is an ordinary order and already in the history.
+- **All of them.** The page answers at most 100 rows ("The default value is 50, the maximum
+  value is 100") and does not say which ones when more match: the window is read with
+  :mod:`freqtrade_bingx.paging`, split while a page is full, down to an hour (a hundred force
+  orders of one kind for one pair within an hour is not something one account can have), at
+  most 16 requests per kind. A reply with rows outside the window asked for, or beyond those
+  bounds, is not understood: ``WindowNotRead`` names the endpoint, and freqtrade's
+  ``handle_onexchange_order`` logs it and tries again on its next loop.
 - **Which it was.** The force orders are asked for per ``autoCloseType``, since a row does not
   say whether it is a liquidation or ADL, and the log names it. The trade's exit reason stays
   freqtrade's ``sold_on_exchange``: no exchange hook sets it, and freqtrade hands strategy
@@ -35,6 +42,7 @@ Only live futures send anything; dry-run and spot are freqtrade's own.
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
@@ -43,6 +51,8 @@ import ccxt
 from freqtrade.enums import TradingMode
 from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
+
+from freqtrade_bingx import paging
 
 
 logger = logging.getLogger(__name__)
@@ -53,6 +63,12 @@ FORCE_ORDERS = "/openApi/swap/v2/trade/forceOrders"
 AUTO_CLOSE_TYPES = ("LIQUIDATION", "ADL")
 # The forceOrders page: limit "The default value is 50, the maximum value is 100".
 FORCE_ORDERS_LIMIT = 100
+FORCE_ORDERS_PAGING = paging.Paging(
+    path=f"GET {FORCE_ORDERS}",
+    limit=FORCE_ORDERS_LIMIT,
+    min_window_ms=3600 * 1000,  # a full page of one kind for one pair within an hour: no
+    max_pages=16,  # split 7 days four times: 31 requests; 16 already read 800 orders at least
+)
 # freqtrade's _fetch_orders asks from 10 s before ``since``.
 FREQTRADE_SINCE_MARGIN_MS = 10_000
 # A permanent refusal of forceOrders (key without the trading permission, ...) is not sent
@@ -109,8 +125,9 @@ class BingxReconcileMixin:
     def fetch_force_orders(
         self, pair: str, since: datetime, until_ms: int | None = None
     ) -> list[CcxtOrder]:
-        """``pair``'s liquidation and ADL orders from ``since``, as ccxt orders (amounts in
-        contracts, as ccxt gives them; freqtrade's ``_fetch_orders`` converts).
+        """``pair``'s liquidation and ADL orders from ``since`` (to ``until_ms``, else now), as
+        ccxt orders (amounts in contracts, as ccxt gives them; freqtrade's ``_fetch_orders``
+        converts).
 
         A refusal only a person can fix is logged and skipped for a while; the orders freqtrade
         found on the order history still count.
@@ -118,39 +135,51 @@ class BingxReconcileMixin:
         market = self.markets.get(pair) or {}
         if not market.get("swap") or self._force_orders_refused():
             return []
-        request: dict[str, Any] = {
-            "symbol": market["id"],
-            "startTime": int(since.timestamp() * 1000) - FREQTRADE_SINCE_MARGIN_MS,
-            "limit": FORCE_ORDERS_LIMIT,
-        }
-        if until_ms is not None:
-            request["endTime"] = until_ms
+        start = int(since.timestamp() * 1000) - FREQTRADE_SINCE_MARGIN_MS
+        end = until_ms if until_ms is not None else self._api.milliseconds()
         orders = []
         for kind in AUTO_CLOSE_TYPES:
-            found = self._fetch_force_orders_of(pair, market, {**request, "autoCloseType": kind})
-            if found is None:
-                return []  # refused: see _refuse_force_orders
+            fetch = self._force_orders_page(market["id"], kind)
+            try:
+                rows = paging.read_window(FORCE_ORDERS_PAGING, fetch, start, end)
+            except _Refused as refused:
+                self._refuse_force_orders(refused.error)
+                return []
+            found = self._as_orders(pair, market, [row.row for row in rows])
             self._report(pair, kind, found)
             orders += found
         return orders
 
-    def _fetch_force_orders_of(
-        self, pair: str, market: dict, request: dict[str, Any]
-    ) -> list[CcxtOrder] | None:
-        """One forceOrders request as ccxt orders of ``pair``; None if BingX refused it."""
-        try:
-            reply = self._api.swapV2PrivateGetTradeForceOrders(request)
-        except ccxt.DDoSProtection as e:
-            raise DDosProtection(e) from e
-        except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
-            # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
-            self._refuse_force_orders(e)
-            return None
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(f"Could not read BingX force orders of {pair}: {e}") from e
-        except ccxt.BaseError as e:
-            raise OperationalException(e) from e
-        rows = force_order_rows(reply)
+    def _force_orders_page(self, symbol: str, kind: str) -> paging.FetchPage["ForceOrderRow"]:
+        """One forceOrders request for a window, its rows checked; :class:`_Refused` if BingX
+        refused it for good."""
+
+        def fetch(start_ms: int, end_ms: int) -> tuple[int, list[ForceOrderRow]]:
+            request = {
+                "symbol": symbol,
+                "autoCloseType": kind,
+                "startTime": start_ms,
+                "endTime": end_ms,
+                "limit": FORCE_ORDERS_LIMIT,
+            }
+            try:
+                reply = self._api.swapV2PrivateGetTradeForceOrders(request)
+            except ccxt.DDoSProtection as e:
+                raise DDosProtection(e) from e
+            except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
+                # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
+                raise _Refused(e) from e
+            except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+                raise TemporaryError(f"Could not read BingX force orders of {symbol}: {e}") from e
+            except ccxt.BaseError as e:
+                raise OperationalException(e) from e
+            rows = force_order_rows(reply)
+            return len(rows), [ForceOrderRow.of(row) for row in rows]
+
+        return fetch
+
+    def _as_orders(self, pair: str, market: dict, rows: list[dict[str, Any]]) -> list[CcxtOrder]:
+        """Force order rows as ccxt orders of ``pair``."""
         try:
             orders = [self._api.parse_order(row, market) for row in rows]
         except (ccxt.BaseError, TypeError, ValueError, ArithmeticError) as e:
@@ -191,6 +220,35 @@ class BingxReconcileMixin:
             )
 
 
+class _Refused(Exception):
+    """BingX refused forceOrders for good (never leaves this module)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True)
+class ForceOrderRow:
+    """One row of a forceOrders reply, as :mod:`freqtrade_bingx.paging` walks it."""
+
+    key: str  # orderId
+    time_ms: int  # "order time"
+    update_ms: int | None  # "update time"
+    row: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "ForceOrderRow":
+        """A row :func:`force_order_rows` checked."""
+        return cls(str(row["orderId"]), _ms(row["time"]) or 0, _ms(row.get("updateTime")), row)
+
+    def in_window(self, start_ms: int, end_ms: int) -> bool:
+        # The page does not say which of its two times the window applies to: either counts.
+        return any(
+            t is not None and start_ms <= t <= end_ms for t in (self.time_ms, self.update_ms)
+        )
+
+
 def force_order_rows(reply: Any) -> list[dict[str, Any]]:
     """The order rows of a forceOrders reply, ``{"code": 0, "data": {"orders": [...]}}`` as the
     page's example shows; anything else is a ``TemporaryError`` naming the endpoint."""
@@ -208,5 +266,13 @@ def force_order_rows(reply: Any) -> list[dict[str, Any]]:
 def _is_order_row(row: Any) -> bool:
     if not isinstance(row, dict) or not isinstance(row.get("symbol"), str):
         return False
-    order_id = row.get("orderId")
-    return isinstance(order_id, int) or (isinstance(order_id, str) and order_id.isdigit())
+    return _ms(row.get("orderId")) is not None and _ms(row.get("time")) is not None
+
+
+def _ms(value: Any) -> int | None:
+    """An int64 of the page (an id, a time in ms) sent as a number or as digits; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None

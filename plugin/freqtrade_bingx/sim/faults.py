@@ -46,6 +46,10 @@ class Fault:
     ``headers`` go out with the answer (e.g. ``Retry-After``, or the
     ``X-RateLimit-Requests-Remain`` / ``-Expire`` usage headers of BingX's rate-limit page).
 
+    ``ignore_params`` answers the request normally, as if these parameters had not been sent
+    (signed as they were): BingX ignoring a filter it documents, or a proxy stripping it, e.g.
+    ``("startTime", "endTime")``.
+
     ``block_s`` keeps the endpoint refused after the fault fired: for that many seconds of
     server time every request of the same API key to the same method and path gets BingX's
     plain ``100410 "rate limited"``, which names no unblock time. BingX's rate-limit page says
@@ -65,6 +69,7 @@ class Fault:
     unblock_in_s: float | None = None
     headers: dict[str, str] | None = None
     block_s: float = 0.0
+    ignore_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.method is not None:
@@ -75,6 +80,7 @@ class Fault:
             raise ValueError("Fault.delay_s must be >= 0")
         if self.block_s < 0:
             raise ValueError("Fault.block_s must be >= 0")
+        self.ignore_params = tuple(self.ignore_params)  # a JSON list from the control endpoint
 
     def matches(self, path: str, method: str, params: dict[str, str] | None = None) -> bool:
         if self.path != path or (self.method is not None and self.method != method.upper()):

@@ -1173,6 +1173,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if self._send_fault(record, fault):
                 return
+            params = {k: v for k, v in params.items() if k not in fault.ignore_params}
         reply = sim._handle(method, path, raw_query, params, api_key)
         logger.debug("%s %s -> %s %s", method, path, reply.http_status, reply.payload.get("code"))
         self._send_reply(record, reply)
