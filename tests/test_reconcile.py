@@ -174,7 +174,7 @@ def test_a_permanent_refusal_is_sent_once_and_the_history_still_counts(
         assert str(closed["orderId"]) in {o["id"] for o in orders}
 
     assert fake_bingx.count(FORCE_ORDERS_PATH) == 1
-    assert "refused to list force orders" in caplog.text
+    assert "did not list force orders" in caplog.text
 
 
 def test_a_rate_limit_is_freqtrades_ddos_protection(make_exchange, fake_bingx):
@@ -251,12 +251,13 @@ def test_more_force_orders_than_one_page_are_all_found(make_exchange, fake_bingx
     assert {p["limit"] for p in sent} == {"100"}  # the page's maximum
 
 
-def test_force_orders_ignoring_the_window_end_in_a_few_requests(make_exchange, fake_bingx):
+def test_force_orders_ignoring_the_window_end_in_a_few_requests(make_exchange, fake_bingx, caplog):
     """BingX (or a proxy) ignoring startTime/endTime: the read stops at the first row outside
     the window asked for, with an exception naming the endpoint, which freqtrade's
     handle_onexchange_order catches (ExchangeError) and does not retry."""
     exchange = make_exchange()
     _liquidations_every_half_hour(fake_bingx, 150)
+    fake_bingx.open_position(SYMBOL, "LONG", 0.01, 60000.0, api_key="test-key")
     fake_bingx.inject(
         Fault(FORCE_ORDERS_PATH, ignore_params=("startTime", "endTime"), times=10_000)
     )
@@ -269,6 +270,14 @@ def test_force_orders_ignoring_the_window_end_in_a_few_requests(make_exchange, f
     assert not isinstance(raised.value, TemporaryError)
     assert f"GET {FORCE_ORDERS_PATH}" in str(raised.value)
     assert fake_bingx.count(FORCE_ORDERS_PATH) == 2  # the window, then its older half
+    assert f"GET {FORCE_ORDERS_PATH}" in caplog.text  # freqtrade's own line does not say
+
+    # Not asked again on freqtrade's next loops for a while; the order history still counts.
+    closed = fake_bingx.close_position_on_web(SYMBOL, api_key="test-key")
+    fake_bingx.clear_requests()
+    orders = exchange.fetch_orders(PAIR, _since())
+    assert str(closed["orderId"]) in {o["id"] for o in orders}
+    assert fake_bingx.count(FORCE_ORDERS_PATH) == 0
 
 
 def test_a_force_order_row_without_its_time_is_a_garbled_reply(make_exchange, fake_bingx):

@@ -71,7 +71,7 @@ def read_window(paging: Paging, fetch: FetchPage[R], start_ms: int, end_ms: int)
     while windows:
         low, high = windows.pop()
         if pages >= paging.max_pages:
-            raise _not_read(paging, start_ms, end_ms, f"more than {paging.max_pages} pages")
+            raise _not_read(paging, start_ms, end_ms, f"not done after {paging.max_pages} pages")
         pages += 1
         sent, rows = fetch(low, high)
         outside = next((row for row in rows if not row.in_window(low, high)), None)
@@ -89,8 +89,8 @@ def read_window(paging: Paging, fetch: FetchPage[R], start_ms: int, end_ms: int)
                     paging,
                     low,
                     high,
-                    f"a full page of {sent} rows for {high - low} ms, more than so short a "
-                    "window can hold",
+                    f"a full page ({sent} rows) for {high - low} ms, shorter than any window "
+                    "that can hold one",
                 )
             middle = (low + high) // 2
             windows += [(middle, high), (low, middle)]  # overlap at ``middle``: keys dedupe

@@ -30,8 +30,9 @@ What BingX needs for that to work:
   :mod:`freqtrade_bingx.paging`, split while a page is full, down to an hour (a hundred force
   orders of one kind for one pair within an hour is not something one account can have), at
   most 16 requests per kind. A reply with rows outside the window asked for, or beyond those
-  bounds, is not understood: ``WindowNotRead`` names the endpoint, and freqtrade's
-  ``handle_onexchange_order`` logs it and tries again on its next loop.
+  bounds, is not understood: ``WindowNotRead`` names the endpoint (freqtrade's
+  ``handle_onexchange_order`` catches it), the log says so, and force orders are not asked
+  for again for a while, as after a refusal: the order history still counts meanwhile.
 - **Which it was.** The force orders are asked for per ``autoCloseType``, since a row does not
   say whether it is a liquidation or ADL, and the log names it. The trade's exit reason stays
   freqtrade's ``sold_on_exchange``: no exchange hook sets it, and freqtrade hands strategy
@@ -130,7 +131,8 @@ class BingxReconcileMixin:
         converts).
 
         A refusal only a person can fix is logged and skipped for a while; the orders freqtrade
-        found on the order history still count.
+        found on the order history still count. A window the replies do not let it read raises
+        :class:`~freqtrade_bingx.paging.WindowNotRead`, and is then skipped for as long.
         """
         market = self.markets.get(pair) or {}
         if not market.get("swap") or self._force_orders_refused():
@@ -145,6 +147,11 @@ class BingxReconcileMixin:
             except _Refused as refused:
                 self._refuse_force_orders(refused.error)
                 return []
+            except paging.WindowNotRead as e:
+                # Raised to freqtrade (which logs only "Error finding onexchange order"); not
+                # asked again for a while, so the order history counts on the next loops.
+                self._refuse_force_orders(e)
+                raise
             found = self._as_orders(pair, market, [row.row for row in rows])
             self._report(pair, kind, found)
             orders += found
@@ -194,7 +201,7 @@ class BingxReconcileMixin:
         with self._force_orders_lock:
             self._force_orders_refused_until = monotonic() + REFUSAL_MEMORY_S
         logger.warning(
-            "BingX refused to list force orders (%s): liquidations are not looked up for %d "
+            "BingX did not list force orders (%s): liquidations are not looked up for %d "
             "minutes. A trade BingX liquidated then closes only once its order shows in the "
             "order history.",
             error,
