@@ -309,6 +309,23 @@ def test_a_nested_leverage_reply_is_a_temporary_error_in_create_order(
         exchange.close()
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # ccxt's parser reads up to 1024 levels: these reach the code after it.
+        b'{"code":100001,"msg":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        raw("[" * 1000 + "]" * 1000),
+    ],
+    ids=["msg", "data"],
+)
+def test_a_nested_reply_to_ccxt_is_a_temporary_error(fake_bingx, make_exchange, reply):
+    exchange = make_exchange()
+    fake_bingx.inject(Fault(path=POSITIONS_PATH, method="GET", body=reply, times=10))
+    fake_bingx.clear_requests()
+    expect_temporary(exchange.fetch_positions, POSITIONS_PATH)
+    assert fake_bingx.count(POSITIONS_PATH, "GET") == ATTEMPTS  # freqtrade retried it
+
+
 def test_a_nested_server_time_reply_leaves_the_clock_readable(fake_bingx, make_exchange):
     exchange = make_exchange()
     fake_bingx.inject(Fault(path=TIME_PATH, method="GET", body=NESTED))

@@ -24,6 +24,7 @@ from freqtrade.exceptions import (
 )
 
 from freqtrade_bingx.errors import describe, exception_for
+from freqtrade_bingx.files import decode_json
 from freqtrade_bingx.transport import (
     BingxBadResponse,
     BingxError,
@@ -125,6 +126,11 @@ def route_errors(api: Any, on_clock_error: Callable[[], None] | None = None) -> 
 
     # ccxt's fetch (sync and async) calls self.handle_errors on every reply, whatever its status.
     api.handle_errors = check_reply
+    # ccxt's parse_json reads a reply its parser refuses (ValueError) as no JSON; a reply it
+    # reads but nested too deep for the code after it (a msg made of 1000 brackets, which str()
+    # cannot print) is refused the same way, so it ends as any reply that is not an envelope.
+    loads = api.on_json_response
+    api.on_json_response = lambda text: decode_json(text, loads)
 
 
 def redact_ccxt_errors(api: Any, sync: bool) -> None:

@@ -1,5 +1,6 @@
 """The plugin's cache files on disk: written whole or not at all, and distrusted when read;
-and :func:`decode_json`, the one JSON decoder for them and for BingX's replies.
+and :func:`decode_json`, the one safe JSON decoding for them and for BingX's replies (the
+plugin's own requests and ccxt's).
 
 Several bots may share one data directory, and a hand or another program may edit a file.
 A writer therefore writes a temporary file with a name of its own beside the target and moves
@@ -13,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +60,15 @@ def read_json(path: Path) -> Any:
     return decode_json(path.read_text(encoding="utf-8"))
 
 
-def decode_json(text: str | bytes) -> Any:
-    """The JSON value in ``text`` (bytes: UTF-8, -16 or -32, as ``json.loads`` detects).
+def decode_json(text: str | bytes, loads: Callable[[Any], Any] = json.loads) -> Any:
+    """The JSON value in ``text`` (bytes: UTF-8, -16 or -32, as ``json.loads`` detects), read
+    by ``loads`` (ccxt's replies: ccxt's own parser).
 
     :raises ValueError: it is not JSON, not text, or nests deeper than :data:`MAX_JSON_DEPTH`
         (``json`` itself raises RecursionError for deep nesting: never passed on).
     """
     try:
-        value = json.loads(text)
+        value = loads(text)
     except RecursionError:
         value = None
         too_deep = True
