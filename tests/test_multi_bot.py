@@ -870,10 +870,9 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another bot, a backup: the file's write lock is held
 
-    seen = bot_a.claim(*key)  # bot A is about to set 5x: no bot can be told
-    assert seen == shared_settings.NOT_CLAIMED
-    assert not bot_a.confirm(*key, 5, seen)  # so bot A trusts no answer to it
-    with pytest.raises(shared_settings.Busy):  # nor any row, for a while
+    with pytest.raises(shared_settings.Busy):  # bot A is about to set 5x: no bot can be told,
+        bot_a.claim(*key)  # so it must not send it
+    with pytest.raises(shared_settings.Busy):  # nor trust any row, for a while
         bot_a.read(*key)
     other.execute("COMMIT")
     other.close()
@@ -881,18 +880,195 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
         bot_a.read(*key)
     clock.sleep(shared_settings.BUSY_PAUSE_S)
 
-    # Free again: bot A's change is made known (the row is unknown, so bot B sets its 3x
-    # again), and the file is shared as before.
+    # Free again: nothing was sent meanwhile, so bot B's 3x still holds; the file is shared
+    # as before.
     assert bot_a.active
-    assert bot_b.read(*key).value == "3"  # bot B's view until bot A writes again
-    assert bot_a.read(*key).value is None
-    assert bot_b.read(*key).value is None
+    assert bot_a.read(*key).value == "3"
     assert bot_a.confirm(*key, 5, bot_a.claim(*key))
     assert bot_b.read(*key).value == "5"
     busy = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert [r.levelno for r in busy][:1] == [logging.WARNING]
     assert all(r.levelno == logging.DEBUG for r in busy[1:])
     assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
+
+
+def _validated_bot(fake, state: Path, margin_mode: str = "isolated", **exchange):
+    """A live bot as ``freqtrade trade`` builds it from the shipped live config (validated,
+    markets loaded), sharing the state folder ``state``."""
+    import json
+
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    from tests import conftest
+
+    content = {
+        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
+        "user_data_dir": str(state.parent),
+        "margin_mode": margin_mode,
+        "exchange": {
+            "api_key": conftest.API_KEY,
+            "secret": conftest.API_SECRET,
+            "ccxt_config": {"urls": {"api": fake.ccxt_urls["api"]}, "enableRateLimit": False},
+            "account_state_dir": str(state),
+            **exchange,
+        },
+    }
+    path = state.parent / f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
+    path.write_text(json.dumps(content))
+    config = Configuration.from_files([str(path)])
+    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
+    return ExchangeResolver.load_exchange(config, validate=True)
+
+
+def _buy(bot, leverage: float) -> dict:
+    """freqtrade's create_order for an entry: margin type and leverage first, then the order."""
+    return bot.create_order(
+        pair="BTC/USDT:USDT",
+        ordertype="market",
+        side="buy",
+        amount=0.01,
+        rate=None,
+        leverage=leverage,
+    )
+
+
+@contextlib.contextmanager
+def _write_locked(path: Path):
+    """Another process's SQLite write lock on the state file (a backup, an I/O stall, a bot
+    stopped mid-transaction); readers go on, as SQLite's WAL mode lets them."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+@pytest.fixture
+def short_file_waits(monkeypatch, mocker):
+    """SQLite gives up on a held lock after 0.1 s (2 s in a real run); freqtrade's back-off is
+    instant."""
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(account_budget, "SQLITE_TIMEOUT_S", 0.1)
+    mocker.patch("freqtrade.exchange.common.time.sleep")
+
+
+def _sent(fake, method: str, path: str) -> list:
+    return [r for r in fake.requests if (r.method, r.path) == (method, path)]
+
+
+def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
+    fake_bingx, tmp_path, short_file_waits
+):
+    from freqtrade.exceptions import DependencyException, TemporaryError
+
+    state = tmp_path / "state"
+    bot_a, bot_b = _validated_bot(fake_bingx, state), _validated_bot(fake_bingx, state)
+    clock = SecondsClock()
+    bot_b._shared._clock = clock
+    try:
+        _buy(bot_a, 3)
+        _buy(bot_b, 3)
+        fake_bingx.clear_requests()
+
+        # freqtrade's retrier tries it again first, then it reaches freqtrade's loop.
+        locked = _write_locked(Path(bot_a.shared_state_file()))
+        with locked, pytest.raises(TemporaryError) as raised:
+            _buy(bot_b, 10)
+        # Nothing sent: bot A, whose memory says 3x, would trust the row's "3x" meanwhile.
+        assert fake_bingx.requests == []
+        assert "state file" in str(raised.value)
+        # Also what freqtrade's enter_positions catches: this entry is skipped for this loop,
+        # and tried again on the next while its signal lasts. The bot goes on.
+        assert isinstance(raised.value, DependencyException)
+        assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
+
+        clock.sleep(shared_settings.BUSY_PAUSE_S)  # the lock was let go: the retry goes through
+        _buy(bot_b, 10)
+        assert [r.params["leverage"] for r in _sent(fake_bingx, "POST", LEVERAGE_PATH)] == ["10"]
+        fake_bingx.clear_requests()
+
+        _buy(bot_a, 3)  # bot A sees bot B's 10x and sets its 3x again before its entry
+        assert [r.params["leverage"] for r in _sent(fake_bingx, "POST", LEVERAGE_PATH)] == ["3"]
+        assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
+    finally:
+        bot_a.close()
+        bot_b.close()
+
+
+def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
+    fake_bingx, tmp_path, short_file_waits
+):
+    from freqtrade.exceptions import TemporaryError
+
+    state = tmp_path / "state"
+    bot_a = _validated_bot(fake_bingx, state)
+    bot_b = _validated_bot(fake_bingx, state, margin_mode="cross")
+    clock = SecondsClock()
+    bot_b._shared._clock = clock
+    try:
+        bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")  # isolated, confirmed in the file
+        fake_bingx.clear_requests()
+
+        with _write_locked(Path(bot_a.shared_state_file())), pytest.raises(TemporaryError):
+            _buy(bot_b, 3)
+        assert fake_bingx.requests == []
+        assert fake_bingx.account().margin_type["BTC-USDT"] == "ISOLATED"
+
+        clock.sleep(shared_settings.BUSY_PAUSE_S)
+        _buy(bot_b, 3)
+        assert [r.params["marginType"] for r in _sent(fake_bingx, "POST", MARGIN_PATH)] == [
+            "CROSSED"
+        ]
+    finally:
+        bot_a.close()
+        bot_b.close()
+
+
+@pytest.mark.parametrize("freed_during_the_wait", [False, True])
+def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
+    fake_bingx, tmp_path, short_file_waits, monkeypatch, freed_during_the_wait
+):
+    from freqtrade.exceptions import OperationalException
+
+    from freqtrade_bingx import exchange as plugin_exchange_module
+    from tests.conftest import MODE_PATH
+
+    monkeypatch.setattr(shared_settings, "BUSY_PAUSE_S", 0.2)
+    monkeypatch.setattr(plugin_exchange_module, "MODE_CLAIM_WAIT_S", 1.5, raising=False)
+    state = tmp_path / "state"
+    running = _validated_bot(fake_bingx, state)  # a one-way bot, already trading
+    path = Path(running.shared_state_file())
+    fake_bingx.clear_requests()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    sent_while_held = []
+
+    def let_go():
+        sent_while_held.append(len(_sent(fake_bingx, "POST", MODE_PATH)))
+        other.rollback()
+
+    if freed_during_the_wait:
+        threading.Timer(0.5, let_go).start()
+    try:
+        if freed_during_the_wait:
+            started = _validated_bot(fake_bingx, state, position_mode="hedge")
+            started.close()
+            assert sent_while_held == [0]  # sent once the file took the mark, not before
+            assert len(_sent(fake_bingx, "POST", MODE_PATH)) == 1
+            assert fake_bingx.account().hedge_mode
+        else:
+            with pytest.raises(OperationalException, match="state file .* is busy"):
+                _validated_bot(fake_bingx, state, position_mode="hedge")
+            assert _sent(fake_bingx, "POST", MODE_PATH) == []
+            assert not fake_bingx.account().hedge_mode
+    finally:
+        other.rollback()
+        other.close()
+        running.close()
 
 
 class _ReadsBusy:
