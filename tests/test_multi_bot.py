@@ -195,6 +195,14 @@ def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
         assert API_KEY.encode() not in file.read_bytes()
 
 
+def test_a_relative_cache_folder_is_ignored_for_the_default_state_folder(tmp_path, monkeypatch):
+    # A relative XDG_CACHE_HOME would name another folder for each working folder (the XDG
+    # specification says to ignore it).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "cache")
+    assert account_budget.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
+
+
 def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
     # BingX counts per account (UID), and one account may have several API keys.
     state = {"account_state_dir": str(tmp_path / "state")}

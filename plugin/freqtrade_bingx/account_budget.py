@@ -100,8 +100,12 @@ def account_id(api_key: str, base_url: str) -> str:
 
 
 def default_state_dir() -> Path:
-    """``$XDG_CACHE_HOME/freqtrade-bingx``, else ``~/.cache/freqtrade-bingx``."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """``$XDG_CACHE_HOME/freqtrade-bingx``, else ``~/.cache/freqtrade-bingx``: absolute, so
+    bots started from different folders share it (a relative ``XDG_CACHE_HOME`` is ignored, as
+    the XDG base directory specification says)."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # noqa: PTH117 (a str from the environment)
+        cache = str(Path.home() / ".cache")
     return Path(cache) / STATE_DIR_NAME
 
 
