@@ -7,7 +7,9 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -193,6 +195,51 @@ def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
     assert not any(API_KEY in n for n in names)
     for file in (tmp_path / "state").iterdir():
         assert API_KEY.encode() not in file.read_bytes()
+
+
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which files are made readable by everyone unless asked not to."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+@pytest.mark.parametrize("left_by", [None, "an earlier version"])
+def test_the_state_files_are_private_in_a_folder_that_existed(
+    make_exchange, tmp_path, caplog, umask_022, left_by
+):
+    state = tmp_path / "state"
+    state.mkdir()  # 0755: made by the user (or a Docker volume) before the bot started
+    if left_by:  # an earlier version's files, made under the umask: readable by everyone
+        older = make_exchange(exchange={"account_state_dir": str(state)})
+        older._lev_prep("BTC/USDT:USDT", 3, "buy")
+        for file in state.iterdir():
+            file.chmod(0o644)
+    caplog.set_level(logging.WARNING)
+
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 5, "buy")  # SQLite's -wal and -shm files are in use now
+
+    path = bot.bingx.budget.path
+    made = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
+    names = [path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}.lock"]
+    assert {name: made.get(name) for name in names} == dict.fromkeys(names, 0o600)
+    assert set(made.values()) == {0o600}
+    # The folder is the user's: left as it is, and said once.
+    assert stat.S_IMODE(state.stat().st_mode) == 0o755
+    said = [r.getMessage() for r in caplog.records if "open to other users" in r.getMessage()]
+    assert len(said) == 1
+    assert str(state) in said[0]
+
+
+def test_a_state_folder_the_plugin_makes_is_private(make_exchange, tmp_path, umask_022):
+    state = tmp_path / "new" / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()} == {0o600}
 
 
 def test_a_relative_cache_folder_is_ignored_for_the_default_state_folder(tmp_path, monkeypatch):

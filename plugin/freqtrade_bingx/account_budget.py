@@ -42,6 +42,8 @@ from filelock import Timeout as LockTimeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
 from pyrate_limiter.buckets.sqlite_bucket import Queries
 
+from freqtrade_bingx import files
+
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,21 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
     """The SQLite file every process trading ``account`` on this machine shares."""
     folder = Path(state_dir) if state_dir else default_state_dir()
     return folder / f"account-{account}.sqlite"
+
+
+def prepare_state_file(path: Path) -> None:
+    """The state folder and file, for this user only (0700 and 0600, whatever the umask): they
+    tell which pairs the account trades at which leverage, by which bots. Made before SQLite
+    opens the file (its ``-wal`` and ``-shm`` then take its permissions), with the lock file;
+    the files an earlier version left readable by others are made private.
+
+    :raises OSError: the folder or a file cannot be made or opened.
+    """
+    files.private_folder(path.parent)
+    files.private_file(path)
+    files.private_file(Path(f"{path}.lock"))
+    for suffix in ("-wal", "-shm"):
+        files.private_file(Path(f"{path}{suffix}"), create=False)
 
 
 def file_identity(path: Path) -> tuple[int, int]:
@@ -202,7 +219,7 @@ class AccountBudget:
         clock_ms: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        prepare_state_file(path)
         self.path = path
         self._clock_ms = clock_ms
         self._sleep = sleep
@@ -224,7 +241,7 @@ class AccountBudget:
         # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
         # waits for ever). Thread-local, as filelock's default: threads of this process hold it
         # in turn, like other processes.
-        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
+        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S, mode=files.PRIVATE_FILE)
         self._conn = sqlite3.connect(
             str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
         )

@@ -4,12 +4,16 @@ Several bots may share one data directory, and a hand or another program may edi
 A writer therefore writes a temporary file with a name of its own beside the target and moves
 it into place in one step (``os.replace``), so a reader sees the old content or the new, never
 a mix; a reader checks what it got and ignores what it cannot use, saying so once.
+
+Files that tell others what this user trades (the account's state file: leverage per pair, bot
+names, pids) are private: :func:`private_folder` and :func:`private_file`.
 """
 
 import contextlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -20,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 _reported: set[tuple[str, int, int]] = set()
 _reported_lock = threading.Lock()
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 
 
 def write_json(path: Path, content: Any) -> None:
@@ -63,8 +69,62 @@ def report_unusable(path: Path, what: str, problem: str) -> None:
         version = (str(path), stat.st_mtime_ns, stat.st_size)
     except OSError:
         version = (str(path), 0, 0)
+    _say_once(version, "Ignoring %s %s: %s", what, path, problem)
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` for this user only (0700, whatever the umask; missing parents as the
+    umask says). A folder that exists already keeps its permissions, as it may hold more
+    than the plugin's files: if other users may open it, that is said once (the files the
+    plugin keeps there are private all the same, only their names are not).
+
+    :raises OSError: it cannot be made.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=PRIVATE_FOLDER)
+    except FileExistsError:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o077:
+            _say_once(
+                (str(folder), -1, -1),
+                "%s is open to other users of this machine (mode %o): the plugin's files in it "
+                "are private, but their names can be listed; chmod 700 it if it holds nothing "
+                "else to share",
+                folder,
+                mode,
+            )
+    else:
+        folder.chmod(PRIVATE_FOLDER)  # the umask may have taken the owner's bits too
+
+
+def private_file(path: Path, *, create: bool = True) -> None:
+    """Make ``path`` readable and writable by this user only (0600, whatever the umask):
+    created so if missing (unless not ``create``), an existing one of this user's made so
+    (left by an earlier version). SQLite gives a database's ``-wal`` and ``-shm`` files the
+    database's permissions when it creates them, so a database made this way first keeps
+    them private too.
+
+    :raises OSError: it cannot be opened for writing (another user's, a folder, ...).
+    """
+    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, PRIVATE_FILE)
+    except FileNotFoundError:
+        if create:
+            raise
+        return
+    try:
+        status = os.fstat(fd)
+        if stat.S_IMODE(status.st_mode) != PRIVATE_FILE and status.st_uid == os.geteuid():
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
+def _say_once(key: tuple[str, int, int], message: str, *args: Any) -> None:
     with _reported_lock:
-        if version in _reported:
+        if key in _reported:
             return
-        _reported.add(version)
-    logger.warning("Ignoring %s %s: %s", what, path, problem)
+        _reported.add(key)
+    logger.warning(message, *args)

@@ -45,6 +45,7 @@ from freqtrade_bingx.account_budget import (
     check_same_file,
     file_identity,
     is_transient,
+    prepare_state_file,
 )
 
 
@@ -108,7 +109,7 @@ class SharedSettings:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        prepare_state_file(path)
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
         self._lock = threading.Lock()  # one connection, shared by this process's threads
