@@ -10,6 +10,7 @@ import logging
 import os
 import sqlite3
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -1235,6 +1236,78 @@ def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel
     # An in-flight stamp that ran out before the request's deadline would let another bot send
     # while this request may still arrive at BingX.
     assert account_budget.IN_FLIGHT_S > sum(DEFAULT_TIMEOUT)
+
+
+# A bot in a container restored from a checkpoint: its monotonic clock a day ahead of ours.
+CLOCK_AHEAD_S = 86_400
+_BOT_ON_ITS_OWN_CLOCK = """
+import sys, time
+from pathlib import Path
+from freqtrade_bingx import account_budget
+budget = account_budget.AccountBudget(Path(sys.argv[1]), {("POST", sys.argv[2]): 2})
+for _ in range(2):  # the account's 2/s, used up on its clock
+    budget.settle(budget.acquire("POST", sys.argv[2]))
+print(time.monotonic())
+"""
+
+
+def _time_namespaces() -> bool:
+    try:
+        probe = subprocess.run(
+            ["unshare", "-T", "--fork", "--monotonic", str(CLOCK_AHEAD_S), "true"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _time_namespaces(), reason="no time namespace (unshare -T) here")
+def test_stamps_of_a_bot_on_another_monotonic_clock_block_no_other_bot(tmp_path, caplog):
+    path = tmp_path / "account.sqlite"
+    limits = {("POST", LEVERAGE_PATH): 2}
+    ours = account_budget.AccountBudget(path, limits)  # running before the other bot starts
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    other = subprocess.run(
+        ["unshare", "-T", "--fork", "--monotonic", str(CLOCK_AHEAD_S), sys.executable, "-c"]
+        + [_BOT_ON_ITS_OWN_CLOCK, str(path), LEVERAGE_PATH],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert float(other.stdout) - time.monotonic() > CLOCK_AHEAD_S - 60  # a real second clock
+
+    # Its two stamps lie a day ahead of this clock: counted, they would fill the account's
+    # window for a day. Nobody's request can carry them: dropped, and said once.
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    said = [r for r in caplog.records if "another clock" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
+    assert str(path) in said[0].getMessage()
+
+
+def test_stamps_from_the_future_are_dropped_whatever_wrote_them(tmp_path, caplog):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    ours = _budget(path, clock)  # running before the other bot starts
+    ahead = FakeClock()  # an injected second clock, for machines without time namespaces
+    ahead.ms = clock.ms + CLOCK_AHEAD_S * 1000
+    other = _budget(path, ahead)
+    for _ in range(2):  # the account's 2/s, used up on its clock
+        other.settle(other.acquire("POST", LEVERAGE_PATH))
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+
+    # Two requests in flight (their stamps IN_FLIGHT_S ahead): those count, the others' not.
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    with pytest.raises(account_budget.NoRoomInTime):
+        ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0)
+    said = [r for r in caplog.records if "another clock" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
 
 
 def test_a_wall_clock_step_frees_no_room(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ from pathlib import Path
 from freqtrade_bingx.account_budget import (
     BUSY_PAUSE_S,
     SQLITE_TIMEOUT_S,
+    FirstWarning,
     check_same_file,
     file_identity,
     is_transient,
@@ -117,7 +118,7 @@ class SharedSettings:
         self._clock = clock
         self._sleep = sleep
         self._busy_until: float | None = None  # busy: the file is left alone until then
-        self._busy_said = False
+        self._busy_said = FirstWarning(logger)
         # Settings to mark unknown, after their request was sent, that the busy file did not
         # take yet (see _mark_later).
         self._unwritten: set[tuple[str, str, str]] = set()
@@ -289,20 +290,16 @@ class SharedSettings:
 
     def _busy(self, error: Exception) -> None:
         """The file was busy past its timeout: trust no memory for a while, keep sharing."""
-        with self._lock:  # threads busy at once: one says so
-            self._busy_until = self._clock() + BUSY_PAUSE_S
-            first, self._busy_said = not self._busy_said, True
-        logger.log(
-            logging.WARNING if first else logging.DEBUG,
+        self._busy_until = self._clock() + BUSY_PAUSE_S
+        self._busy_said.say(
             "BingX settings confirmed by other bots on this account could not be read: %s was "
-            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). This "
-            "bot sets its leverage and margin type again before its entries of the next %g s; "
-            "then it reads them again.%s",
+            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). For "
+            "the next %g s this bot trusts no memory of its leverage and margin type, and sends "
+            "no change of them (the other bots could not be told); then it tries the file again.",
             self.path,
             SQLITE_TIMEOUT_S,
             error,
             BUSY_PAUSE_S,
-            " Later episodes are logged at DEBUG." if first else "",
         )
 
 
