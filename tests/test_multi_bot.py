@@ -948,6 +948,28 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
 
 
+def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_free(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+    path = tmp_path / "account.sqlite"
+    clock = SecondsClock()
+    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
+    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    seen_a = bot_a.claim(*key)  # bot A sends 3x ...
+    assert bot_b.confirm(*key, 10, bot_b.claim(*key))  # ... bot B sends 10x, answered first
+    # Bot A's answer comes in while the file is busy: which of the two BingX handled last is
+    # unknown, but bot B's row says 10x.
+    with _write_locked(path), pytest.raises(shared_settings.Busy):
+        bot_a.confirm(*key, 3, seen_a)
+    clock.sleep(shared_settings.BUSY_PAUSE_S)
+
+    bot_a.read(*key)  # the file is free again: the first statement through marks it
+
+    assert bot_b.read(*key).value is None  # bot B sets its 10x again before its next entry
+
+
 def _validated_bot(fake, state: Path, margin_mode: str = "isolated", **exchange):
     """A live bot as ``freqtrade trade`` builds it from the shipped live config (validated,
     markets loaded), sharing the state folder ``state``."""

@@ -888,7 +888,7 @@ class BingxFuturesMixin:
             if self._shared.confirm(kind, symbol, side, value, seen):
                 return True
         except shared.Busy:
-            return False  # not written, and said in the log: the row stays unknown
+            return False  # said in the log; marked unknown once the file is free again
         logger.warning(
             "Another bot on this account changed the BingX %s of %s %s while this one set it "
             "to %s: it will be sent again before the next entry.",
