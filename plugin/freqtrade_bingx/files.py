@@ -65,8 +65,8 @@ def read_json(path: Path) -> Any:
 def report_unusable(path: Path, what: str, problem: str) -> None:
     """Log that ``path`` is ignored, once per version of the file (its mtime and size)."""
     try:
-        stat = path.stat()
-        version = (str(path), stat.st_mtime_ns, stat.st_size)
+        status = path.stat()
+        version = (str(path), status.st_mtime_ns, status.st_size)
     except OSError:
         version = (str(path), 0, 0)
     _say_once(version, "Ignoring %s %s: %s", what, path, problem)
@@ -105,21 +105,29 @@ def private_file(path: Path, *, create: bool = True) -> None:
     database's permissions when it creates them, so a database made this way first keeps
     them private too.
 
-    :raises OSError: it cannot be opened for writing (another user's, a folder, ...).
+    An existing file is changed by its path and never opened here: closing a descriptor of a
+    file that SQLite has open in this process would drop SQLite's locks on it (POSIX locks
+    belong to the process, sqlite.org/howtocorrupt.html, 2.2).
+
+    :raises OSError: it cannot be made, or changed.
     """
-    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+        except FileExistsError:
+            pass
+        else:
+            try:
+                os.fchmod(fd, PRIVATE_FILE)  # the umask may have taken the owner's bits too
+            finally:
+                os.close(fd)
+            return
     try:
-        fd = os.open(path, flags, PRIVATE_FILE)
+        status = os.stat(path)  # noqa: PTH116 (as os.chmod below: one call each)
     except FileNotFoundError:
-        if create:
-            raise
-        return
-    try:
-        status = os.fstat(fd)
-        if stat.S_IMODE(status.st_mode) != PRIVATE_FILE and status.st_uid == os.geteuid():
-            os.fchmod(fd, PRIVATE_FILE)
-    finally:
-        os.close(fd)
+        return  # not there: SQLite makes its -wal and -shm like the database
+    if stat.S_IMODE(status.st_mode) != PRIVATE_FILE and status.st_uid == os.geteuid():
+        os.chmod(path, PRIVATE_FILE)  # noqa: PTH101
 
 
 def _say_once(key: tuple[str, int, int], message: str, *args: Any) -> None:
