@@ -72,6 +72,32 @@ def test_status_says_when_the_state_file_cannot_be_shared(config_file, tmp_path,
     )
 
 
+def test_a_state_folder_under_home_is_one_folder_from_any_working_folder(
+    config_file, tmp_path, capsys, monkeypatch
+):
+    home, first, second = tmp_path / "home", tmp_path / "bot-1", tmp_path / "bot-2"
+    for folder in (home, first, second):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("BOT_STATE", str(home / "env"))
+    shared = []
+    for cwd, state_dir in ((first, "~/x"), (second, "~/x"), (first, "$BOT_STATE/../x")):
+        config = json.loads(config_file.read_text())
+        config["exchange"]["account_state_dir"] = state_dir
+        path = cwd / "config.json"
+        path.write_text(json.dumps(config))
+        monkeypatch.chdir(cwd)
+
+        assert cli.main(["-c", str(path), "status"]) == 0
+
+        shared.append(capsys.readouterr().out.splitlines()[1])
+    # Two bots started from two folders share one file, named as it is on disk.
+    assert shared == [shared[0]] * 3
+    assert shared[0].startswith(f"shared with other bots on this machine: {home}/x/account-")
+    assert [p.name for p in (home / "x").iterdir() if p.suffix == ".sqlite"] != []
+    assert not any(p.name in ("~", "$BOT_STATE") for cwd in (first, second) for p in cwd.iterdir())
+
+
 @pytest.mark.parametrize(
     "hedge, side, expected_sides",
     [

@@ -7,7 +7,10 @@ UID (sim/server.py ``_rate_check``). The bots are the plugin's exchange in separ
 
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
+import subprocess
 import sys
 import threading
 import time
@@ -193,6 +196,59 @@ def test_the_state_file_is_named_by_a_hash_not_the_key(make_exchange, tmp_path):
     assert not any(API_KEY in n for n in names)
     for file in (tmp_path / "state").iterdir():
         assert API_KEY.encode() not in file.read_bytes()
+
+
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which files are made readable by everyone unless asked not to."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+@pytest.mark.parametrize("left_by", [None, "an earlier version"])
+def test_the_state_files_are_private_in_a_folder_that_existed(
+    make_exchange, tmp_path, caplog, umask_022, left_by
+):
+    state = tmp_path / "state"
+    state.mkdir()  # 0755: made by the user (or a Docker volume) before the bot started
+    if left_by:  # an earlier version's files, made under the umask: readable by everyone
+        older = make_exchange(exchange={"account_state_dir": str(state)})
+        older._lev_prep("BTC/USDT:USDT", 3, "buy")
+        for file in state.iterdir():
+            file.chmod(0o644)
+    caplog.set_level(logging.WARNING)
+
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 5, "buy")  # SQLite's -wal and -shm files are in use now
+
+    path = bot.bingx.budget.path
+    made = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
+    names = [path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}.lock"]
+    assert {name: made.get(name) for name in names} == dict.fromkeys(names, 0o600)
+    assert set(made.values()) == {0o600}
+    # The folder is the user's: left as it is, and said once.
+    assert stat.S_IMODE(state.stat().st_mode) == 0o755
+    said = [r.getMessage() for r in caplog.records if "open to other users" in r.getMessage()]
+    assert len(said) == 1
+    assert str(state) in said[0]
+
+
+def test_a_state_folder_the_plugin_makes_is_private(make_exchange, tmp_path, umask_022):
+    state = tmp_path / "new" / "state"
+    bot = make_exchange(exchange={"account_state_dir": str(state)})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()} == {0o600}
+
+
+def test_a_relative_cache_folder_is_ignored_for_the_default_state_folder(tmp_path, monkeypatch):
+    # A relative XDG_CACHE_HOME would name another folder for each working folder (the XDG
+    # specification says to ignore it).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "cache")
+    assert account_budget.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
 
 
 def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
@@ -870,10 +926,9 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another bot, a backup: the file's write lock is held
 
-    seen = bot_a.claim(*key)  # bot A is about to set 5x: no bot can be told
-    assert seen == shared_settings.NOT_CLAIMED
-    assert not bot_a.confirm(*key, 5, seen)  # so bot A trusts no answer to it
-    with pytest.raises(shared_settings.Busy):  # nor any row, for a while
+    with pytest.raises(shared_settings.Busy):  # bot A is about to set 5x: no bot can be told,
+        bot_a.claim(*key)  # so it must not send it
+    with pytest.raises(shared_settings.Busy):  # nor trust any row, for a while
         bot_a.read(*key)
     other.execute("COMMIT")
     other.close()
@@ -881,18 +936,217 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
         bot_a.read(*key)
     clock.sleep(shared_settings.BUSY_PAUSE_S)
 
-    # Free again: bot A's change is made known (the row is unknown, so bot B sets its 3x
-    # again), and the file is shared as before.
+    # Free again: nothing was sent meanwhile, so bot B's 3x still holds; the file is shared
+    # as before.
     assert bot_a.active
-    assert bot_b.read(*key).value == "3"  # bot B's view until bot A writes again
-    assert bot_a.read(*key).value is None
-    assert bot_b.read(*key).value is None
+    assert bot_a.read(*key).value == "3"
     assert bot_a.confirm(*key, 5, bot_a.claim(*key))
     assert bot_b.read(*key).value == "5"
     busy = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert [r.levelno for r in busy][:1] == [logging.WARNING]
     assert all(r.levelno == logging.DEBUG for r in busy[1:])
     assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)
+
+
+def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_free(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+    path = tmp_path / "account.sqlite"
+    clock = SecondsClock()
+    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
+    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    seen_a = bot_a.claim(*key)  # bot A sends 3x ...
+    assert bot_b.confirm(*key, 10, bot_b.claim(*key))  # ... bot B sends 10x, answered first
+    # Bot A's answer comes in while the file is busy: which of the two BingX handled last is
+    # unknown, but bot B's row says 10x.
+    with _write_locked(path), pytest.raises(shared_settings.Busy):
+        bot_a.confirm(*key, 3, seen_a)
+    clock.sleep(shared_settings.BUSY_PAUSE_S)
+
+    bot_a.read(*key)  # the file is free again: the first statement through marks it
+
+    assert bot_b.read(*key).value is None  # bot B sets its 10x again before its next entry
+
+
+def _validated_bot(fake, state: Path, margin_mode: str = "isolated", **exchange):
+    """A live bot as ``freqtrade trade`` builds it from the shipped live config (validated,
+    markets loaded), sharing the state folder ``state``."""
+    import json
+
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    from tests import conftest
+
+    content = {
+        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
+        "user_data_dir": str(state.parent),
+        "margin_mode": margin_mode,
+        "exchange": {
+            "api_key": conftest.API_KEY,
+            "secret": conftest.API_SECRET,
+            "ccxt_config": {"urls": {"api": fake.ccxt_urls["api"]}, "enableRateLimit": False},
+            "account_state_dir": str(state),
+            **exchange,
+        },
+    }
+    path = state.parent / f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
+    path.write_text(json.dumps(content))
+    config = Configuration.from_files([str(path)])
+    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
+    return ExchangeResolver.load_exchange(config, validate=True)
+
+
+def _buy(bot, leverage: float) -> dict:
+    """freqtrade's create_order for an entry: margin type and leverage first, then the order."""
+    return bot.create_order(
+        pair="BTC/USDT:USDT",
+        ordertype="market",
+        side="buy",
+        amount=0.01,
+        rate=None,
+        leverage=leverage,
+    )
+
+
+@contextlib.contextmanager
+def _write_locked(path: Path):
+    """Another process's SQLite write lock on the state file (a backup, an I/O stall, a bot
+    stopped mid-transaction); readers go on, as SQLite's WAL mode lets them."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+@pytest.fixture
+def short_file_waits(monkeypatch, mocker):
+    """SQLite gives up on a held lock after 0.1 s (2 s in a real run); freqtrade's back-off is
+    instant."""
+    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(account_budget, "SQLITE_TIMEOUT_S", 0.1)
+    mocker.patch("freqtrade.exchange.common.time.sleep")
+
+
+def _sent(fake, method: str, path: str) -> list:
+    return [r for r in fake.requests if (r.method, r.path) == (method, path)]
+
+
+def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
+    fake_bingx, tmp_path, short_file_waits
+):
+    from freqtrade.exceptions import DependencyException, TemporaryError
+
+    state = tmp_path / "state"
+    bot_a, bot_b = _validated_bot(fake_bingx, state), _validated_bot(fake_bingx, state)
+    clock = SecondsClock()
+    bot_b._shared._clock = clock
+    try:
+        _buy(bot_a, 3)
+        _buy(bot_b, 3)
+        fake_bingx.clear_requests()
+
+        # freqtrade's retrier tries it again first, then it reaches freqtrade's loop.
+        locked = _write_locked(Path(bot_a.shared_state_file()))
+        with locked, pytest.raises(TemporaryError) as raised:
+            _buy(bot_b, 10)
+        # Nothing sent: bot A, whose memory says 3x, would trust the row's "3x" meanwhile.
+        assert fake_bingx.requests == []
+        assert "state file" in str(raised.value)
+        # Also what freqtrade's enter_positions catches: this entry is skipped for this loop,
+        # and tried again on the next while its signal lasts. The bot goes on.
+        assert isinstance(raised.value, DependencyException)
+        assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
+
+        clock.sleep(shared_settings.BUSY_PAUSE_S)  # the lock was let go: the retry goes through
+        _buy(bot_b, 10)
+        assert [r.params["leverage"] for r in _sent(fake_bingx, "POST", LEVERAGE_PATH)] == ["10"]
+        fake_bingx.clear_requests()
+
+        _buy(bot_a, 3)  # bot A sees bot B's 10x and sets its 3x again before its entry
+        assert [r.params["leverage"] for r in _sent(fake_bingx, "POST", LEVERAGE_PATH)] == ["3"]
+        assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
+    finally:
+        bot_a.close()
+        bot_b.close()
+
+
+def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
+    fake_bingx, tmp_path, short_file_waits
+):
+    from freqtrade.exceptions import TemporaryError
+
+    state = tmp_path / "state"
+    bot_a = _validated_bot(fake_bingx, state)
+    bot_b = _validated_bot(fake_bingx, state, margin_mode="cross")
+    clock = SecondsClock()
+    bot_b._shared._clock = clock
+    try:
+        bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")  # isolated, confirmed in the file
+        fake_bingx.clear_requests()
+
+        with _write_locked(Path(bot_a.shared_state_file())), pytest.raises(TemporaryError):
+            _buy(bot_b, 3)
+        assert fake_bingx.requests == []
+        assert fake_bingx.account().margin_type["BTC-USDT"] == "ISOLATED"
+
+        clock.sleep(shared_settings.BUSY_PAUSE_S)
+        _buy(bot_b, 3)
+        assert [r.params["marginType"] for r in _sent(fake_bingx, "POST", MARGIN_PATH)] == [
+            "CROSSED"
+        ]
+    finally:
+        bot_a.close()
+        bot_b.close()
+
+
+@pytest.mark.parametrize("freed_during_the_wait", [False, True])
+def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
+    fake_bingx, tmp_path, short_file_waits, monkeypatch, freed_during_the_wait
+):
+    from freqtrade.exceptions import OperationalException
+
+    from freqtrade_bingx import exchange as plugin_exchange_module
+    from tests.conftest import MODE_PATH
+
+    monkeypatch.setattr(shared_settings, "BUSY_PAUSE_S", 0.2)
+    monkeypatch.setattr(plugin_exchange_module, "MODE_CLAIM_WAIT_S", 1.5, raising=False)
+    state = tmp_path / "state"
+    running = _validated_bot(fake_bingx, state)  # a one-way bot, already trading
+    path = Path(running.shared_state_file())
+    fake_bingx.clear_requests()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    sent_while_held = []
+
+    def let_go():
+        sent_while_held.append(len(_sent(fake_bingx, "POST", MODE_PATH)))
+        other.rollback()
+
+    if freed_during_the_wait:
+        threading.Timer(0.5, let_go).start()
+    try:
+        if freed_during_the_wait:
+            started = _validated_bot(fake_bingx, state, position_mode="hedge")
+            started.close()
+            assert sent_while_held == [0]  # sent once the file took the mark, not before
+            assert len(_sent(fake_bingx, "POST", MODE_PATH)) == 1
+            assert fake_bingx.account().hedge_mode
+        else:
+            with pytest.raises(OperationalException, match="state file .* is busy"):
+                _validated_bot(fake_bingx, state, position_mode="hedge")
+            assert _sent(fake_bingx, "POST", MODE_PATH) == []
+            assert not fake_bingx.account().hedge_mode
+    finally:
+        other.rollback()
+        other.close()
+        running.close()
 
 
 class _ReadsBusy:
@@ -1004,6 +1258,78 @@ def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel
     # An in-flight stamp that ran out before the request's deadline would let another bot send
     # while this request may still arrive at BingX.
     assert account_budget.IN_FLIGHT_S > sum(DEFAULT_TIMEOUT)
+
+
+# A bot in a container restored from a checkpoint: its monotonic clock a day ahead of ours.
+CLOCK_AHEAD_S = 86_400
+_BOT_ON_ITS_OWN_CLOCK = """
+import sys, time
+from pathlib import Path
+from freqtrade_bingx import account_budget
+budget = account_budget.AccountBudget(Path(sys.argv[1]), {("POST", sys.argv[2]): 2})
+for _ in range(2):  # the account's 2/s, used up on its clock
+    budget.settle(budget.acquire("POST", sys.argv[2]))
+print(time.monotonic())
+"""
+
+
+def _time_namespaces() -> bool:
+    try:
+        probe = subprocess.run(
+            ["unshare", "-T", "--fork", "--monotonic", str(CLOCK_AHEAD_S), "true"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _time_namespaces(), reason="no time namespace (unshare -T) here")
+def test_stamps_of_a_bot_on_another_monotonic_clock_block_no_other_bot(tmp_path, caplog):
+    path = tmp_path / "account.sqlite"
+    limits = {("POST", LEVERAGE_PATH): 2}
+    ours = account_budget.AccountBudget(path, limits)  # running before the other bot starts
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+
+    other = subprocess.run(
+        ["unshare", "-T", "--fork", "--monotonic", str(CLOCK_AHEAD_S), sys.executable, "-c"]
+        + [_BOT_ON_ITS_OWN_CLOCK, str(path), LEVERAGE_PATH],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert float(other.stdout) - time.monotonic() > CLOCK_AHEAD_S - 60  # a real second clock
+
+    # Its two stamps lie a day ahead of this clock: counted, they would fill the account's
+    # window for a day. Nobody's request can carry them: dropped, and said once.
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    said = [r for r in caplog.records if "another clock" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
+    assert str(path) in said[0].getMessage()
+
+
+def test_stamps_from_the_future_are_dropped_whatever_wrote_them(tmp_path, caplog):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    ours = _budget(path, clock)  # running before the other bot starts
+    ahead = FakeClock()  # an injected second clock, for machines without time namespaces
+    ahead.ms = clock.ms + CLOCK_AHEAD_S * 1000
+    other = _budget(path, ahead)
+    for _ in range(2):  # the account's 2/s, used up on its clock
+        other.settle(other.acquire("POST", LEVERAGE_PATH))
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+
+    # Two requests in flight (their stamps IN_FLIGHT_S ahead): those count, the others' not.
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None
+    with pytest.raises(account_budget.NoRoomInTime):
+        ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0)
+    said = [r for r in caplog.records if "another clock" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING]
 
 
 def test_a_wall_clock_step_frees_no_room(tmp_path, monkeypatch):

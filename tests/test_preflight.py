@@ -323,3 +323,17 @@ def test_a_state_file_that_cannot_be_used_is_a_warning(fake_bingx, tmp_path, cap
         len(statuses) - 1
     )
     assert lines[-1].startswith("VERDICT: PASS with 1 warning")
+
+
+def test_the_state_file_is_named_as_it_is_on_disk(fake_bingx, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = write_config(tmp_path, fake_bingx, account_state_dir="~/bingx-state")
+    monkeypatch.chdir(tmp_path)
+
+    code, statuses, lines = preflight(capsys, fake_bingx, config)
+
+    assert code == 0, "\n".join(lines)
+    assert statuses["shared state"] == "PASS"
+    said = next(line for line in lines if "shared state: " in line)
+    assert f"shared state: {tmp_path}/home/bingx-state/account-" in said
+    assert not (tmp_path / "~").exists()

@@ -47,6 +47,8 @@ BAD = [
     ("leverage_check", None),
     ("account_state_dir", ""),
     ("account_state_dir", 5),
+    ("account_state_dir", "$FREQTRADE_BINGX_UNSET_FOLDER/state"),  # would be a folder "$..."
+    ("account_state_dir", "~no-such-user-here/state"),
     ("account_state_name", ""),
     ("account_state_name", 7),
     ("account_state_name", "main\n"),

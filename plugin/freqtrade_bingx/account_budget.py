@@ -14,8 +14,13 @@ last window.
 
 The clock is ``time.monotonic``: on Linux it is ``CLOCK_MONOTONIC``, one clock for the whole
 machine (seconds since boot, never stepped by NTP or a user setting the date), so stamps from
-different processes, and from containers sharing the kernel, compare. Stamps from an earlier
-boot are dropped when the file is opened.
+different processes, and from containers sharing the kernel, compare. A stamp no request of
+this clock can carry, later than now plus :data:`IN_FLIGHT_S` and a margin, is dropped whenever
+a request is admitted: an earlier boot's (dropped quietly when the file is opened), or a bot's
+on another monotonic clock (a container restored from a checkpoint, another time namespace),
+which would otherwise block every other bot for as long as the two clocks differ (logged once).
+A bot whose clock is behind leaves stamps that look old to the others and count for nothing:
+bots on different clocks do not share the budget, each keeps to its own per-process limits.
 
 If the file cannot be opened or used, or is removed or replaced, the transport keeps its own
 per-process limits from then on and says so once in the log: the bot still runs, its requests
@@ -42,6 +47,8 @@ from filelock import Timeout as LockTimeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
 from pyrate_limiter.buckets.sqlite_bucket import Queries
 
+from freqtrade_bingx import files
+
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,8 @@ logger = logging.getLogger(__name__)
 # the transport's connect timeout plus its whole-request deadline (3.05 s + 10 s). A process
 # killed mid-request leaves its slot taken until then.
 IN_FLIGHT_S = 15.0
+# A stamp later than now + IN_FLIGHT_S + this is from another clock (see the module doc).
+FUTURE_MARGIN_S = 1.0
 # A waiter polls the shared table at least this often: a slot held by another process's request
 # in flight frees when that process settles it, which no one here is told about.
 POLL_S = 0.05
@@ -73,6 +82,24 @@ _USE_FAILURES = (*_FAILURES, ArithmeticError, AssertionError, LookupError, TypeE
 # SQLite's primary result codes for "another connection holds the lock" (sqlite.org/rescode.html).
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
+
+
+class FirstWarning:
+    """A condition said at WARNING the first time, at DEBUG after (threads meeting it at once:
+    one warns)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._said = False
+        self._lock = threading.Lock()
+
+    def say(self, message: str, *args: object) -> None:
+        with self._lock:
+            first, self._said = not self._said, True
+        if first:
+            self._log.warning(f"{message} Later ones are logged at DEBUG.", *args)
+        else:
+            self._log.debug(message, *args)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -100,8 +127,12 @@ def account_id(api_key: str, base_url: str) -> str:
 
 
 def default_state_dir() -> Path:
-    """``$XDG_CACHE_HOME/freqtrade-bingx``, else ``~/.cache/freqtrade-bingx``."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """``$XDG_CACHE_HOME/freqtrade-bingx``, else ``~/.cache/freqtrade-bingx``: absolute, so
+    bots started from different folders share it (a relative ``XDG_CACHE_HOME`` is ignored, as
+    the XDG base directory specification says)."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # noqa: PTH117 (a str from the environment)
+        cache = str(Path.home() / ".cache")
     return Path(cache) / STATE_DIR_NAME
 
 
@@ -109,6 +140,21 @@ def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path
     """The SQLite file every process trading ``account`` on this machine shares."""
     folder = Path(state_dir) if state_dir else default_state_dir()
     return folder / f"account-{account}.sqlite"
+
+
+def prepare_state_file(path: Path) -> None:
+    """The state folder and file, for this user only (0700 and 0600, whatever the umask): they
+    tell which pairs the account trades at which leverage, by which bots. Made before SQLite
+    opens the file (its ``-wal`` and ``-shm`` then take its permissions), with the lock file;
+    the files an earlier version left readable by others are made private.
+
+    :raises OSError: the folder or a file cannot be made or opened.
+    """
+    files.private_folder(path.parent)
+    files.private_file(path)
+    files.private_file(Path(f"{path}.lock"))
+    for suffix in ("-wal", "-shm"):
+        files.private_file(Path(f"{path}{suffix}"), create=False)
 
 
 def file_identity(path: Path) -> tuple[int, int]:
@@ -156,14 +202,24 @@ class _EndpointBucket(SQLiteBucket):
             ).close()
             self.conn.commit()
 
-    def drop_after(self, timestamp_ms: int) -> None:
-        """Forget stamps later than any request of this boot can carry (an earlier boot's)."""
+    def drop_after(self, timestamp_ms: int) -> tuple[int, int]:
+        """Forget stamps later than any request of this clock can carry; returns how many
+        there were and the latest (0, 0 when none: then nothing is written)."""
         with self.lock:
-            self.conn.execute(
-                f"DELETE FROM '{self.table}' WHERE item_timestamp > ?",  # noqa: S608
+            cursor = self.conn.execute(
+                f"SELECT COUNT(*), MAX(item_timestamp) FROM '{self.table}' "  # noqa: S608
+                "WHERE item_timestamp > ?",
                 (timestamp_ms,),
-            ).close()
-            self.conn.commit()
+            )
+            count, latest = cursor.fetchone()
+            cursor.close()
+            if count:
+                self.conn.execute(
+                    f"DELETE FROM '{self.table}' WHERE item_timestamp > ?",  # noqa: S608
+                    (timestamp_ms,),
+                ).close()
+                self.conn.commit()
+            return count, int(latest or 0)
 
 
 class NoRoomInTime(Exception):
@@ -198,7 +254,7 @@ class AccountBudget:
         clock_ms: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        prepare_state_file(path)
         self.path = path
         self._clock_ms = clock_ms
         self._sleep = sleep
@@ -207,7 +263,8 @@ class AccountBudget:
         self._lock = threading.Lock()
         self._failed = False
         self._busy_until_ms = 0  # the file was busy: left alone until then (BUSY_PAUSE_S)
-        self._busy_said = False
+        self._busy_said = FirstWarning(logger)
+        self._future_said = FirstWarning(logger)  # stamps of another clock were dropped
         # The endpoints counted here: a limit of 0 (or none at all) is not counted.
         self._limits = {
             key: per_second
@@ -220,7 +277,7 @@ class AccountBudget:
         # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
         # waits for ever). Thread-local, as filelock's default: threads of this process hold it
         # in turn, like other processes.
-        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S)
+        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S, mode=files.PRIVATE_FILE)
         self._conn = sqlite3.connect(
             str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
         )
@@ -248,7 +305,7 @@ class AccountBudget:
         with lock:
             # Read once the lock is held: other bots may stamp requests in flight while this one
             # waits for it, and those stamps lie later than a bound read before the wait.
-            boot_bound = self._clock_ms() + int(IN_FLIGHT_S * 1000)
+            boot_bound = self._future_bound_ms()
             check_same_file(self.path, self._identity)
             conn.execute("PRAGMA journal_mode=WAL").close()
             # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
@@ -322,6 +379,7 @@ class AccountBudget:
                 # One hold of the file lock for admitting and stamping in flight (put and
                 # restamp take it again, which a holder may): each hold costs ~250 µs of CPU.
                 with bucket.lock:
+                    self._drop_future(bucket)
                     admitted = bucket.put(item)
                     if admitted:
                         bucket.restamp(name, now + int(IN_FLIGHT_S * 1000))
@@ -338,6 +396,27 @@ class AccountBudget:
         except _USE_FAILURES as e:
             self._fail(e)
             return None
+
+    def _future_bound_ms(self) -> int:
+        """The latest stamp a request of this clock can carry now (read with the file lock
+        held: another bot's request let go while this one waited for it lies later)."""
+        return self._clock_ms() + int((IN_FLIGHT_S + FUTURE_MARGIN_S) * 1000)
+
+    def _drop_future(self, bucket: _EndpointBucket) -> None:
+        """With the file lock held: drop the stamps of another monotonic clock (module doc)."""
+        bound = self._future_bound_ms()
+        dropped, latest = bucket.drop_after(bound)
+        if dropped:
+            self._future_said.say(
+                "BingX rate limits: dropped %d request stamp(s) in %s up to %.0f s ahead of "
+                "this process's monotonic clock: a bot on this account runs on another clock (a "
+                "container restored from a checkpoint, another time namespace). Bots on "
+                "different clocks do not share the rate budget; each keeps to its own limits, "
+                "and together they may exceed BingX's.",
+                dropped,
+                self.path,
+                (latest - bound) / 1000 + IN_FLIGHT_S + FUTURE_MARGIN_S,
+            )
 
     def settle(self, ticket: Ticket | None) -> None:
         """The request's reply came in (or it failed): it reached BingX by now, if at all.
@@ -375,19 +454,15 @@ class AccountBudget:
 
     def _busy(self, error: Exception) -> None:
         """The file was busy past its timeout: go on per process for a while, keep sharing."""
-        with self._lock:  # threads busy at once: one says so
-            self._busy_until_ms = self._clock_ms() + int(BUSY_PAUSE_S * 1000)
-            first, self._busy_said = not self._busy_said, True
-        logger.log(
-            logging.WARNING if first else logging.DEBUG,
+        self._busy_until_ms = self._clock_ms() + int(BUSY_PAUSE_S * 1000)
+        self._busy_said.say(
             "BingX rate limits: %s was busy for more than %g s (another bot holds it, or the "
             "machine is loaded: %s). This request, and this bot's requests of the next %g s, "
-            "are limited per process only; then the limits are shared again.%s",
+            "are limited per process only; then the limits are shared again.",
             self.path,
             LOCK_TIMEOUT_S,
             error,
             BUSY_PAUSE_S,
-            " Later episodes are logged at DEBUG." if first else "",
         )
 
 

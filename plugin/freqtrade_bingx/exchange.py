@@ -79,6 +79,9 @@ REFUSAL_MEMORY_S = 600.0
 # top of recvWindow (after which BingX refuses the request's timestamp): the clock offset the
 # transport measured may be off by a round trip.
 LATE_REQUEST_MARGIN_S = 1.0
+# How long a position-mode switch at start-up waits for a busy state file (shared_settings.py)
+# before the bot gives up starting: three tries of the file, across its busy pause.
+MODE_CLAIM_WAIT_S = 15.0
 
 
 def swap_base_url(api: Any) -> str:
@@ -432,7 +435,15 @@ class BingxFuturesMixin:
                 f"{mode.value}, but positions are open ({', '.join(open_symbols)}). Close them "
                 "(and their orders) on BingX, or set exchange.position_mode to 'auto'."
             )
-        seen = self._shared_claim(shared.POSITION_MODE, "", "")
+        try:
+            # At start-up (see apply_position_mode_setting): nothing trades yet, so a busy file
+            # is waited for a while; then the bot does not start rather than switch unseen.
+            seen = self._shared_claim(shared.POSITION_MODE, "", "", wait_s=MODE_CLAIM_WAIT_S)
+        except TemporaryError as e:
+            raise OperationalException(
+                f"{e} exchange.position_mode asks for {mode.value}: start the bot again once "
+                "the file is free, or set exchange.position_mode to 'auto'."
+            ) from None
         try:
             self._call("switch the position mode", account.set_position_mode, mode.dual_side)
         except TemporaryError as e:
@@ -792,11 +803,28 @@ class BingxFuturesMixin:
 
     # --- settings shared with other bots on this account (shared_settings.py) -------------
 
-    def _shared_claim(self, kind: str, symbol: str, side: str) -> int:
+    def _shared_claim(self, kind: str, symbol: str, side: str, *, wait_s: float = 0.0) -> int:
         """Mark the shared row unknown before a request that may change the setting: no other
         bot trusts its memory while it travels, nor for good if its outcome stays unknown.
-        Returns the row's version, to write the answer with."""
-        return self._shared.claim(kind, symbol, side) if self._shared else 0
+        Returns the row's version, to write the answer with.
+
+        While the file is busy the mark cannot be written, and the request is not sent: the
+        other bots would trust their memory of the old value meanwhile. freqtrade gets a
+        ``TemporaryError`` (its retrier tries again; an entry that still fails is skipped for
+        this loop, a ``DependencyException``, and tried again on a later one: late, not lost).
+        """
+        shared_file = self._shared
+        if shared_file is None:
+            return 0
+        try:
+            return shared_file.claim(kind, symbol, side, wait_s=wait_s)
+        except shared.Busy as e:
+            what = f"{kind} of {symbol} {side}".rstrip() if symbol else kind
+            raise TemporaryError(
+                f"BingX {what} not changed, nothing sent: the account's state file "
+                f"{shared_file.path} is busy (another process holds it: {e}), so the other bots "
+                "on this account could not be told of the change."
+            ) from None
 
     def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
         """False when another bot on this account recorded another value (or an unknown one)
@@ -860,9 +888,7 @@ class BingxFuturesMixin:
             if self._shared.confirm(kind, symbol, side, value, seen):
                 return True
         except shared.Busy:
-            return False  # not written, and said in the log: the row stays unknown
-        if seen == shared.NOT_CLAIMED:
-            return False  # the claim failed (said in the log): marked unknown, not a change
+            return False  # said in the log; marked unknown once the file is free again
         logger.warning(
             "Another bot on this account changed the BingX %s of %s %s while this one set it "
             "to %s: it will be sent again before the next entry.",

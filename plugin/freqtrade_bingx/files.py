@@ -6,12 +6,16 @@ Several bots may share one data directory, and a hand or another program may edi
 A writer therefore writes a temporary file with a name of its own beside the target and moves
 it into place in one step (``os.replace``), so a reader sees the old content or the new, never
 a mix; a reader checks what it got and ignores what it cannot use, saying so once.
+
+Files that tell others what this user trades (the account's state file: leverage per pair, bot
+names, pids) are private: :func:`private_folder` and :func:`private_file`.
 """
 
 import contextlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -28,6 +32,8 @@ MAX_JSON_DEPTH = 64
 
 _reported: set[tuple[str, int, int]] = set()
 _reported_lock = threading.Lock()
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 
 
 def write_json(path: Path, content: Any) -> None:
@@ -98,12 +104,74 @@ def _nests_deeper(value: Any, limit: int) -> bool:
 def report_unusable(path: Path, what: str, problem: str) -> None:
     """Log that ``path`` is ignored, once per version of the file (its mtime and size)."""
     try:
-        stat = path.stat()
-        version = (str(path), stat.st_mtime_ns, stat.st_size)
+        status = path.stat()
+        version = (str(path), status.st_mtime_ns, status.st_size)
     except OSError:
         version = (str(path), 0, 0)
-    with _reported_lock:
-        if version in _reported:
+    _say_once(version, "Ignoring %s %s: %s", what, path, problem)
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` for this user only (0700, whatever the umask; missing parents as the
+    umask says). A folder that exists already keeps its permissions, as it may hold more
+    than the plugin's files: if other users may open it, that is said once (the files the
+    plugin keeps there are private all the same, only their names are not).
+
+    :raises OSError: it cannot be made.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=PRIVATE_FOLDER)
+    except FileExistsError:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o077:
+            _say_once(
+                (str(folder), -1, -1),
+                "%s is open to other users of this machine (mode %o): the plugin's files in it "
+                "are private, but their names can be listed; chmod 700 it if it holds nothing "
+                "else to share",
+                folder,
+                mode,
+            )
+    else:
+        folder.chmod(PRIVATE_FOLDER)  # the umask may have taken the owner's bits too
+
+
+def private_file(path: Path, *, create: bool = True) -> None:
+    """Make ``path`` readable and writable by this user only (0600, whatever the umask):
+    created so if missing (unless not ``create``), an existing one of this user's made so
+    (left by an earlier version). SQLite gives a database's ``-wal`` and ``-shm`` files the
+    database's permissions when it creates them, so a database made this way first keeps
+    them private too.
+
+    An existing file is changed by its path and never opened here: closing a descriptor of a
+    file that SQLite has open in this process would drop SQLite's locks on it (POSIX locks
+    belong to the process, sqlite.org/howtocorrupt.html, 2.2).
+
+    :raises OSError: it cannot be made, or changed.
+    """
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+        except FileExistsError:
+            pass
+        else:
+            try:
+                os.fchmod(fd, PRIVATE_FILE)  # the umask may have taken the owner's bits too
+            finally:
+                os.close(fd)
             return
-        _reported.add(version)
-    logger.warning("Ignoring %s %s: %s", what, path, problem)
+    try:
+        status = os.stat(path)  # noqa: PTH116 (as os.chmod below: one call each)
+    except FileNotFoundError:
+        return  # not there: SQLite makes its -wal and -shm like the database
+    if stat.S_IMODE(status.st_mode) != PRIVATE_FILE and status.st_uid == os.geteuid():
+        os.chmod(path, PRIVATE_FILE)  # noqa: PTH101
+
+
+def _say_once(key: tuple[str, int, int], message: str, *args: Any) -> None:
+    with _reported_lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    logger.warning(message, *args)

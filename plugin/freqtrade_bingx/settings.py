@@ -11,7 +11,10 @@ with code 0, so a service manager would see a clean stop.
 """
 
 import math
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from freqtrade.exceptions import OperationalException
@@ -47,7 +50,8 @@ class BingxSettings:
     api_key: str = field(default="", repr=False)
     secret: str = field(default="", repr=False)
     leverage_check: str = "shared"
-    # None: account_budget.default_state_dir() (the user's cache folder).
+    # None: account_budget.default_state_dir() (the user's cache folder). Else absolute, with
+    # ~ and environment variables expanded.
     account_state_dir: str | None = None
     # Names the account's state file instead of the API key: bots using different API keys of
     # one BingX account (BingX counts per UID) must set the same name to share it.
@@ -119,12 +123,25 @@ def _leverage_check(conf: dict[str, Any]) -> str:
 
 
 def _account_state_dir(conf: dict[str, Any]) -> str | None:
+    """The folder as an absolute path, ``~`` and environment variables expanded: bots started
+    from different working folders must name the same file (a relative path would not)."""
     if "account_state_dir" not in conf:
         return None
     value = conf["account_state_dir"]
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise _refuse("account_state_dir", value, "a folder path (string)")
-    return value
+    unset = [
+        a or b for a, b in re.findall(r"\$(\w+)|\$\{(\w+)\}", value) if (a or b) not in os.environ
+    ]
+    if unset:
+        allowed = f"a folder path whose environment variables are set ({unset[0]} is not)"
+        raise _refuse("account_state_dir", value, allowed)
+    try:
+        expanded = os.path.expandvars(Path(value).expanduser())
+    except RuntimeError:  # no home folder for ~ (or ~user)
+        raise _refuse("account_state_dir", value, "a folder path whose ~ names a home") from None
+    # abspath, not resolve(): as written, with links kept, but ".." and the cwd taken out.
+    return os.path.abspath(expanded)  # noqa: PTH100
 
 
 def _account_state_name(conf: dict[str, Any]) -> str | None:

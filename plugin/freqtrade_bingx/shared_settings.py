@@ -9,10 +9,12 @@ entry: a row with another value means "send it again".
 
 A bot marks the row unknown before it sends a request that may change the setting
 (:meth:`SharedSettings.claim`): while the request travels, and for good if its outcome is never
-known (a timeout: BingX may still have handled it), no other bot trusts its memory. The answer is
-written compare-and-set on the version the claim left: only if no one wrote in between.
-Otherwise the order in which the two requests reached BingX is unknown, and the row stays
-unknown, so every bot sends its value again before its next entry.
+known (a timeout: BingX may still have handled it), no other bot trusts its memory. If the mark
+cannot be written (the file is busy), the request is not sent: :meth:`~SharedSettings.claim`
+raises :class:`Busy`, and the caller tries again later. The answer is written compare-and-set
+on the version the claim left: only if no one wrote in between. Otherwise the order in which
+the two requests reached BingX is unknown, and the row stays unknown, so every bot sends its
+value again before its next entry.
 
 If the file fails (removed, replaced, corrupt, unreadable), this bot can no longer see what
 the others change: it then trusts no memory of a setting, and sets it again before every entry
@@ -27,7 +29,6 @@ bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
 "read_before_entry"`` (see ``exchange.py``).
 """
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -41,9 +42,11 @@ from pathlib import Path
 from freqtrade_bingx.account_budget import (
     BUSY_PAUSE_S,
     SQLITE_TIMEOUT_S,
+    FirstWarning,
     check_same_file,
     file_identity,
     is_transient,
+    prepare_state_file,
 )
 
 
@@ -53,7 +56,6 @@ LEVERAGE = "leverage"
 MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
 UNKNOWN = None  # a row's value when two bots changed it at the same moment
-NOT_CLAIMED = -1  # claim could not mark the row (the file is busy): the answer is not trusted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS confirmed (
@@ -96,7 +98,8 @@ class SharedSettings:
     no other bot existed: the caller must then trust no memory of its own (see module doc).
     While it is busy, :meth:`read` and :meth:`confirm` raise :class:`Busy` (see module doc).
 
-    :param clock: monotonic seconds, for :data:`BUSY_PAUSE_S` (injectable for tests).
+    :param clock: monotonic seconds, for :data:`BUSY_PAUSE_S`; ``sleep`` waits (both
+        injectable for tests).
     """
 
     def __init__(
@@ -105,16 +108,19 @@ class SharedSettings:
         bot_name: str = "freqtrade",
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        prepare_state_file(path)
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
         self._lock = threading.Lock()  # one connection, shared by this process's threads
         self._failed = False
         self._clock = clock
+        self._sleep = sleep
         self._busy_until: float | None = None  # busy: the file is left alone until then
-        self._busy_said = False
-        # Settings to mark unknown that the busy file did not take yet (see forget).
+        self._busy_said = FirstWarning(logger)
+        # Settings to mark unknown, after their request was sent, that the busy file did not
+        # take yet (see _mark_later).
         self._unwritten: set[tuple[str, str, str]] = set()
         self._opened = False  # the table: opened later if the file was busy at first
         self._conn = sqlite3.connect(
@@ -172,51 +178,56 @@ class SharedSettings:
 
     def confirm(self, kind: str, symbol: str, side: str, value: object, seen_version: int) -> bool:
         """Record ``value`` as confirmed by BingX, unless another bot wrote after
-        ``seen_version`` (read before sending), or the claim before sending failed
-        (:data:`NOT_CLAIMED`): then mark it unknown and return False.
+        ``seen_version`` (from :meth:`claim`, or read before sending): then mark it unknown and
+        return False.
 
-        :class:`Busy` when the file is busy: the row stays as the claim left it (unknown).
+        :class:`Busy` when the file is busy: not recorded, and marked unknown once the file
+        takes a statement again (another bot may have written between the claim and now).
         """
         if self._failed:
             return True
-        if seen_version == NOT_CLAIMED:
-            # No other bot was told this request was travelling: which value BingX holds last
-            # is unknown. (A missing row would otherwise take the value, as if claimed.)
-            self.forget(kind, symbol, side)
-            return False
-        written = self._run(
-            "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
-            "VALUES (?, ?, ?, ?, ?, 1) "
-            "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=excluded.value, "
-            "writer=excluded.writer, version=version+1 WHERE version=?",
-            (kind, symbol, side, str(value), self.writer, seen_version),
-            rowcount=True,
-        )
-        if written or self._failed:
-            return True
-        with contextlib.suppress(Busy):  # not marked: the claim left the row unknown already
-            self._run(
-                "UPDATE confirmed SET value=NULL, writer=?, version=version+1 "
-                "WHERE kind=? AND symbol=? AND side=?",
-                (self.writer, kind, symbol, side),
-            )
-        return False
-
-    def claim(self, kind: str, symbol: str, side: str = "") -> int:
-        """Mark the setting unknown before sending a request that may change it; returns the
-        row's version to pass to :meth:`confirm` with BingX's answer (:data:`NOT_CLAIMED` when
-        the file failed or is busy)."""
         try:
-            rows = self._run(
+            written = self._run(
                 "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
-                "VALUES (?, ?, ?, NULL, ?, 1) "
-                "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
-                "writer=excluded.writer, version=version+1 RETURNING version",
-                (kind, symbol, side, self.writer),
+                "VALUES (?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=excluded.value, "
+                "writer=excluded.writer, version=version+1 WHERE version=?",
+                (kind, symbol, side, str(value), self.writer, seen_version),
+                rowcount=True,
             )
         except Busy:
-            return NOT_CLAIMED
-        return rows[0][0] if rows else NOT_CLAIMED
+            self._mark_later(kind, symbol, side)
+            raise
+        if written or self._failed:
+            return True
+        self.forget(kind, symbol, side)
+        return False
+
+    def claim(self, kind: str, symbol: str, side: str = "", *, wait_s: float = 0.0) -> int:
+        """Mark the setting unknown before sending a request that may change it; returns the
+        row's version to pass to :meth:`confirm` with BingX's answer (0 once the file failed:
+        nothing is shared then).
+
+        :class:`Busy` when the mark could not be written within ``wait_s`` seconds (the file is
+        busy; each try waits up to its timeout, and none is made during :data:`BUSY_PAUSE_S`):
+        the request must not be sent, as the other bots would go on trusting the old value.
+        """
+        give_up = self._clock() + wait_s
+        while True:
+            try:
+                rows = self._run(
+                    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+                    "VALUES (?, ?, ?, NULL, ?, 1) "
+                    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+                    "writer=excluded.writer, version=version+1 RETURNING version",
+                    (kind, symbol, side, self.writer),
+                )
+                return rows[0][0] if rows else 0
+            except Busy:
+                now, next_try = self._clock(), self._busy_until or 0.0
+                if next_try >= give_up:
+                    raise
+                self._sleep(max(next_try - now, 0.0))  # no lock is held here
 
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
@@ -227,8 +238,13 @@ class SharedSettings:
         try:
             self._run(_FORGET, (kind, symbol, side, self.writer))
         except Busy:
-            with self._lock:
-                self._unwritten.add((kind, symbol, side))
+            self._mark_later(kind, symbol, side)
+
+    def _mark_later(self, kind: str, symbol: str, side: str) -> None:
+        """After a request was sent: mark the row unknown before the next statement that gets
+        through the busy file (nothing better is left: the request cannot be called back)."""
+        with self._lock:
+            self._unwritten.add((kind, symbol, side))
 
     def close(self) -> None:
         with self._lock:
@@ -274,20 +290,16 @@ class SharedSettings:
 
     def _busy(self, error: Exception) -> None:
         """The file was busy past its timeout: trust no memory for a while, keep sharing."""
-        with self._lock:  # threads busy at once: one says so
-            self._busy_until = self._clock() + BUSY_PAUSE_S
-            first, self._busy_said = not self._busy_said, True
-        logger.log(
-            logging.WARNING if first else logging.DEBUG,
+        self._busy_until = self._clock() + BUSY_PAUSE_S
+        self._busy_said.say(
             "BingX settings confirmed by other bots on this account could not be read: %s was "
-            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). This "
-            "bot sets its leverage and margin type again before its entries of the next %g s; "
-            "then it reads them again.%s",
+            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). For "
+            "the next %g s this bot trusts no memory of its leverage and margin type, and sends "
+            "no change of them (the other bots could not be told); then it tries the file again.",
             self.path,
             SQLITE_TIMEOUT_S,
             error,
             BUSY_PAUSE_S,
-            " Later episodes are logged at DEBUG." if first else "",
         )
 
 
