@@ -411,3 +411,73 @@ def test_records_of_any_logger_and_their_tracebacks_are_scrubbed(caplog):
     assert "request failed" in text and "Traceback" in text
     for secret in (key, signature, "other-key-value"):
         assert secret not in text
+
+
+# ----------------------------------------------------------------------------- name look-up
+# tests/netns_deadline.py runs in a network namespace of its own with only the loopback device
+# (nothing can leave the machine), its /etc/hosts and /etc/resolv.conf bind-mounted over in a
+# mount namespace of its own: a name with two addresses that never answer a connection, and a
+# DNS server that never answers. One deadline must cover the look-up and every attempt.
+NAMESPACE_HOSTS = """127.0.0.1 localhost
+127.0.0.2 blackhole.bingx.test
+127.0.0.3 blackhole.bingx.test
+"""
+# Long resolver timeouts (glibc's defaults), so that waiting for them shows.
+NAMESPACE_RESOLV = "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n"
+NAMESPACE_CASES = [
+    f"{path}-{host}"
+    for host in ("blackhole", "silent_dns")
+    for path in ("plugin", "ccxt_sync", "ccxt_async")
+]
+
+
+@pytest.fixture(scope="module")
+def namespace_outcomes(tmp_path_factory) -> dict[str, dict]:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ["unshare", "-n", "-m", "true"]
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare(1) is not installed: no loopback-only network namespace")
+    refused = subprocess.run(probe, capture_output=True, text=True, check=False)
+    if refused.returncode != 0:
+        pytest.skip(f"network namespaces not permitted here: {refused.stderr.strip()}")
+    folder = tmp_path_factory.mktemp("netns")
+    (folder / "hosts").write_text(NAMESPACE_HOSTS)
+    (folder / "resolv.conf").write_text(NAMESPACE_RESOLV)
+    (folder / "cache").mkdir()
+    script = (
+        "set -e; ip link set lo up; "
+        'mount --bind "$1/hosts" /etc/hosts; mount --bind "$1/resolv.conf" /etc/resolv.conf; '
+        'shift; exec "$@"'
+    )
+    root = Path(__file__).resolve().parents[1]
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "PYTHONPATH": path}
+    command = ["unshare", "-n", "-m", "sh", "-c", script, "sh", str(folder)]
+    command += [sys.executable, "-m", "tests.netns_deadline"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=180, cwd=root, env=env, check=False
+    )
+    outcomes = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            outcomes[outcome["case"]] = outcome
+    assert done.returncode == 0 and outcomes, done.stderr[-3000:]
+    return outcomes
+
+
+@pytest.mark.parametrize("case", NAMESPACE_CASES)
+def test_one_deadline_covers_name_look_up_and_every_address(namespace_outcomes, case):
+    from tests.netns_deadline import DEADLINE_S
+
+    outcome = namespace_outcomes[case]
+    # freqtrade's TemporaryError: its retrier tries again, the bot goes on.
+    assert outcome["error"] == "freqtrade.exceptions.TemporaryError", outcome
+    assert re.search("deadline|RequestTimeout", outcome["message"]), outcome
+    # Two addresses that never answer took twice the deadline, a silent DNS server five times.
+    assert DEADLINE_S - 0.1 < outcome["elapsed"] < DEADLINE_S + 1.0, outcome

@@ -4,8 +4,11 @@ A ``requests`` timeout bounds each socket read, not the request: a server that d
 every few seconds, or sends an endless chunked body, holds the caller for ever, and a huge body
 is read into memory whole. :class:`BoundedSession` is a ``requests.Session`` that
 
-- ends every request at its deadline (connect, send, headers and body together): a watchdog
-  thread shuts the socket down, which wakes the blocked read at once;
+- ends every request at its deadline (name look-up, every connection attempt, send, headers
+  and body together): the host name is looked up in a thread of its own, waited for only
+  until the deadline; each address is tried with what is left of it (never the whole connect
+  timeout per address); once connected, a watchdog thread shuts the socket down at the
+  deadline, which wakes the blocked read at once;
 - reads the body in chunks and gives up beyond ``max_reply_bytes`` (checked against
   ``Content-Length`` first, and again on the decoded bytes as they come);
 - never follows redirects: a signed URL goes only to the host it was signed for.
@@ -15,13 +18,16 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 (a ``ConnectionError``). ccxt turns them into ``RequestTimeout`` and ``NetworkError``.
 """
 
+import concurrent.futures
 import contextlib
 import datetime
 import heapq
+import ipaddress
 import itertools
 import math
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -33,6 +39,8 @@ from requests.cookies import extract_cookies_to_jar
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
 
 
 # BingX's largest replies (the contract list, the coin list with its networks, 1440 candles) are
@@ -41,6 +49,11 @@ MAX_REPLY_BYTES = 32 * 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 # The keyword arguments of a request BoundedSession sends without requests' session layer.
 _PLAIN_KWARGS = frozenset({"headers", "stream", "allow_redirects"})
+# Name look-ups still running after their requests gave up (getaddrinfo cannot be interrupted:
+# a DNS server that never answers holds its thread for the resolver's own timeouts, 5 s times
+# 2 attempts per server with glibc's defaults). Look-ups of one name share a thread; past this
+# many names pending, a request fails at once instead of starting another thread.
+MAX_PENDING_LOOKUPS = 8
 
 
 class ReplyDeadlineExceeded(requests.Timeout):
@@ -126,6 +139,11 @@ class _Watchdog:
                 self._heap = [entry for entry in self._heap if entry[2].deadline == entry[0]]
                 heapq.heapify(self._heap)
 
+    def current(self) -> _Guard | None:
+        """The guard of the request running in this thread, if any."""
+        stack = self._stack()
+        return stack[-1] if stack else None
+
     def attach(self, sock: socket.socket | None) -> None:
         """The current request now uses ``sock`` (called from the connection class)."""
         stack = self._stack()
@@ -209,11 +227,129 @@ _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
+class _Lookups:
+    """Host name look-ups a request waits for only until its deadline (see
+    :data:`MAX_PENDING_LOOKUPS`)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh (also in a forked child, where the look-up threads do not exist)."""
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, int, int], concurrent.futures.Future] = {}
+
+    def addresses(self, host: str, port: int, family: int, deadline: float) -> list[tuple]:
+        """``socket.getaddrinfo(host, port, family, SOCK_STREAM)``, or ``TimeoutError`` at
+        ``deadline`` (monotonic seconds)."""
+        if _is_ip_address(host):  # nothing to look up: getaddrinfo answers at once
+            return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        key = (host, port, family)
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                if len(self._pending) >= MAX_PENDING_LOOKUPS:
+                    raise socket.gaierror(
+                        socket.EAI_AGAIN,
+                        f"{len(self._pending)} host name look-ups still unanswered",
+                    )
+                future = self._pending[key] = concurrent.futures.Future()
+                threading.Thread(
+                    target=self._look_up, args=(key, future), name="bingx-http-lookup", daemon=True
+                ).start()
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no address for {host} within the request's deadline") from None
+
+    def _look_up(self, key: tuple[str, int, int], future: concurrent.futures.Future) -> None:
+        host, port, family = key
+        try:
+            future.set_result(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
+        except OSError as e:
+            future.set_exception(e)
+        except Exception as e:  # noqa: BLE001 - UnicodeError for a malformed name, ...
+            future.set_exception(OSError(f"cannot look up {host!r}: {type(e).__name__}"))
+        finally:
+            with self._lock:
+                if self._pending.get(key) is future:
+                    del self._pending[key]
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may name its interface
+    except ValueError:
+        return False
+    return True
+
+
+_LOOKUPS = _Lookups()
+os.register_at_fork(after_in_child=_LOOKUPS.reset)
+
+
+def _connect_by(
+    address: tuple[str, int],
+    connect_s: float | None,
+    deadline: float,
+    source_address: tuple[str, int] | None = None,
+    socket_options: Any = None,
+) -> socket.socket:
+    """A socket connected to ``address`` by ``deadline`` (monotonic seconds): its host looked
+    up within the deadline, each of its addresses tried in turn for ``connect_s`` seconds at
+    most, and never past the deadline (``TimeoutError``)."""
+    host, port = address
+    host = host.strip("[]")
+    error: OSError | None = None
+    for family, kind, proto, _name, where in _LOOKUPS.addresses(
+        host, port, allowed_gai_family(), deadline
+    ):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(left if connect_s is None else min(connect_s, left))
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(where)
+        except OSError as e:
+            sock.close()
+            error = e
+            continue
+        return sock
+    if time.monotonic() >= deadline:
+        raise TimeoutError(f"could not connect to {host} within the request's deadline")
+    raise error or OSError(f"no address found for {host}")
+
+
 class _GuardedConnection:
-    """Tells the watchdog which socket the current request uses."""
+    """Connects within the current request's deadline and tells the watchdog which socket the
+    request uses."""
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
+        guard = _WATCHDOG.current()
+        if guard is None:  # not a request of BoundedSession's
+            return super()._new_conn()  # type: ignore[misc]
+        # What urllib3's own _new_conn does, with _connect_by in place of create_connection.
+        timeout = self.timeout  # type: ignore[attr-defined]
+        try:
+            sock = _connect_by(
+                (self._dns_host, self.port),  # type: ignore[attr-defined]
+                timeout if isinstance(timeout, int | float) else None,
+                guard.deadline,
+                self.source_address,  # type: ignore[attr-defined]
+                self.socket_options,  # type: ignore[attr-defined]
+            )
+        except socket.gaierror as e:
+            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined]
+        except TimeoutError as e:
+            raise ConnectTimeoutError(self, str(e)) from e
+        except OSError as e:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {e}") from e
+        sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
         _WATCHDOG.attach(sock)  # before any TLS handshake, which can stall too
         return sock
 
