@@ -10,12 +10,16 @@ Each answers every request the same way:
 - ``count``: accepts connections, counts them and closes them without a byte.
 - ``redirect``: a 302 to ``location``.
 
+Also a guard that refuses any connection off loopback before it is made (:class:`LoopbackOnly`).
+
 ``served_bytes`` counts the body bytes written, ``connections`` the connections accepted,
 ``hung_up`` is set when a handler saw the client close its side.
 """
 
+import ipaddress
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -220,3 +224,44 @@ class JitterProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+class LoopbackOnly:
+    """Refuses, before anything is sent, every connection this process makes to an address
+    off loopback (through Python's ``socket.connect`` audit event: sync and asyncio sockets
+    alike), and lists them in ``attempts``. Use as a context manager."""
+
+    _installed = False
+    _active: "LoopbackOnly | None" = None
+
+    def __init__(self) -> None:
+        self.attempts: list[object] = []
+
+    @classmethod
+    def _hook(cls, event: str, args: tuple) -> None:
+        guard = cls._active
+        if guard is None or event != "socket.connect":
+            return
+        address = args[1]
+        if isinstance(address, tuple) and not _is_loopback(str(address[0])):
+            guard.attempts.append(address)
+            raise PermissionError(f"test refused a connection off loopback: {address}")
+
+    def __enter__(self) -> Self:
+        if not LoopbackOnly._installed:  # audit hooks stay for the process's life
+            sys.addaudithook(LoopbackOnly._hook)
+            LoopbackOnly._installed = True
+        LoopbackOnly._active = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        LoopbackOnly._active = None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False  # any other name is refused too

@@ -30,8 +30,15 @@ from freqtrade_bingx.transport import (
     BingxTransport,
 )
 from tests.clocks import FakeClock
-from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
-from tests.hostile import JitterProxy, hostile_server
+from tests.conftest import (
+    API_KEY,
+    API_SECRET,
+    LEVERAGE_PATH,
+    TIME_PATH,
+    futures_config,
+    live_config_file,
+)
+from tests.hostile import JitterProxy, LoopbackOnly, hostile_server
 
 
 PAIR = "BTC/USDT:USDT"
@@ -365,6 +372,47 @@ def test_a_plain_http_demo_section_is_refused(fake_bingx, make_exchange):
     assert fake_bingx.requests == []
 
 
+def _validated_exchange(server, tmp_path, ccxt_config: dict):
+    """The exchange as ``freqtrade trade`` builds it from the shipped live config (freqtrade's
+    resolver with validate=True: markets loaded, config checked)."""
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = Configuration.from_files([str(live_config_file(server, tmp_path, ccxt_config))])
+    config["runmode"] = RunMode.LIVE
+    return ExchangeResolver.load_exchange(config, validate=True)
+
+
+# ccxt's URL-prefix proxy gets the signed URL (query and signature) and the key header: over
+# plain http to another machine, anyone on the way reads them. ``proxy`` is its older name.
+@pytest.mark.parametrize("setting", ["proxyUrl", "proxy_url", "proxy"])
+def test_a_plain_http_proxy_url_is_refused_before_anything_is_sent(fake_bingx, tmp_path, setting):
+    with LoopbackOnly() as guard, pytest.raises(OperationalException) as raised:
+        _validated_exchange(fake_bingx, tmp_path, {setting: "http://10.1.2.3:8080/"})
+    # ccxt copies proxy_url to proxyUrl: the message may name either.
+    assert re.search(r"ccxt's proxy\w*: Refusing .* http://10\.1\.2\.3", str(raised.value))
+    assert guard.attempts == []  # no connection to 10.1.2.3 was even tried
+    assert fake_bingx.requests == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://localhost:9/", "https://p.test/"])
+def test_a_proxy_url_over_https_or_to_loopback_is_allowed(fake_bingx, url):
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = futures_config(fake_bingx)
+    config["exchange"]["ccxt_config"]["proxyUrl"] = url
+    with LoopbackOnly() as guard:
+        # validate=False: ccxt 4.5's Python code refuses every request made with a proxyUrl
+        # ("multiple conflicting proxy settings", before sending), so markets cannot load.
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        assert exchange._api.proxyUrl == exchange._api_async.proxyUrl == url
+    finally:
+        exchange.close()
+    assert guard.attempts == []
+
+
 @pytest.mark.parametrize(
     "section, url, refused",
     [
@@ -397,19 +445,23 @@ def test_every_ccxt_url_section_is_checked(section, url, refused):
 def test_records_of_any_logger_and_their_tracebacks_are_scrubbed(caplog):
     from freqtrade_bingx import redact
 
-    key, signature = "k" * 64, "ab" * 32
+    key, signature, encoded = "k" * 64, "ab" * 32, "cd" * 32
     redact.install()
     redact.remember(key)
     caplog.set_level(logging.DEBUG)
     log = logging.getLogger("some.library.deep.child")  # no filter of ours on it or its parents
     log.debug("GET /openApi/x?a=1&signature=%s %s", signature, {"X-BX-APIKEY": "other-key-value"})
+    # ccxt's URL-prefix proxy (proxyUrl) gets the signed URL URL-encoded: signature%3D<hex>.
+    log.debug(
+        "GET http://127.0.0.1:8/https%%3A%%2F%%2Fx%%2Fy%%3Fa%%3D1%%26signature%%3D%s", encoded
+    )
     try:
         raise ValueError(f"https://x/openApi/y?signature={signature}&k={key}")
     except ValueError:
         log.exception("request failed")
     text = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert "request failed" in text and "Traceback" in text
-    for secret in (key, signature, "other-key-value"):
+    for secret in (key, signature, encoded, "other-key-value"):
         assert secret not in text
 
 

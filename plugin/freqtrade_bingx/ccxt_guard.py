@@ -4,7 +4,8 @@ freqtrade sends most requests through ccxt, not through the plugin's transport. 
 here fits one rule onto a ccxt object right after freqtrade creates it:
 
 - :func:`check_urls`: credentials go over https (wss) only, or plain http (ws) to loopback,
-  in every URL section ccxt may use, not only the swap one.
+  in every URL section ccxt may use, not only the swap one, and through ccxt's URL-prefix
+  proxy (``proxyUrl``), which receives the whole signed URL and the key header.
 - :func:`bound_requests`: a deadline for each whole request, a cap on the reply's size and no
   redirects (sync: the ``requests`` session; async: aiohttp's total timeout already covers the
   body, the cap and the refusal of redirects are added to its responses).
@@ -90,11 +91,21 @@ def check_urls(api: Any) -> None:
     """Raise ValueError if any of ccxt's URLs would carry credentials over plain http (or ws)
     to anything but this machine. Checked after hostname substitution, in every URL set ccxt
     may send to: ``api``, ``test`` (sandbox, BingX's demo host) and ``apiBackup`` (the live set
-    while sandbox mode is on)."""
+    while sandbox mode is on), and in its URL-prefix proxy settings."""
     for name, tree in api.urls.items():
         if isinstance(tree, dict):
             for section, url in _urls(tree):
                 _check(api, f"urls['{name}']['{section}']", url)
+    for name in _PROXY_URL_SETTINGS:
+        url = getattr(api, name, None)
+        if isinstance(url, str) and url:
+            _check(api, name, url)
+
+
+# ccxt's URL-prefix proxy: the request goes to ``proxyUrl + target URL`` (query, signature and
+# all, URL-encoded), with the key header. ``proxy`` is its older name (ccxt's
+# check_proxy_url_settings); the callback forms cannot come from a JSON config.
+_PROXY_URL_SETTINGS = ("proxyUrl", "proxy_url", "proxy")
 
 
 def _urls(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
