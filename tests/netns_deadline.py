@@ -8,7 +8,8 @@ and 127.0.0.3 and its ``/etc/resolv.conf`` names 127.0.0.1 as the only DNS serve
 - a listening socket on each black-hole address whose accept queue is full: the kernel drops
   every further SYN, so a connection attempt waits until its timeout (a closed port would
   refuse at once);
-- a "DNS server" on 127.0.0.1:53 (UDP and TCP) that reads queries and never answers.
+- a "DNS server" on 127.0.0.1:53 (UDP and TCP) that reads queries and never answers;
+- last, a SOCKS proxy named by a host name that never resolves, for the sync paths.
 
 Prints one JSON line per case: ``{"case", "error", "message", "elapsed"}``.
 """
@@ -125,6 +126,18 @@ def main() -> None:
                     PAIR, "1m", CandleType.FUTURES, count=0
                 )
                 timed(f"ccxt_async-{name}", partial(exchange.loop.run_until_complete, candles))
+            # Through a SOCKS proxy whose name never resolves (PySocks, the test extra).
+            proxy = f"socks5h://{HOSTS['silent_dns']}:1080"
+            os.environ["ALL_PROXY"] = proxy  # read by the plugin's transport when it is built
+            exchange._bingx_transport = None
+            exchange._api.urls["api"]["swap"] = f"https://{HOSTS['blackhole']}/openApi"
+            exchange.bingx.timeout = (DEADLINE_S, DEADLINE_S)
+            timed(
+                "plugin-socks_proxy_silent_dns",
+                lambda: exchange._set_leverage(3, PAIR, side="buy", count=0),
+            )
+            exchange._api.socksProxy = proxy
+            timed("ccxt_sync-socks_proxy_silent_dns", lambda: exchange.fetch_ticker(PAIR, count=0))
         finally:
             exchange.close()
     for sock in kept:

@@ -38,7 +38,7 @@ from tests.conftest import (
     futures_config,
     live_config_file,
 )
-from tests.hostile import JitterProxy, LoopbackOnly, hostile_server
+from tests.hostile import JitterProxy, LoopbackOnly, Socks5Proxy, hostile_server
 
 
 PAIR = "BTC/USDT:USDT"
@@ -122,6 +122,51 @@ def test_ccxt_async_request_through_freqtrade_is_bounded(make_exchange, behaviou
         history = exchange._async_get_candle_history(PAIR, "1m", CandleType.FUTURES, count=0)
         outcome = bounded_call(lambda: exchange.loop.run_until_complete(history))
         assert_bounded(*outcome, TemporaryError, server)
+
+
+# A SOCKS proxy (requests and urllib3 use one with PySocks installed, from the test extra): the
+# plugin's transport takes it from the environment (ALL_PROXY, HTTPS_PROXY), ccxt's sync object
+# from its socksProxy setting. The deadline covers the SOCKS handshake and the reply through it.
+SOCKS_CASES = [("relay", "drip_body"), ("relay", "endless_chunked"), ("drip_handshake", "count")]
+
+
+@pytest.fixture
+def socks_env(monkeypatch):
+    pytest.importorskip("socks", reason="PySocks is needed for SOCKS proxies (the test extra)")
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("proxy_behaviour, behaviour", SOCKS_CASES)
+def test_a_request_through_a_socks_proxy_ends_by_its_deadline(
+    socks_env, proxy_behaviour, behaviour
+):
+    with hostile_server(behaviour) as server, Socks5Proxy(proxy_behaviour) as proxy:
+        socks_env.setenv("ALL_PROXY", proxy.url())
+        transport = BingxTransport(
+            API_KEY, API_SECRET, server.base_url, timeout=(DEADLINE_S, DEADLINE_S)
+        )
+        error, elapsed, _peak = bounded_call(
+            lambda: transport.request("GET", CONTRACTS_PATH, signed=False)
+        )
+    assert proxy.targets == [("127.0.0.1", server.port)]  # it went through the proxy
+    assert isinstance(error, BingxRequestFailed) and "deadline" in str(error), repr(error)
+    assert elapsed < DEADLINE_S + SLACK_S, f"took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("proxy_behaviour, behaviour", SOCKS_CASES)
+def test_ccxt_sync_request_through_a_socks_proxy_is_bounded(
+    socks_env, make_exchange, proxy_behaviour, behaviour
+):
+    with hostile_server(behaviour) as server, Socks5Proxy(proxy_behaviour) as proxy:
+        exchange = make_exchange(exchange={"ccxt_sync_config": {"socksProxy": proxy.url()}})
+        exchange._api.urls["api"]["swap"] = server.base_url + "/openApi"
+        exchange._api.timeout = int(DEADLINE_S * 1000)
+        error, elapsed, _peak = bounded_call(lambda: exchange.fetch_ticker(PAIR, count=0))
+    assert ("127.0.0.1", server.port) in proxy.targets
+    assert isinstance(error, TemporaryError), repr(error)
+    assert elapsed < DEADLINE_S + SLACK_S, f"took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -480,7 +525,7 @@ NAMESPACE_CASES = [
     f"{path}-{host}"
     for host in ("blackhole", "silent_dns")
     for path in ("plugin", "ccxt_sync", "ccxt_async")
-]
+] + ["plugin-socks_proxy_silent_dns", "ccxt_sync-socks_proxy_silent_dns"]
 
 
 @pytest.fixture(scope="module")
@@ -527,9 +572,12 @@ def namespace_outcomes(tmp_path_factory) -> dict[str, dict]:
 def test_one_deadline_covers_name_look_up_and_every_address(namespace_outcomes, case):
     from tests.netns_deadline import DEADLINE_S
 
+    if "socks" in case:
+        pytest.importorskip("socks", reason="PySocks is needed for SOCKS proxies (the test extra)")
     outcome = namespace_outcomes[case]
     # freqtrade's TemporaryError: its retrier tries again, the bot goes on.
     assert outcome["error"] == "freqtrade.exceptions.TemporaryError", outcome
     assert re.search("deadline|RequestTimeout", outcome["message"]), outcome
-    # Two addresses that never answer took twice the deadline, a silent DNS server five times.
+    # Two addresses that never answer took twice the deadline, a silent DNS server five times
+    # (for the name of a SOCKS proxy too).
     assert DEADLINE_S - 0.1 < outcome["elapsed"] < DEADLINE_S + 1.0, outcome

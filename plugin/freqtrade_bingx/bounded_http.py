@@ -43,6 +43,17 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family
 
 
+try:  # optional: requests and urllib3 use SOCKS proxies only with PySocks installed
+    import socks
+    from urllib3.contrib.socks import (
+        SOCKSConnection,
+        SOCKSHTTPConnectionPool,
+        SOCKSHTTPSConnectionPool,
+    )
+except ImportError:
+    socks = None
+
+
 # BingX's largest replies (the contract list, the coin list with its networks, 1440 candles) are
 # well under 2 MiB. 32 MiB leaves room for growth and still keeps a hostile body out of memory.
 MAX_REPLY_BYTES = 32 * 1024 * 1024
@@ -333,16 +344,11 @@ class _GuardedConnection:
         guard = _WATCHDOG.current()
         if guard is None:  # not a request of BoundedSession's
             return super()._new_conn()  # type: ignore[misc]
-        # What urllib3's own _new_conn does, with _connect_by in place of create_connection.
+        # What urllib3's own _new_conn does, connecting within the deadline.
         timeout = self.timeout  # type: ignore[attr-defined]
+        connect_s = timeout if isinstance(timeout, int | float) else None
         try:
-            sock = _connect_by(
-                (self._dns_host, self.port),  # type: ignore[attr-defined]
-                timeout if isinstance(timeout, int | float) else None,
-                guard.deadline,
-                self.source_address,  # type: ignore[attr-defined]
-                self.socket_options,  # type: ignore[attr-defined]
-            )
+            sock = self._connect_within(connect_s, guard.deadline)
         except socket.gaierror as e:
             raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined]
         except TimeoutError as e:
@@ -352,6 +358,15 @@ class _GuardedConnection:
         sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
         _WATCHDOG.attach(sock)  # before any TLS handshake, which can stall too
         return sock
+
+    def _connect_within(self, connect_s: float | None, deadline: float) -> socket.socket:
+        return _connect_by(
+            (self._dns_host, self.port),  # type: ignore[attr-defined]
+            connect_s,
+            deadline,
+            self.source_address,  # type: ignore[attr-defined]
+            self.socket_options,  # type: ignore[attr-defined]
+        )
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.attach(self.sock)  # type: ignore[attr-defined]  # a kept-alive connection
@@ -381,6 +396,79 @@ class _GuardedHTTPSConnectionPool(_GuardedPool, urllib3.HTTPSConnectionPool):
 
 
 _POOL_CLASSES = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
+_SOCKS_POOL_CLASSES: dict[str, type] = {}
+
+
+if socks is not None:
+
+    class _GuardedSocksConnection(_GuardedConnection, SOCKSConnection):
+        """Through a SOCKS proxy (PySocks, when installed): the proxy's name looked up and its
+        addresses tried within the deadline, the watchdog on the socket from before the SOCKS
+        handshake, and a name the proxy does not resolve itself (``socks5://``, ``socks4://``)
+        looked up here within the deadline too."""
+
+        def _connect_within(self, connect_s: float | None, deadline: float) -> socket.socket:
+            options = self._socks_options
+            host = self.host.strip("[]")
+            if not options["rdns"]:
+                found = _LOOKUPS.addresses(host, self.port, allowed_gai_family(), deadline)
+                host = found[0][4][0] if found else host
+            version = options["socks_version"]
+            proxies = _LOOKUPS.addresses(
+                options["proxy_host"].strip("[]"),
+                int(options["proxy_port"] or socks.DEFAULT_PORTS[version]),
+                0,
+                deadline,
+            )
+            error: OSError | None = None
+            for family, kind, proto, _name, where in proxies:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                sock = socks.socksocket(family, kind, proto)
+                try:
+                    for option in self.socket_options or ():
+                        sock.setsockopt(*option)
+                    sock.settimeout(left if connect_s is None else min(connect_s, left))
+                    sock.set_proxy(
+                        version,
+                        where[0],
+                        where[1],
+                        options["rdns"],
+                        options["username"],
+                        options["password"],
+                    )
+                    if self.source_address:
+                        sock.bind(self.source_address)
+                    _WATCHDOG.attach(sock)  # the handshake ends at the deadline too
+                    sock.connect((host, self.port))
+                except OSError as e:
+                    sock.close()
+                    # PySocks wraps what went wrong: a timeout stays a timeout.
+                    cause = getattr(e, "socket_err", None)
+                    error = cause if isinstance(cause, TimeoutError) else e
+                    continue
+                return sock
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"could not connect to {host} through the SOCKS proxy within the "
+                    "request's deadline"
+                )
+            raise error or OSError(f"no address found for the SOCKS proxy of {host}")
+
+    class _GuardedSocksHTTPSConnection(_GuardedSocksConnection, HTTPSConnection):
+        pass
+
+    class _GuardedSocksHTTPConnectionPool(_GuardedPool, SOCKSHTTPConnectionPool):
+        ConnectionCls = _GuardedSocksConnection
+
+    class _GuardedSocksHTTPSConnectionPool(_GuardedPool, SOCKSHTTPSConnectionPool):
+        ConnectionCls = _GuardedSocksHTTPSConnection
+
+    _SOCKS_POOL_CLASSES = {
+        "http": _GuardedSocksHTTPConnectionPool,
+        "https": _GuardedSocksHTTPSConnectionPool,
+    }
 
 
 class _GuardedAdapter(HTTPAdapter):
@@ -390,8 +478,8 @@ class _GuardedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = dict(_POOL_CLASSES)
+        socks_proxy = proxy.lower().startswith("socks")
+        manager.pool_classes_by_scheme = dict(_SOCKS_POOL_CLASSES if socks_proxy else _POOL_CLASSES)
         return manager
 
 
