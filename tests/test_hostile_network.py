@@ -124,6 +124,49 @@ def test_ccxt_async_request_through_freqtrade_is_bounded(make_exchange, behaviou
         assert_bounded(*outcome, TemporaryError, server)
 
 
+def test_ccxt_async_name_look_ups_leave_the_event_loop_free(make_exchange, monkeypatch):
+    """aiohttp's total timeout ends a request whose DNS server never answers, not the look-up:
+    in the event loop's default executor, such look-ups held up everything else sent there
+    (the account budget's wait, asyncio.to_thread) until the resolver gave up."""
+    import asyncio
+    import os
+    import socket
+    from functools import partial
+
+    from freqtrade_bingx import bounded_http
+
+    exchange = make_exchange()
+    answer = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def silent_resolver(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".invalid"):  # answered here, when allowed
+            answer.wait(10)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    api = exchange._api_async
+    api.timeout = 300  # ms
+    # More names than the default executor has threads (Python's default size).
+    names = min(32, (os.cpu_count() or 1) + 4) + 1
+    try:
+        for number in range(names):
+            api.urls["api"]["swap"] = f"https://n{number}.invalid/openApi"
+            candles = exchange._async_get_candle_history(PAIR, "1m", CandleType.FUTURES, count=0)
+            started = time.monotonic()
+            with pytest.raises(TemporaryError):
+                exchange.loop.run_until_complete(candles)
+            assert time.monotonic() - started < 0.3 + SLACK_S
+        started = time.monotonic()
+        exchange.loop.run_until_complete(asyncio.to_thread(partial(int, "1")))
+        assert time.monotonic() - started < 0.5, "the loop's executor was held up"
+        lookups = [t for t in threading.enumerate() if t.name == "bingx-http-lookup"]
+        assert len(lookups) <= bounded_http.MAX_PENDING_LOOKUPS
+    finally:
+        answer.set()
+
+
 # A SOCKS proxy (requests and urllib3 use one with PySocks installed, from the test extra): the
 # plugin's transport takes it from the environment (ALL_PROXY, HTTPS_PROXY), ccxt's sync object
 # from its socksProxy setting. The deadline covers the SOCKS handshake and the reply through it.

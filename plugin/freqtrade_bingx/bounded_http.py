@@ -255,6 +255,15 @@ class _Lookups:
         ``deadline`` (monotonic seconds)."""
         if _is_ip_address(host):  # nothing to look up: getaddrinfo answers at once
             return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        future = self.start(host, port, family)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no address for {host} within the request's deadline") from None
+
+    def start(self, host: str, port: int, family: int) -> concurrent.futures.Future:
+        """The look-up of ``host`` running (or started now) in its thread; it cannot be
+        cancelled, so a waiter that gives up leaves it to the others."""
         key = (host, port, family)
         with self._lock:
             future = self._pending.get(key)
@@ -265,13 +274,11 @@ class _Lookups:
                         f"{len(self._pending)} host name look-ups still unanswered",
                     )
                 future = self._pending[key] = concurrent.futures.Future()
+                future.set_running_or_notify_cancel()
                 threading.Thread(
                     target=self._look_up, args=(key, future), name="bingx-http-lookup", daemon=True
                 ).start()
-        try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"no address for {host} within the request's deadline") from None
+        return future
 
     def _look_up(self, key: tuple[str, int, int], future: concurrent.futures.Future) -> None:
         host, port, family = key
@@ -297,6 +304,13 @@ def _is_ip_address(host: str) -> bool:
 
 _LOOKUPS = _Lookups()
 os.register_at_fork(after_in_child=_LOOKUPS.reset)
+
+
+def start_lookup(host: str, port: int, family: int) -> concurrent.futures.Future:
+    """``socket.getaddrinfo(host, port, family, SOCK_STREAM)`` in the look-up threads shared
+    with every bounded request (see :data:`MAX_PENDING_LOOKUPS`); ``socket.gaierror`` at once
+    when too many are pending."""
+    return _LOOKUPS.start(host, port, family)
 
 
 def _connect_by(

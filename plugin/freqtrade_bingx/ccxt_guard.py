@@ -8,7 +8,8 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
   proxy (``proxyUrl``), which receives the whole signed URL and the key header.
 - :func:`bound_requests`: a deadline for each whole request, a cap on the reply's size and no
   redirects (sync: the ``requests`` session; async: aiohttp's total timeout already covers the
-  body, the cap and the refusal of redirects are added to its responses).
+  look-up, connecting and the body, the cap and the refusal of redirects are added to its
+  responses, and its host name look-ups go to bounded threads of their own).
 - :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
   recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
 - :func:`share_account_budget`: a signed request to an endpoint BingX limits per account waits
@@ -19,6 +20,7 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
 """
 
 import asyncio
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +29,7 @@ import aiohttp
 import ccxt
 
 from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
-from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
+from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession, start_lookup
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import (
@@ -85,6 +87,38 @@ class CappedClientResponse(aiohttp.ClientResponse):
                 raise
             self._body = bytes(body)
         return await super().read()
+
+
+class BoundedResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's host name look-ups in the plugin's look-up threads (bounded_http.py).
+
+    aiohttp's default resolver runs getaddrinfo in the event loop's default executor: a DNS
+    server that never answers leaves its threads stuck there (aiohttp's total timeout ends
+    the request, not the look-up), where they hold up ``asyncio.to_thread`` work of the whole
+    loop (the account budget's wait) and the interpreter's exit. Here look-ups of one name
+    share a daemon thread, and only so many may be pending.
+    """
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        infos = await asyncio.wrap_future(start_lookup(host, port, family))
+        return [
+            aiohttp.abc.ResolveResult(
+                hostname=host,
+                host=address[0],
+                port=address[1],
+                family=found_family,
+                proto=proto,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for found_family, _kind, proto, _name, address in infos
+            # As aiohttp's own resolver: an IPv6 address Python cannot use is left out.
+            if found_family != socket.AF_INET6 or len(address) >= 3
+        ]
+
+    async def close(self) -> None:
+        pass
 
 
 def check_urls(api: Any) -> None:
@@ -152,6 +186,10 @@ def bound_requests(api: Any, sync: bool) -> None:
         # with the response class.
         if session is not None and session._response_class is aiohttp.ClientResponse:
             session._response_class = CappedClientResponse
+            connector = session.connector
+            # aiohttp's c-ares resolver (with aiodns) needs no threads: only the threaded one.
+            if isinstance(getattr(connector, "_resolver", None), aiohttp.ThreadedResolver):
+                connector._resolver = BoundedResolver()
         return result
 
     api.open = open_capped
