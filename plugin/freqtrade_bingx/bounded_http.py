@@ -30,6 +30,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -313,41 +314,49 @@ def start_lookup(host: str, port: int, family: int) -> concurrent.futures.Future
     return _LOOKUPS.start(host, port, family)
 
 
-def _connect_by(
-    address: tuple[str, int],
+def _connect_first(
+    addresses: list[tuple],
     connect_s: float | None,
     deadline: float,
+    new_socket: Callable[[tuple], tuple[socket.socket, Any]],
     source_address: tuple[str, int] | None = None,
     socket_options: Any = None,
 ) -> socket.socket:
-    """A socket connected to ``address`` by ``deadline`` (monotonic seconds): its host looked
-    up within the deadline, each of its addresses tried in turn for ``connect_s`` seconds at
-    most, and never past the deadline (``TimeoutError``)."""
-    host, port = address
-    host = host.strip("[]")
+    """A socket connected to the first of ``addresses`` (getaddrinfo's entries) that answers:
+    each tried in turn for ``connect_s`` seconds at most, never past ``deadline`` (monotonic
+    seconds, ``TimeoutError``). ``new_socket(entry)`` gives an unconnected socket and where to
+    connect it."""
     error: OSError | None = None
-    for family, kind, proto, _name, where in _LOOKUPS.addresses(
-        host, port, allowed_gai_family(), deadline
-    ):
+    for entry in addresses:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        sock = socket.socket(family, kind, proto)
+        sock, destination = new_socket(entry)
         try:
             for option in socket_options or ():
                 sock.setsockopt(*option)
             sock.settimeout(left if connect_s is None else min(connect_s, left))
             if source_address:
                 sock.bind(source_address)
-            sock.connect(where)
+            # From now on the deadline shuts it down: a SOCKS handshake, and the TLS handshake
+            # after connecting, can stall too.
+            _WATCHDOG.attach(sock)
+            sock.connect(destination)
         except OSError as e:
             sock.close()
-            error = e
+            # PySocks wraps what went wrong: a timeout stays a timeout.
+            cause = getattr(e, "socket_err", None)
+            error = cause if isinstance(cause, TimeoutError) else e
             continue
         return sock
     if time.monotonic() >= deadline:
-        raise TimeoutError(f"could not connect to {host} within the request's deadline")
-    raise error or OSError(f"no address found for {host}")
+        raise TimeoutError("could not connect within the request's deadline")
+    raise error or OSError("no address to connect to")
+
+
+def _plain_socket(entry: tuple) -> tuple[socket.socket, Any]:
+    family, kind, proto, _name, address = entry
+    return socket.socket(family, kind, proto), address
 
 
 class _GuardedConnection:
@@ -370,14 +379,16 @@ class _GuardedConnection:
         except OSError as e:
             raise NewConnectionError(self, f"Failed to establish a new connection: {e}") from e
         sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
-        _WATCHDOG.attach(sock)  # before any TLS handshake, which can stall too
         return sock
 
     def _connect_within(self, connect_s: float | None, deadline: float) -> socket.socket:
-        return _connect_by(
-            (self._dns_host, self.port),  # type: ignore[attr-defined]
+        """Connected to the host, looked up within the deadline, or to the HTTP proxy."""
+        host, port = self._dns_host.strip("[]"), self.port  # type: ignore[attr-defined]
+        return _connect_first(
+            _LOOKUPS.addresses(host, port, allowed_gai_family(), deadline),
             connect_s,
             deadline,
+            _plain_socket,
             self.source_address,  # type: ignore[attr-defined]
             self.socket_options,  # type: ignore[attr-defined]
         )
@@ -428,47 +439,23 @@ if socks is not None:
                 found = _LOOKUPS.addresses(host, self.port, allowed_gai_family(), deadline)
                 host = found[0][4][0] if found else host
             version = options["socks_version"]
-            proxies = _LOOKUPS.addresses(
-                options["proxy_host"].strip("[]"),
-                int(options["proxy_port"] or socks.DEFAULT_PORTS[version]),
-                0,
-                deadline,
-            )
-            error: OSError | None = None
-            for family, kind, proto, _name, where in proxies:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
+            proxy_port = int(options["proxy_port"] or socks.DEFAULT_PORTS[version])
+
+            def new_socket(entry: tuple) -> tuple[socket.socket, Any]:
+                family, kind, proto, _name, proxy = entry
                 sock = socks.socksocket(family, kind, proto)
-                try:
-                    for option in self.socket_options or ():
-                        sock.setsockopt(*option)
-                    sock.settimeout(left if connect_s is None else min(connect_s, left))
-                    sock.set_proxy(
-                        version,
-                        where[0],
-                        where[1],
-                        options["rdns"],
-                        options["username"],
-                        options["password"],
-                    )
-                    if self.source_address:
-                        sock.bind(self.source_address)
-                    _WATCHDOG.attach(sock)  # the handshake ends at the deadline too
-                    sock.connect((host, self.port))
-                except OSError as e:
-                    sock.close()
-                    # PySocks wraps what went wrong: a timeout stays a timeout.
-                    cause = getattr(e, "socket_err", None)
-                    error = cause if isinstance(cause, TimeoutError) else e
-                    continue
-                return sock
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"could not connect to {host} through the SOCKS proxy within the "
-                    "request's deadline"
-                )
-            raise error or OSError(f"no address found for the SOCKS proxy of {host}")
+                user, password = options["username"], options["password"]
+                sock.set_proxy(version, proxy[0], proxy[1], options["rdns"], user, password)
+                return sock, (host, self.port)
+
+            return _connect_first(
+                _LOOKUPS.addresses(options["proxy_host"].strip("[]"), proxy_port, 0, deadline),
+                connect_s,
+                deadline,
+                new_socket,
+                self.source_address,
+                self.socket_options,
+            )
 
     class _GuardedSocksHTTPSConnection(_GuardedSocksConnection, HTTPSConnection):
         pass
