@@ -2,8 +2,9 @@
 long requests with a 2 s deadline take when the host name resolves to two addresses that never
 answer a connection, and when the DNS server never answers.
 
-The namespace has only ``lo``; its ``/etc/hosts`` maps ``blackhole.bingx.test`` to 127.0.0.2
-and 127.0.0.3 and its ``/etc/resolv.conf`` names 127.0.0.1 as the only DNS server. Here:
+The namespace has only ``lo`` (brought up here); its ``/etc/hosts`` maps
+``blackhole.bingx.test`` to 127.0.0.2 and 127.0.0.3 and its ``/etc/resolv.conf`` names
+127.0.0.1 as the only DNS server. Here:
 
 - a listening socket on each black-hole address whose accept queue is full: the kernel drops
   every further SYN, so a connection attempt waits until its timeout (a closed port would
@@ -15,9 +16,11 @@ Prints one JSON line per case: ``{"case", "error", "message", "elapsed"}``.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -30,6 +33,17 @@ DEADLINE_S = 2.0
 BLACKHOLE_ADDRESSES = ("127.0.0.2", "127.0.0.3")
 HOSTS = {"blackhole": "blackhole.bingx.test", "silent_dns": "silent.bingx.test"}
 PAIR = "BTC/USDT:USDT"
+
+
+def loopback_up() -> None:
+    """``ip link set lo up`` without iproute2 (not in slim images): SIOCGIFFLAGS, then
+    SIOCSIFFLAGS with IFF_UP (linux/sockios.h, linux/if.h), on a ``struct ifreq``."""
+    get_flags, set_flags, up = 0x8913, 0x8914, 0x1
+    layout = "16sh22x"  # ifr_name, ifr_flags, the rest of the 40-byte union
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        reply = fcntl.ioctl(sock, get_flags, struct.pack(layout, b"lo", 0))
+        flags = struct.unpack(layout, reply)[1]
+        fcntl.ioctl(sock, set_flags, struct.pack(layout, b"lo", flags | up))
 
 
 def black_holes(port: int = 443) -> list[socket.socket]:
@@ -98,6 +112,10 @@ def main() -> None:
     from freqtrade_bingx.sim import FakeBingx
     from tests.conftest import API_KEY, API_SECRET, futures_config
 
+    others = [name for _index, name in socket.if_nameindex() if name != "lo"]
+    if others:  # its look-ups would go to the machine's real DNS servers
+        raise SystemExit(f"only for a loopback-only network namespace, not beside {others}")
+    loopback_up()
     kept = black_holes() + silent_dns()
     with FakeBingx(accounts={API_KEY: API_SECRET}) as fake:
         # As tests/conftest.py's make_exchange builds it: the request paths are what counts.

@@ -590,7 +590,7 @@ def namespace_outcomes(tmp_path_factory) -> dict[str, dict]:
     (folder / "resolv.conf").write_text(NAMESPACE_RESOLV)
     (folder / "cache").mkdir()
     script = (
-        "set -e; ip link set lo up; "
+        "set -e; "
         'mount --bind "$1/hosts" /etc/hosts; mount --bind "$1/resolv.conf" /etc/resolv.conf; '
         'shift; exec "$@"'
     )
