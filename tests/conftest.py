@@ -1,9 +1,11 @@
 """Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -109,6 +111,30 @@ def futures_config(server: FakeBingx, **overrides: Any) -> dict[str, Any]:
         **overrides,
     }
     return config
+
+
+def live_config_file(
+    server: FakeBingx, tmp_path: Path, ccxt_config: dict | None = None, **exchange: Any
+) -> Path:
+    """The shipped configs/live.json (which pulls in base.json) pointed at ``server``: a config
+    file for freqtrade's own loading; ``ccxt_config`` is merged over the fake's URLs."""
+    override = {
+        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
+        "user_data_dir": str(tmp_path),
+        "exchange": {
+            "api_key": API_KEY,
+            "secret": API_SECRET,
+            "ccxt_config": {
+                "urls": {"api": server.ccxt_urls["api"]},
+                "enableRateLimit": False,
+                **(ccxt_config or {}),
+            },
+            **exchange,
+        },
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(override))
+    return path
 
 
 @pytest.fixture

@@ -30,8 +30,15 @@ from freqtrade_bingx.transport import (
     BingxTransport,
 )
 from tests.clocks import FakeClock
-from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
-from tests.hostile import JitterProxy, hostile_server
+from tests.conftest import (
+    API_KEY,
+    API_SECRET,
+    LEVERAGE_PATH,
+    TIME_PATH,
+    futures_config,
+    live_config_file,
+)
+from tests.hostile import JitterProxy, LoopbackOnly, Socks5Proxy, hostile_server
 
 
 PAIR = "BTC/USDT:USDT"
@@ -115,6 +122,94 @@ def test_ccxt_async_request_through_freqtrade_is_bounded(make_exchange, behaviou
         history = exchange._async_get_candle_history(PAIR, "1m", CandleType.FUTURES, count=0)
         outcome = bounded_call(lambda: exchange.loop.run_until_complete(history))
         assert_bounded(*outcome, TemporaryError, server)
+
+
+def test_ccxt_async_name_look_ups_leave_the_event_loop_free(make_exchange, monkeypatch):
+    """aiohttp's total timeout ends a request whose DNS server never answers, not the look-up:
+    in the event loop's default executor, such look-ups held up everything else sent there
+    (the account budget's wait, asyncio.to_thread) until the resolver gave up."""
+    import asyncio
+    import os
+    import socket
+    from functools import partial
+
+    from freqtrade_bingx import bounded_http
+
+    exchange = make_exchange()
+    answer = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def silent_resolver(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".invalid"):  # answered here, when allowed
+            answer.wait(10)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    api = exchange._api_async
+    api.timeout = 300  # ms
+    # More names than the default executor has threads (Python's default size).
+    names = min(32, (os.cpu_count() or 1) + 4) + 1
+    try:
+        for number in range(names):
+            api.urls["api"]["swap"] = f"https://n{number}.invalid/openApi"
+            candles = exchange._async_get_candle_history(PAIR, "1m", CandleType.FUTURES, count=0)
+            started = time.monotonic()
+            with pytest.raises(TemporaryError):
+                exchange.loop.run_until_complete(candles)
+            assert time.monotonic() - started < 0.3 + SLACK_S
+        started = time.monotonic()
+        exchange.loop.run_until_complete(asyncio.to_thread(partial(int, "1")))
+        assert time.monotonic() - started < 0.5, "the loop's executor was held up"
+        lookups = [t for t in threading.enumerate() if t.name == "bingx-http-lookup"]
+        assert len(lookups) <= bounded_http.MAX_PENDING_LOOKUPS
+    finally:
+        answer.set()
+
+
+# A SOCKS proxy (requests and urllib3 use one with PySocks installed, from the test extra): the
+# plugin's transport takes it from the environment (ALL_PROXY, HTTPS_PROXY), ccxt's sync object
+# from its socksProxy setting. The deadline covers the SOCKS handshake and the reply through it.
+SOCKS_CASES = [("relay", "drip_body"), ("relay", "endless_chunked"), ("drip_handshake", "count")]
+
+
+@pytest.fixture
+def socks_env(monkeypatch):
+    pytest.importorskip("socks", reason="PySocks is needed for SOCKS proxies (the test extra)")
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("proxy_behaviour, behaviour", SOCKS_CASES)
+def test_a_request_through_a_socks_proxy_ends_by_its_deadline(
+    socks_env, proxy_behaviour, behaviour
+):
+    with hostile_server(behaviour) as server, Socks5Proxy(proxy_behaviour) as proxy:
+        socks_env.setenv("ALL_PROXY", proxy.url())
+        transport = BingxTransport(
+            API_KEY, API_SECRET, server.base_url, timeout=(DEADLINE_S, DEADLINE_S)
+        )
+        error, elapsed, _peak = bounded_call(
+            lambda: transport.request("GET", CONTRACTS_PATH, signed=False)
+        )
+    assert proxy.targets == [("127.0.0.1", server.port)]  # it went through the proxy
+    assert isinstance(error, BingxRequestFailed) and "deadline" in str(error), repr(error)
+    assert elapsed < DEADLINE_S + SLACK_S, f"took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("proxy_behaviour, behaviour", SOCKS_CASES)
+def test_ccxt_sync_request_through_a_socks_proxy_is_bounded(
+    socks_env, make_exchange, proxy_behaviour, behaviour
+):
+    with hostile_server(behaviour) as server, Socks5Proxy(proxy_behaviour) as proxy:
+        exchange = make_exchange(exchange={"ccxt_sync_config": {"socksProxy": proxy.url()}})
+        exchange._api.urls["api"]["swap"] = server.base_url + "/openApi"
+        exchange._api.timeout = int(DEADLINE_S * 1000)
+        error, elapsed, _peak = bounded_call(lambda: exchange.fetch_ticker(PAIR, count=0))
+    assert ("127.0.0.1", server.port) in proxy.targets
+    assert isinstance(error, TemporaryError), repr(error)
+    assert elapsed < DEADLINE_S + SLACK_S, f"took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -365,6 +460,47 @@ def test_a_plain_http_demo_section_is_refused(fake_bingx, make_exchange):
     assert fake_bingx.requests == []
 
 
+def _validated_exchange(server, tmp_path, ccxt_config: dict):
+    """The exchange as ``freqtrade trade`` builds it from the shipped live config (freqtrade's
+    resolver with validate=True: markets loaded, config checked)."""
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = Configuration.from_files([str(live_config_file(server, tmp_path, ccxt_config))])
+    config["runmode"] = RunMode.LIVE
+    return ExchangeResolver.load_exchange(config, validate=True)
+
+
+# ccxt's URL-prefix proxy gets the signed URL (query and signature) and the key header: over
+# plain http to another machine, anyone on the way reads them. ``proxy`` is its older name.
+@pytest.mark.parametrize("setting", ["proxyUrl", "proxy_url", "proxy"])
+def test_a_plain_http_proxy_url_is_refused_before_anything_is_sent(fake_bingx, tmp_path, setting):
+    with LoopbackOnly() as guard, pytest.raises(OperationalException) as raised:
+        _validated_exchange(fake_bingx, tmp_path, {setting: "http://10.1.2.3:8080/"})
+    # ccxt copies proxy_url to proxyUrl: the message may name either.
+    assert re.search(r"ccxt's proxy\w*: Refusing .* http://10\.1\.2\.3", str(raised.value))
+    assert guard.attempts == []  # no connection to 10.1.2.3 was even tried
+    assert fake_bingx.requests == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://localhost:9/", "https://p.test/"])
+def test_a_proxy_url_over_https_or_to_loopback_is_allowed(fake_bingx, url):
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = futures_config(fake_bingx)
+    config["exchange"]["ccxt_config"]["proxyUrl"] = url
+    with LoopbackOnly() as guard:
+        # validate=False: ccxt 4.5's Python code refuses every request made with a proxyUrl
+        # ("multiple conflicting proxy settings", before sending), so markets cannot load.
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        assert exchange._api.proxyUrl == exchange._api_async.proxyUrl == url
+    finally:
+        exchange.close()
+    assert guard.attempts == []
+
+
 @pytest.mark.parametrize(
     "section, url, refused",
     [
@@ -397,17 +533,94 @@ def test_every_ccxt_url_section_is_checked(section, url, refused):
 def test_records_of_any_logger_and_their_tracebacks_are_scrubbed(caplog):
     from freqtrade_bingx import redact
 
-    key, signature = "k" * 64, "ab" * 32
+    key, signature, encoded = "k" * 64, "ab" * 32, "cd" * 32
     redact.install()
     redact.remember(key)
     caplog.set_level(logging.DEBUG)
     log = logging.getLogger("some.library.deep.child")  # no filter of ours on it or its parents
     log.debug("GET /openApi/x?a=1&signature=%s %s", signature, {"X-BX-APIKEY": "other-key-value"})
+    # ccxt's URL-prefix proxy (proxyUrl) gets the signed URL URL-encoded: signature%3D<hex>.
+    log.debug(
+        "GET http://127.0.0.1:8/https%%3A%%2F%%2Fx%%2Fy%%3Fa%%3D1%%26signature%%3D%s", encoded
+    )
     try:
         raise ValueError(f"https://x/openApi/y?signature={signature}&k={key}")
     except ValueError:
         log.exception("request failed")
     text = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert "request failed" in text and "Traceback" in text
-    for secret in (key, signature, "other-key-value"):
+    for secret in (key, signature, encoded, "other-key-value"):
         assert secret not in text
+
+
+# ----------------------------------------------------------------------------- name look-up
+# tests/netns_deadline.py runs in a network namespace of its own with only the loopback device
+# (nothing can leave the machine), its /etc/hosts and /etc/resolv.conf bind-mounted over in a
+# mount namespace of its own: a name with two addresses that never answer a connection, and a
+# DNS server that never answers. One deadline must cover the look-up and every attempt.
+NAMESPACE_HOSTS = """127.0.0.1 localhost
+127.0.0.2 blackhole.bingx.test
+127.0.0.3 blackhole.bingx.test
+"""
+# Long resolver timeouts (glibc's defaults), so that waiting for them shows.
+NAMESPACE_RESOLV = "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n"
+NAMESPACE_CASES = [
+    f"{path}-{host}"
+    for host in ("blackhole", "silent_dns")
+    for path in ("plugin", "ccxt_sync", "ccxt_async")
+] + ["plugin-socks_proxy_silent_dns", "ccxt_sync-socks_proxy_silent_dns"]
+
+
+@pytest.fixture(scope="module")
+def namespace_outcomes(tmp_path_factory) -> dict[str, dict]:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ["unshare", "-n", "-m", "true"]
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare(1) is not installed: no loopback-only network namespace")
+    refused = subprocess.run(probe, capture_output=True, text=True, check=False)
+    if refused.returncode != 0:
+        pytest.skip(f"network namespaces not permitted here: {refused.stderr.strip()}")
+    folder = tmp_path_factory.mktemp("netns")
+    (folder / "hosts").write_text(NAMESPACE_HOSTS)
+    (folder / "resolv.conf").write_text(NAMESPACE_RESOLV)
+    (folder / "cache").mkdir()
+    script = (
+        "set -e; "
+        'mount --bind "$1/hosts" /etc/hosts; mount --bind "$1/resolv.conf" /etc/resolv.conf; '
+        'shift; exec "$@"'
+    )
+    root = Path(__file__).resolve().parents[1]
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "PYTHONPATH": path}
+    command = ["unshare", "-n", "-m", "sh", "-c", script, "sh", str(folder)]
+    command += [sys.executable, "-m", "tests.netns_deadline"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=180, cwd=root, env=env, check=False
+    )
+    outcomes = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            outcomes[outcome["case"]] = outcome
+    assert done.returncode == 0 and outcomes, done.stderr[-3000:]
+    return outcomes
+
+
+@pytest.mark.parametrize("case", NAMESPACE_CASES)
+def test_one_deadline_covers_name_look_up_and_every_address(namespace_outcomes, case):
+    from tests.netns_deadline import DEADLINE_S
+
+    if "socks" in case:
+        pytest.importorskip("socks", reason="PySocks is needed for SOCKS proxies (the test extra)")
+    outcome = namespace_outcomes[case]
+    # freqtrade's TemporaryError: its retrier tries again, the bot goes on.
+    assert outcome["error"] == "freqtrade.exceptions.TemporaryError", outcome
+    assert re.search("deadline|RequestTimeout", outcome["message"]), outcome
+    # Two addresses that never answer took twice the deadline, a silent DNS server five times
+    # (for the name of a SOCKS proxy too).
+    assert DEADLINE_S - 0.1 < outcome["elapsed"] < DEADLINE_S + 1.0, outcome

@@ -14,7 +14,7 @@ from freqtrade.resolvers import ExchangeResolver
 
 from freqtrade_bingx import cli, settings
 from freqtrade_bingx.rehearse import freqtrade_executable
-from tests.conftest import API_KEY, API_SECRET, futures_config
+from tests.conftest import API_KEY, API_SECRET, futures_config, live_config_file
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,22 +148,6 @@ def test_the_transport_uses_the_settings(make_exchange):
 # --- the freqtrade-bingx command -------------------------------------------------------------
 
 
-def _config_file(fake_bingx, tmp_path: Path, **exchange) -> Path:
-    override = {
-        "add_config_files": [str(CONFIGS / "live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {"urls": {"api": fake_bingx.ccxt_urls["api"]}, "enableRateLimit": False},
-            **exchange,
-        },
-    }
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(override))
-    return path
-
-
 @pytest.mark.parametrize(
     "exchange, expected",
     [
@@ -173,7 +157,7 @@ def _config_file(fake_bingx, tmp_path: Path, **exchange) -> Path:
     ],
 )
 def test_cli_refuses_bad_settings_in_one_line(fake_bingx, tmp_path, capsys, exchange, expected):
-    path = _config_file(fake_bingx, tmp_path, **exchange)
+    path = live_config_file(fake_bingx, tmp_path, **exchange)
     with pytest.raises(SystemExit) as exited:
         code = cli.main(["-c", str(path), "status"])
         raise SystemExit(code)
@@ -192,7 +176,7 @@ def test_cli_refuses_bad_settings_in_one_line(fake_bingx, tmp_path, capsys, exch
     [("position_mode", "both"), ("recv_window", 2.5), ("leverage_rate_limit", 0)],
 )
 def test_freqtrade_trade_exits_non_zero_before_sending_anything(fake_bingx, tmp_path, name, value):
-    path = _config_file(fake_bingx, tmp_path, **{name: value})
+    path = live_config_file(fake_bingx, tmp_path, **{name: value})
     override = json.loads(path.read_text())
     override.update(
         db_url=f"sqlite:///{tmp_path / 'trades.sqlite'}",

@@ -481,3 +481,60 @@ def test_a_forked_child_closes_the_deadline_descriptors_it_inherited():
         watchdog.stop(guard)
         ours.close()
         theirs.close()
+
+
+def test_name_look_ups_end_at_the_deadline_and_hold_a_bounded_number_of_threads(monkeypatch):
+    """getaddrinfo cannot be interrupted: a request stops waiting for it at its deadline, one
+    thread serves every request for the same name, and past MAX_PENDING_LOOKUPS names still
+    unanswered a request fails at once instead of starting another thread. (The look-up in a
+    real resolver that never answers: test_hostile_network.py, in a network namespace.)"""
+    import socket
+    import threading
+    import time
+
+    import requests
+
+    from freqtrade_bingx import bounded_http
+
+    answer = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def silent_resolver(host, *args, **kwargs):
+        if host.endswith(".invalid"):  # never sent anywhere: answered here, when allowed
+            asked.append(host)
+            answer.wait(10)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    session = bounded_http.BoundedSession()
+    session.trust_env = False
+
+    def lookup_threads() -> int:
+        return sum(t.name == "bingx-http-lookup" for t in threading.enumerate())
+
+    def timed_request(host: str) -> tuple[type, float]:
+        started = time.monotonic()
+        with pytest.raises(requests.RequestException) as raised:
+            session.request("GET", f"https://{host}/openApi", timeout=(0.3, 0.3))
+        return type(raised.value), time.monotonic() - started
+
+    try:
+        for host in ["same.invalid", "same.invalid"] + [
+            f"n{i}.invalid" for i in range(1, bounded_http.MAX_PENDING_LOOKUPS)
+        ]:
+            error, elapsed = timed_request(host)
+            assert error is bounded_http.ReplyDeadlineExceeded and elapsed < 0.8
+        assert asked.count("same.invalid") == 1
+        assert lookup_threads() == bounded_http.MAX_PENDING_LOOKUPS
+        error, elapsed = timed_request("one-more.invalid")
+        assert issubclass(error, requests.ConnectionError) and elapsed < 0.2
+        assert "one-more.invalid" not in asked
+    finally:
+        answer.set()
+        session.close()
+    deadline = time.monotonic() + 5
+    while lookup_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lookup_threads() == 0 and not bounded_http._LOOKUPS._pending

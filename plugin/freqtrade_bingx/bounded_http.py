@@ -4,8 +4,11 @@ A ``requests`` timeout bounds each socket read, not the request: a server that d
 every few seconds, or sends an endless chunked body, holds the caller for ever, and a huge body
 is read into memory whole. :class:`BoundedSession` is a ``requests.Session`` that
 
-- ends every request at its deadline (connect, send, headers and body together): a watchdog
-  thread shuts the socket down, which wakes the blocked read at once;
+- ends every request at its deadline (name look-up, every connection attempt, send, headers
+  and body together): the host name is looked up in a thread of its own, waited for only
+  until the deadline; each address is tried with what is left of it (never the whole connect
+  timeout per address); once connected, a watchdog thread shuts the socket down at the
+  deadline, which wakes the blocked read at once;
 - reads the body in chunks and gives up beyond ``max_reply_bytes`` (checked against
   ``Content-Length`` first, and again on the decoded bytes as they come);
 - never follows redirects: a signed URL goes only to the host it was signed for.
@@ -15,15 +18,19 @@ treat as temporary: :class:`ReplyDeadlineExceeded` (a ``Timeout``) or :class:`Re
 (a ``ConnectionError``). ccxt turns them into ``RequestTimeout`` and ``NetworkError``.
 """
 
+import concurrent.futures
 import contextlib
 import datetime
 import heapq
+import ipaddress
 import itertools
 import math
 import os
 import socket
+import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -33,6 +40,19 @@ from requests.cookies import extract_cookies_to_jar
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+
+
+try:  # optional: requests and urllib3 use SOCKS proxies only with PySocks installed
+    import socks
+    from urllib3.contrib.socks import (
+        SOCKSConnection,
+        SOCKSHTTPConnectionPool,
+        SOCKSHTTPSConnectionPool,
+    )
+except ImportError:
+    socks = None
 
 
 # BingX's largest replies (the contract list, the coin list with its networks, 1440 candles) are
@@ -41,6 +61,11 @@ MAX_REPLY_BYTES = 32 * 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 # The keyword arguments of a request BoundedSession sends without requests' session layer.
 _PLAIN_KWARGS = frozenset({"headers", "stream", "allow_redirects"})
+# Name look-ups still running after their requests gave up (getaddrinfo cannot be interrupted:
+# a DNS server that never answers holds its thread for the resolver's own timeouts, 5 s times
+# 2 attempts per server with glibc's defaults). Look-ups of one name share a thread; past this
+# many names pending, a request fails at once instead of starting another thread.
+MAX_PENDING_LOOKUPS = 8
 
 
 class ReplyDeadlineExceeded(requests.Timeout):
@@ -126,6 +151,11 @@ class _Watchdog:
                 self._heap = [entry for entry in self._heap if entry[2].deadline == entry[0]]
                 heapq.heapify(self._heap)
 
+    def current(self) -> _Guard | None:
+        """The guard of the request running in this thread, if any."""
+        stack = self._stack()
+        return stack[-1] if stack else None
+
     def attach(self, sock: socket.socket | None) -> None:
         """The current request now uses ``sock`` (called from the connection class)."""
         stack = self._stack()
@@ -209,13 +239,159 @@ _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
+class _Lookups:
+    """Host name look-ups a request waits for only until its deadline (see
+    :data:`MAX_PENDING_LOOKUPS`)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh (also in a forked child, where the look-up threads do not exist)."""
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, int, int], concurrent.futures.Future] = {}
+
+    def addresses(self, host: str, port: int, family: int, deadline: float) -> list[tuple]:
+        """``socket.getaddrinfo(host, port, family, SOCK_STREAM)``, or ``TimeoutError`` at
+        ``deadline`` (monotonic seconds)."""
+        if _is_ip_address(host):  # nothing to look up: getaddrinfo answers at once
+            return socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        future = self.start(host, port, family)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no address for {host} within the request's deadline") from None
+
+    def start(self, host: str, port: int, family: int) -> concurrent.futures.Future:
+        """The look-up of ``host`` running (or started now) in its thread; it cannot be
+        cancelled, so a waiter that gives up leaves it to the others."""
+        key = (host, port, family)
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                if len(self._pending) >= MAX_PENDING_LOOKUPS:
+                    raise socket.gaierror(
+                        socket.EAI_AGAIN,
+                        f"{len(self._pending)} host name look-ups still unanswered",
+                    )
+                future = self._pending[key] = concurrent.futures.Future()
+                future.set_running_or_notify_cancel()
+                threading.Thread(
+                    target=self._look_up, args=(key, future), name="bingx-http-lookup", daemon=True
+                ).start()
+        return future
+
+    def _look_up(self, key: tuple[str, int, int], future: concurrent.futures.Future) -> None:
+        host, port, family = key
+        try:
+            future.set_result(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
+        except OSError as e:
+            future.set_exception(e)
+        except Exception as e:  # noqa: BLE001 - UnicodeError for a malformed name, ...
+            future.set_exception(OSError(f"cannot look up {host!r}: {type(e).__name__}"))
+        finally:
+            with self._lock:
+                if self._pending.get(key) is future:
+                    del self._pending[key]
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may name its interface
+    except ValueError:
+        return False
+    return True
+
+
+_LOOKUPS = _Lookups()
+os.register_at_fork(after_in_child=_LOOKUPS.reset)
+
+
+def start_lookup(host: str, port: int, family: int) -> concurrent.futures.Future:
+    """``socket.getaddrinfo(host, port, family, SOCK_STREAM)`` in the look-up threads shared
+    with every bounded request (see :data:`MAX_PENDING_LOOKUPS`); ``socket.gaierror`` at once
+    when too many are pending."""
+    return _LOOKUPS.start(host, port, family)
+
+
+def _connect_first(
+    addresses: list[tuple],
+    connect_s: float | None,
+    deadline: float,
+    new_socket: Callable[[tuple], tuple[socket.socket, Any]],
+    source_address: tuple[str, int] | None = None,
+    socket_options: Any = None,
+) -> socket.socket:
+    """A socket connected to the first of ``addresses`` (getaddrinfo's entries) that answers:
+    each tried in turn for ``connect_s`` seconds at most, never past ``deadline`` (monotonic
+    seconds, ``TimeoutError``). ``new_socket(entry)`` gives an unconnected socket and where to
+    connect it."""
+    error: OSError | None = None
+    for entry in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock, destination = new_socket(entry)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(left if connect_s is None else min(connect_s, left))
+            if source_address:
+                sock.bind(source_address)
+            # From now on the deadline shuts it down: a SOCKS handshake, and the TLS handshake
+            # after connecting, can stall too.
+            _WATCHDOG.attach(sock)
+            sock.connect(destination)
+        except OSError as e:
+            sock.close()
+            # PySocks wraps what went wrong: a timeout stays a timeout.
+            cause = getattr(e, "socket_err", None)
+            error = cause if isinstance(cause, TimeoutError) else e
+            continue
+        return sock
+    if time.monotonic() >= deadline:
+        raise TimeoutError("could not connect within the request's deadline")
+    raise error or OSError("no address to connect to")
+
+
+def _plain_socket(entry: tuple) -> tuple[socket.socket, Any]:
+    family, kind, proto, _name, address = entry
+    return socket.socket(family, kind, proto), address
+
+
 class _GuardedConnection:
-    """Tells the watchdog which socket the current request uses."""
+    """Connects within the current request's deadline and tells the watchdog which socket the
+    request uses."""
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
-        _WATCHDOG.attach(sock)  # before any TLS handshake, which can stall too
+        guard = _WATCHDOG.current()
+        if guard is None:  # not a request of BoundedSession's
+            return super()._new_conn()  # type: ignore[misc]
+        # What urllib3's own _new_conn does, connecting within the deadline.
+        timeout = self.timeout  # type: ignore[attr-defined]
+        connect_s = timeout if isinstance(timeout, int | float) else None
+        try:
+            sock = self._connect_within(connect_s, guard.deadline)
+        except socket.gaierror as e:
+            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined]
+        except TimeoutError as e:
+            raise ConnectTimeoutError(self, str(e)) from e
+        except OSError as e:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {e}") from e
+        sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
         return sock
+
+    def _connect_within(self, connect_s: float | None, deadline: float) -> socket.socket:
+        """Connected to the host, looked up within the deadline, or to the HTTP proxy."""
+        host, port = self._dns_host.strip("[]"), self.port  # type: ignore[attr-defined]
+        return _connect_first(
+            _LOOKUPS.addresses(host, port, allowed_gai_family(), deadline),
+            connect_s,
+            deadline,
+            _plain_socket,
+            self.source_address,  # type: ignore[attr-defined]
+            self.socket_options,  # type: ignore[attr-defined]
+        )
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _WATCHDOG.attach(self.sock)  # type: ignore[attr-defined]  # a kept-alive connection
@@ -245,6 +421,55 @@ class _GuardedHTTPSConnectionPool(_GuardedPool, urllib3.HTTPSConnectionPool):
 
 
 _POOL_CLASSES = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
+_SOCKS_POOL_CLASSES: dict[str, type] = {}
+
+
+if socks is not None:
+
+    class _GuardedSocksConnection(_GuardedConnection, SOCKSConnection):
+        """Through a SOCKS proxy (PySocks, when installed): the proxy's name looked up and its
+        addresses tried within the deadline, the watchdog on the socket from before the SOCKS
+        handshake, and a name the proxy does not resolve itself (``socks5://``, ``socks4://``)
+        looked up here within the deadline too."""
+
+        def _connect_within(self, connect_s: float | None, deadline: float) -> socket.socket:
+            options = self._socks_options
+            host = self.host.strip("[]")
+            if not options["rdns"]:
+                found = _LOOKUPS.addresses(host, self.port, allowed_gai_family(), deadline)
+                host = found[0][4][0] if found else host
+            version = options["socks_version"]
+            proxy_port = int(options["proxy_port"] or socks.DEFAULT_PORTS[version])
+
+            def new_socket(entry: tuple) -> tuple[socket.socket, Any]:
+                family, kind, proto, _name, proxy = entry
+                sock = socks.socksocket(family, kind, proto)
+                user, password = options["username"], options["password"]
+                sock.set_proxy(version, proxy[0], proxy[1], options["rdns"], user, password)
+                return sock, (host, self.port)
+
+            return _connect_first(
+                _LOOKUPS.addresses(options["proxy_host"].strip("[]"), proxy_port, 0, deadline),
+                connect_s,
+                deadline,
+                new_socket,
+                self.source_address,
+                self.socket_options,
+            )
+
+    class _GuardedSocksHTTPSConnection(_GuardedSocksConnection, HTTPSConnection):
+        pass
+
+    class _GuardedSocksHTTPConnectionPool(_GuardedPool, SOCKSHTTPConnectionPool):
+        ConnectionCls = _GuardedSocksConnection
+
+    class _GuardedSocksHTTPSConnectionPool(_GuardedPool, SOCKSHTTPSConnectionPool):
+        ConnectionCls = _GuardedSocksHTTPSConnection
+
+    _SOCKS_POOL_CLASSES = {
+        "http": _GuardedSocksHTTPConnectionPool,
+        "https": _GuardedSocksHTTPSConnectionPool,
+    }
 
 
 class _GuardedAdapter(HTTPAdapter):
@@ -254,8 +479,8 @@ class _GuardedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = dict(_POOL_CLASSES)
+        socks_proxy = proxy.lower().startswith("socks")
+        manager.pool_classes_by_scheme = dict(_SOCKS_POOL_CLASSES if socks_proxy else _POOL_CLASSES)
         return manager
 
 

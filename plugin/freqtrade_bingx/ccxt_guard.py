@@ -4,10 +4,12 @@ freqtrade sends most requests through ccxt, not through the plugin's transport. 
 here fits one rule onto a ccxt object right after freqtrade creates it:
 
 - :func:`check_urls`: credentials go over https (wss) only, or plain http (ws) to loopback,
-  in every URL section ccxt may use, not only the swap one.
+  in every URL section ccxt may use, not only the swap one, and through ccxt's URL-prefix
+  proxy (``proxyUrl``), which receives the whole signed URL and the key header.
 - :func:`bound_requests`: a deadline for each whole request, a cap on the reply's size and no
   redirects (sync: the ``requests`` session; async: aiohttp's total timeout already covers the
-  body, the cap and the refusal of redirects are added to its responses).
+  look-up, connecting and the body, the cap and the refusal of redirects are added to its
+  responses, and its host name look-ups go to bounded threads of their own).
 - :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
   recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
 - :func:`share_account_budget`: a signed request to an endpoint BingX limits per account waits
@@ -18,6 +20,7 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
 """
 
 import asyncio
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +29,7 @@ import aiohttp
 import ccxt
 
 from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
-from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession
+from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession, start_lookup
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import (
@@ -86,15 +89,57 @@ class CappedClientResponse(aiohttp.ClientResponse):
         return await super().read()
 
 
+class BoundedResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's host name look-ups in the plugin's look-up threads (bounded_http.py).
+
+    aiohttp's default resolver runs getaddrinfo in the event loop's default executor: a DNS
+    server that never answers leaves its threads stuck there (aiohttp's total timeout ends
+    the request, not the look-up), where they hold up ``asyncio.to_thread`` work of the whole
+    loop (the account budget's wait) and the interpreter's exit. Here look-ups of one name
+    share a daemon thread, and only so many may be pending.
+    """
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        infos = await asyncio.wrap_future(start_lookup(host, port, family))
+        return [
+            aiohttp.abc.ResolveResult(
+                hostname=host,
+                host=address[0],
+                port=address[1],
+                family=found_family,
+                proto=proto,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for found_family, _kind, proto, _name, address in infos
+            # As aiohttp's own resolver: an IPv6 address Python cannot use is left out.
+            if found_family != socket.AF_INET6 or len(address) >= 3
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
 def check_urls(api: Any) -> None:
     """Raise ValueError if any of ccxt's URLs would carry credentials over plain http (or ws)
     to anything but this machine. Checked after hostname substitution, in every URL set ccxt
     may send to: ``api``, ``test`` (sandbox, BingX's demo host) and ``apiBackup`` (the live set
-    while sandbox mode is on)."""
+    while sandbox mode is on), and in its URL-prefix proxy settings."""
     for name, tree in api.urls.items():
         if isinstance(tree, dict):
             for section, url in _urls(tree):
                 _check(api, f"urls['{name}']['{section}']", url)
+    for name in _PROXY_URL_SETTINGS:
+        url = getattr(api, name, None)
+        if isinstance(url, str) and url:
+            _check(api, name, url)
+
+
+# ccxt's URL-prefix proxy: the request goes to ``proxyUrl + target URL`` (query, signature and
+# all, URL-encoded), with the key header. ``proxy`` is its older name (ccxt's
+# check_proxy_url_settings); the callback forms cannot come from a JSON config.
+_PROXY_URL_SETTINGS = ("proxyUrl", "proxy_url", "proxy")
 
 
 def _urls(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -141,6 +186,10 @@ def bound_requests(api: Any, sync: bool) -> None:
         # with the response class.
         if session is not None and session._response_class is aiohttp.ClientResponse:
             session._response_class = CappedClientResponse
+            connector = session.connector
+            # aiohttp's c-ares resolver (with aiodns) needs no threads: only the threaded one.
+            if isinstance(getattr(connector, "_resolver", None), aiohttp.ThreadedResolver):
+                connector._resolver = BoundedResolver()
         return result
 
     api.open = open_capped

@@ -18,7 +18,9 @@ from typing import Any
 REDACTED = "<redacted>"
 # Real BingX keys are 64 characters; shorter strings would make ordinary text unreadable.
 _MIN_SECRET_CHARS = 8
-_SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]+")
+# ``signature=<hex>``, and its URL-encoded forms ``signature%3D<hex>`` (ccxt's URL-prefix
+# proxy, ``proxyUrl``, gets the signed URL encoded into its own path) and ``%253D`` (again).
+_SIGNATURE = re.compile(r"(signature(?:=|%(?:25)*3D))[0-9a-f]+", re.IGNORECASE)
 # The header as requests, aiohttp and ccxt print it: 'X-BX-APIKEY': 'value', X-BX-APIKEY=value.
 _APIKEY_HEADER = re.compile(r"""(X-BX-APIKEY['"]?\s*[:=]\s*['"]?)[^'"\s,;&}>)]+""", re.IGNORECASE)
 
@@ -37,7 +39,8 @@ def remember(*values: str | None) -> None:
 
 
 def redact_signatures(text: str) -> str:
-    """``text`` with any ``signature=<hex>`` made unreadable (ccxt's errors quote signed URLs)."""
+    """``text`` with any ``signature=<hex>`` (or URL-encoded ``signature%3D<hex>``) made
+    unreadable (ccxt's errors and debug lines quote signed URLs)."""
     return _SIGNATURE.sub(rf"\1{REDACTED}", text)
 
 

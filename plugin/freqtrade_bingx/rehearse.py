@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from freqtrade_bingx.redact import redact_signatures
 from freqtrade_bingx.sim import FakeBingx, Fault, make_contract
 from freqtrade_bingx.sim.server import (
     LEVERAGE_PATH,
@@ -66,7 +67,6 @@ STOP_TYPES = ("STOP_MARKET", "STOP")
 SETTLE_SECONDS = 15.0
 
 FaultAction = Fault | Callable[[FakeBingx], Any]
-_SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]+")
 _LOG_PROBLEM = re.compile(r" - (WARNING|ERROR|CRITICAL) - ")
 
 
@@ -586,7 +586,7 @@ class Rehearsal:
 
     def scrub(self, text: str) -> str:
         text = text.replace(self.secret, "***").replace(self.key, "***")
-        return _SIGNATURE.sub(r"\1***", text)
+        return redact_signatures(text)
 
     def db_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(trades, orders) from freqtrade's database."""
