@@ -214,7 +214,7 @@ class BingxFuturesMixin:
         try:
             ccxt_guard.check_urls(api)
         except ValueError as e:
-            raise ConfigurationError(f"BingX: {e}") from None
+            raise settings.BingxSettingError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
         ccxt_guard.share_account_budget(api, sync, self._account_budget, self._bingx_blocks)
@@ -343,6 +343,16 @@ class BingxFuturesMixin:
         return market["id"]
 
     # --- start-up -------------------------------------------------------------------------
+
+    def validate_trading_mode_and_margin_mode(self, *args, **kwargs) -> None:
+        # freqtrade refuses a margin mode the class does not list with a ConfigurationError,
+        # on which it exits with code 0: the plugin's refusal exits non-zero (settings.py).
+        try:
+            super().validate_trading_mode_and_margin_mode(*args, **kwargs)
+        except ConfigurationError as e:
+            raise settings.BingxSettingError(
+                f"{e} BingX USDT-M futures take margin_mode isolated or cross."
+            ) from None
 
     @retrier
     def additional_exchange_init(self) -> None:
@@ -770,8 +780,10 @@ class BingxFuturesMixin:
     def _ensure_margin_type(self, pair: str, margin_mode: MarginMode) -> None:
         symbol = self._symbol(pair)
         target = MARGIN_TYPES.get(margin_mode)
-        if target is None:
-            raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
+        if target is None:  # refused at start-up (validate_trading_mode_and_margin_mode)
+            raise settings.BingxSettingError(
+                f"BingX futures support margin_mode isolated or cross, not {margin_mode!r}"
+            )
         memory = self._margin_type_confirmed
         if memory.get(symbol) == target:
             # "read_before_entry" asks BingX every entry (a read; a POST only on a change).

@@ -33,7 +33,6 @@ import ccxt
 from freqtrade.enums import MarginMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
-    ConfigurationError,
     DDosProtection,
     InvalidOrderException,
     OperationalException,
@@ -46,6 +45,7 @@ from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
 from freqtrade_bingx import account, delisting, funding, liquidation, markets_cache, replies, tiers
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.settings import BingxSettingError
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
 
@@ -80,7 +80,7 @@ class BingxFuturesDataMixin:
             # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
             # else there). Refused here, before any ccxt object exists, so a spot config with
             # demo_trading can never fall through to the live host, which takes the same keys.
-            raise ConfigurationError(
+            raise BingxSettingError(
                 "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
                 "trading_mode to futures, or use dry_run for spot"
             )

@@ -186,6 +186,8 @@ class BingxOrdersMixin:
         return params
 
     def validate_stop_ordertypes(self, order_types: dict) -> None:
+        if self.trading_mode == TradingMode.FUTURES:
+            stops.check_price_type(order_types)  # before freqtrade's check, which exits 0
         super().validate_stop_ordertypes(order_types)
         # freqtrade validates the config's order types, then again with the strategy's: the
         # line is said once per distinct setting, in trading runs only.
