@@ -26,14 +26,16 @@ STOP = 57000.0
 
 # mode, kind, order side -> the parameters freqtrade's hooks return for that order.
 # "exit" covers every reduce-only order: regular, emergency, forced and liquidation exits.
-SL = {"stopLossPrice": STOP}
+# A stop (stop_order_params): reduceOnly in both modes, as freqtrade sets it for futures (in
+# hedge mode "hedged" makes ccxt drop it, see below), and its trigger price, named.
+SL = {"stopLossPrice": STOP, "reduceOnly": True, "workingType": "MARK_PRICE"}
 PARAMS_TABLE = [
     (ONE_WAY, "entry", "buy", {"positionSide": "BOTH"}),
     (ONE_WAY, "entry", "sell", {"positionSide": "BOTH"}),
     (ONE_WAY, "exit", "sell", {"positionSide": "BOTH", "reduceOnly": True}),
     (ONE_WAY, "exit", "buy", {"positionSide": "BOTH", "reduceOnly": True}),
-    (ONE_WAY, "stoploss", "sell", {**SL, "positionSide": "BOTH", "reduceOnly": True}),
-    (ONE_WAY, "stoploss", "buy", {**SL, "positionSide": "BOTH", "reduceOnly": True}),
+    (ONE_WAY, "stoploss", "sell", {**SL, "positionSide": "BOTH"}),
+    (ONE_WAY, "stoploss", "buy", {**SL, "positionSide": "BOTH"}),
     (HEDGE, "entry", "buy", {"positionSide": "LONG", "hedged": True}),
     (HEDGE, "entry", "sell", {"positionSide": "SHORT", "hedged": True}),
     (HEDGE, "exit", "sell", {"positionSide": "LONG", "hedged": True}),

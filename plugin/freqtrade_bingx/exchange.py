@@ -171,6 +171,7 @@ class BingxFuturesMixin:
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._refusals_lock = threading.Lock()
         self._refusals_epoch = 0
+        # The create_stoploss call under way in this thread (BingxOrdersMixin.create_stoploss).
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
 
@@ -500,19 +501,10 @@ class BingxFuturesMixin:
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
-    def create_stoploss(self, *args, **kwargs):
-        # freqtrade's create_stoploss calls _lev_prep with the *exit* side. In hedge mode that
-        # side names the opposite position, so leverage is left alone on this path.
-        self._stoploss_call.active = True
-        try:
-            return super().create_stoploss(*args, **kwargs)
-        finally:
-            self._stoploss_call.active = False
-
     def _lev_prep(self, pair: str, leverage: float, side: BuySell, accept_fail: bool = False):
         if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
             return super()._lev_prep(pair, leverage, side, accept_fail)
-        if getattr(self._stoploss_call, "active", False):
+        if getattr(self._stoploss_call, "order_types", None) is not None:  # orders.py
             logger.debug("Stoploss for %s: leverage left as it is", pair)
             return
         self.set_margin_mode(pair, self.margin_mode, accept_fail)

@@ -86,44 +86,42 @@ _WAITING_OR_CANCELLED = ("open", "canceled", "cancelled", "expired", "rejected")
 
 
 def stop_price_type(order_types: dict[str, Any]) -> tuple[PriceType, bool]:
-    """The price that triggers stops, and whether the config chose it (False: the default)."""
+    """The price that triggers stops, and whether the config chose it (False: the default).
+
+    :raises BingxSettingError: for a trigger price BingX does not offer, naming it.
+    """
     configured = order_types.get("stoploss_price_type")
     if configured is None:
         return DEFAULT_PRICE_TYPE, False
+    if configured not in WORKING_TYPES:
+        offered = " or ".join(repr(PRICE_NAMES[price]) for price in WORKING_TYPES)
+        why = (
+            "BingX removed INDEX_PRICE from its stop orders' workingType on 2025-08-21 (its API "
+            "change log) and refuses it"
+            if configured == PriceType.INDEX
+            else "BingX has no such trigger price"
+        )
+        raise BingxSettingError(
+            f"order_types.stoploss_price_type must be {offered} for BingX stops on the "
+            f"exchange, not {str(configured)!r}: {why}. 'mark' is BingX's default."
+        )
     return PriceType(configured), True
 
 
 def check_price_type(order_types: dict[str, Any]) -> None:
-    """Refuse a stop trigger BingX does not offer, for stops placed on the exchange.
+    """Refuse at start-up a stop trigger BingX does not offer, when stops go to the exchange.
 
     freqtrade's own check refuses it too, but with a ``ConfigurationError``, on which freqtrade
     exits with code 0 (see :mod:`freqtrade_bingx.settings`).
-
-    :raises BingxSettingError: naming the setting, its value and what BingX offers.
     """
-    configured = order_types.get("stoploss_price_type")
-    if not order_types.get("stoploss_on_exchange") or configured is None:
-        return
-    if configured in WORKING_TYPES:
-        return
-    offered = " or ".join(repr(PRICE_NAMES[price]) for price in WORKING_TYPES)
-    why = (
-        "BingX removed INDEX_PRICE from its stop orders' workingType on 2025-08-21 (its API "
-        "change log) and refuses it"
-        if configured == PriceType.INDEX
-        else "BingX has no such trigger price"
-    )
-    raise BingxSettingError(
-        f"order_types.stoploss_price_type must be {offered} for BingX stops on the exchange, "
-        f"not {str(configured)!r}: {why}. 'mark' is BingX's default."
-    )
+    if order_types.get("stoploss_on_exchange"):
+        stop_price_type(order_types)
 
 
-def with_price_type(order_types: dict[str, Any]) -> dict[str, Any]:
-    """``order_types`` naming the trigger price: the configured one, else the default."""
-    if order_types.get("stoploss_price_type") is not None:
-        return order_types
-    return {**order_types, "stoploss_price_type": DEFAULT_PRICE_TYPE}
+def working_type(order_types: dict[str, Any]) -> str:
+    """The ``workingType`` every stop is sent with: the configured trigger price, else BingX's
+    default said aloud (see the module docstring)."""
+    return WORKING_TYPES[stop_price_type(order_types)[0]]
 
 
 def describe_trigger(order_types: dict[str, Any]) -> str:
