@@ -654,20 +654,23 @@ class BingxFuturesMixin:
                     # as a temporary error: it is permanent and must not be retried.
                     raise InvalidOrderException(str(e)) from e.__cause__
                 key = (symbol, pos_side)
+                if confirmed != leverage:
+                    # freqtrade stored the trade's leverage before create_order and would size
+                    # its stake, liquidation and risk on it while BingX holds another: refuse
+                    # the entry (freqtrade skips it). Nothing is remembered, here or in the
+                    # shared file, and the refusal is held (not sent again for a while).
+                    self._share_answer(False, shared.LEVERAGE, symbol, pos_side, confirmed, seen)
+                    raise InvalidOrderException(
+                        f"BingX confirmed leverage {confirmed}x for {symbol} {pos_side}, asked "
+                        f"for {leverage}x: entry refused, since freqtrade would trade it at "
+                        f"{leverage}x"
+                    )
                 kept = key in memory.confirm(ticket, {key: confirmed})
                 if not self._share_answer(kept, shared.LEVERAGE, symbol, pos_side, confirmed, seen):
                     memory.discard([key])
             return confirmed
 
         confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
-        if confirmed != leverage:
-            logger.warning(
-                "BingX confirmed leverage %dx for %s %s, asked for %dx",
-                confirmed,
-                symbol,
-                pos_side,
-                leverage,
-            )
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, confirmed)
         return confirmed
 
