@@ -565,6 +565,18 @@ class BingxFuturesMixin:
         ):
             self._learn_account_leverage(pair)
         self._ensure_tiers(pair)
+        if (
+            self.trading_mode == TradingMode.FUTURES
+            and pair not in self._leverage_tiers
+            and self._config.get("runmode") == RunMode.UTIL_EXCHANGE
+            and (self.markets.get(pair) or {}).get("swap")
+        ):
+            # Listings (list-markets) show every pair, with tiers loaded for the whitelist
+            # only: show the best maximum known, the account's if read, else the contract
+            # list's (a lower bound), rather than freqtrade's 1x for a pair without tiers.
+            maximum = self.max_leverage_for_side(pair, "BOTH")
+            if maximum is not None:
+                return float(maximum)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------

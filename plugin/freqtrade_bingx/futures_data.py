@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import ccxt
-from freqtrade.enums import MarginMode, TradingMode
+from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     DDosProtection,
@@ -320,7 +320,10 @@ class BingxFuturesDataMixin:
         A trading bot: the pairs its whitelist names, and those it used this run (so an expired
         cache or an estimate is loaded again at the hourly reload); a dynamic pairlist's pairs
         and those a whitelist pattern matches load on first use. Backtesting and tools need
-        every pair up front: the whitelist with its patterns expanded, or every swap without one.
+        every pair up front: the whitelist with its patterns expanded, or every swap without one
+        (``save-offline``). Listings (list-markets, list-pairs) load none without a whitelist:
+        they show each pair's maximum leverage without its tiers (``get_max_leverage``), where
+        loading ~600 pairs would take two signed requests each.
         """
         whitelist = list(self._config["exchange"].get("pair_whitelist", []))
         if self._config.get("runmode") in TRADE_MODES:
@@ -331,7 +334,9 @@ class BingxFuturesDataMixin:
             expanded = expand_pairlist(whitelist, sorted(swaps))
         except ValueError:  # freqtrade's pairlist refuses a bad pattern with its own message
             expanded = [p for p in whitelist if p in swaps]
-        return sorted(set(expanded)) if whitelist else sorted(swaps)
+        if whitelist:
+            return sorted(set(expanded))
+        return [] if self._config.get("runmode") == RunMode.UTIL_EXCHANGE else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
         """Tiers from BingX, each pair's read together with the account's maximum leverage.
