@@ -159,6 +159,7 @@ CASES = [
     Case(100410, D, CANCEL, D, OVER_20),  # [place]
     Case(100410, D, BALANCE_, D, BUSY),  # [ccxt]
     Case(109429, D, BALANCE_, D, "APIRateLimit"),  # [log]
+    Case(100409, D, BUY, D, "APIRateLimit"),  # [log]: the old code of 109429
     Case(None, D, POSITIONS_, D, "Too Many Requests", http_status=429),  # [common]
     Case(None, D, STOP, D, "I'm a teapot", http_status=418),  # [common]
     Case(None, D, BALANCE_, D, "<html>Forbidden</html>", http_status=403),  # [common]
@@ -248,6 +249,7 @@ CASES = [
     Case(100421, IO, BUY, IO, "This pair is currently restricted from API trading"),  # [ccxt]
     Case(80020, IO, BUY, IO, "risk forbidden"),  # [place]
     Case(109403, IO, BUY, IO, "risk forbidden"),  # [log]
+    Case(40029, IO, BUY, IO, "risk forbidden"),  # [log]: an old code of 109403
     Case(80012, IO, BUY, IO, "leverage illegal"),  # [common]
     # [common]
     Case(
