@@ -270,6 +270,7 @@ def test_environment_proxies_are_read_once(monkeypatch):
 
 # --- the rate-limit table -------------------------------------------------------------------
 
+
 def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
     from freqtrade_bingx import account, account_modes, preflight
 
