@@ -7,13 +7,14 @@ Each case is a reply BingX documents or that was quoted live, and names where a 
   async objects, and the ccxt exception it raises through the freqtrade ``Exchange`` method
   that meets it (ccxt's own call is replaced, so only freqtrade's exception ladder runs).
 
-Sources (``/work/shared/reference/bingx-swap-api``): [place] older-export/trading__place_order,
-[batch] trading__place_multiple_orders, [cancel] trading__cancel_order, [query]
-trading__query_order_details, [lev] trading__set_leverage, [margin] trading__change_margin_type,
-[mode] trading__query_position_mode, [common] general_information__common_error_codes, [codes]
-error_codes.md, [log] change_log.md 2025-10-09 (codes renamed; the text is the log's "meaning"),
-[ccxt] a reply quoted in ccxt 4.5.90's bingx.py exception table, [issue 8] quoted in this
-project's issue 8 (no public page with it found). HTTP statuses: [common]'s list.
+Sources (``../shared/reference/bingx-swap-api`` beside the checkout): [place]
+older-export/trading__place_order, [batch] trading__place_multiple_orders, [cancel]
+trading__cancel_order, [query] trading__query_order_details, [lev] trading__set_leverage, [margin]
+trading__change_margin_type, [mode] trading__query_position_mode, [common]
+general_information__common_error_codes, [codes] error_codes.md, [log] change_log.md 2025-10-09
+(codes renamed; the text is the log's "meaning"), [ccxt] a reply quoted in ccxt 4.5.90's bingx.py
+exception table, [issue 8] quoted in this project's issue 8 (no public page with it found). HTTP
+statuses: [common]'s list.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ CASES = [
     Case(100410, D, CANCEL, D, OVER_20),  # [place]
     Case(100410, D, BALANCE_, D, BUSY),  # [ccxt]
     Case(109429, D, BALANCE_, D, "APIRateLimit"),  # [log]
+    Case(100409, D, BUY, D, "APIRateLimit"),  # [log]: the old code of 109429
     Case(None, D, POSITIONS_, D, "Too Many Requests", http_status=429),  # [common]
     Case(None, D, STOP, D, "I'm a teapot", http_status=418),  # [common]
     Case(None, D, BALANCE_, D, "<html>Forbidden</html>", http_status=403),  # [common]
@@ -247,6 +249,7 @@ CASES = [
     Case(100421, IO, BUY, IO, "This pair is currently restricted from API trading"),  # [ccxt]
     Case(80020, IO, BUY, IO, "risk forbidden"),  # [place]
     Case(109403, IO, BUY, IO, "risk forbidden"),  # [log]
+    Case(40029, IO, BUY, IO, "risk forbidden"),  # [log]: an old code of 109403
     Case(80012, IO, BUY, IO, "leverage illegal"),  # [common]
     # [common]
     Case(

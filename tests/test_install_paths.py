@@ -13,6 +13,7 @@ interpreter then has to pick the plugin up from the user site. Nothing is downlo
 ``--no-index --no-deps --no-build-isolation``.
 """
 
+import configparser
 import importlib.metadata
 import json
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import freqtrade
 import pytest
+from packaging.requirements import Requirement
 from packaging.version import Version
 
 
@@ -151,3 +153,41 @@ def test_list_exchanges_shows_bingx_futures(user_install):
     # freqtrade's own Bingx is spot only and would not be listed for futures at all.
     row = next(line for line in table.splitlines() if "BingX" in line)
     assert "spot, isolated futures, cross futures" in row
+
+
+# --- extras ------------------------------------------------------------------------------------
+
+
+def _requirements(text: str) -> list[Requirement]:
+    return [Requirement(line) for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_the_hyperopt_extra_pulls_freqtrades_own():
+    # freqtrade installs without its hyperopt packages; "freqtrade hyperopt" then fails with
+    # "No module named 'optuna'". pip install "freqtrade-bingx[hyperopt]" brings them.
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    [wanted] = _requirements(setup["options.extras_require"]["hyperopt"])
+    [pinned] = [
+        r for r in _requirements(setup["options"]["install_requires"]) if r.name == "freqtrade"
+    ]
+    assert (wanted.name, wanted.extras) == ("freqtrade", {"hyperopt"})
+    assert wanted.specifier == pinned.specifier  # the freqtrade the plugin runs on
+    # freqtrade's own hyperopt extra names what its hyperopt imports.
+    freqtrade_extra = {
+        Requirement(r).name
+        for r in importlib.metadata.requires("freqtrade") or []
+        if Requirement(r).marker and Requirement(r).marker.evaluate({"extra": "hyperopt"})
+    }
+    assert {"optuna", "scikit-learn"} <= freqtrade_extra
+
+
+def test_the_wheel_offers_the_hyperopt_extra(user_install):
+    [dist] = importlib.metadata.distributions(path=[str(user_install["user_site"])])
+    assert "hyperopt" in (dist.metadata.get_all("Provides-Extra") or [])
+    extra = [
+        Requirement(r)
+        for r in dist.requires or []
+        if Requirement(r).marker and Requirement(r).marker.evaluate({"extra": "hyperopt"})
+    ]
+    assert [(r.name, r.extras) for r in extra] == [("freqtrade", {"hyperopt"})]

@@ -1,5 +1,6 @@
 """The leverage hook against the fake BingX over loopback: what is sent, and how often."""
 
+import json
 import logging
 import math
 import re
@@ -7,6 +8,7 @@ import re
 import pytest
 from freqtrade.exceptions import InvalidOrderException, OperationalException
 
+from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.sim import Fault
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH, MODE_PATH
 
@@ -519,3 +521,34 @@ def test_separate_isolated_with_open_positions_refuses_the_pair_with_advice(
         exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(MARGIN_PATH, "POST") == 1
     assert fake_bingx.count(LEVERAGE_PATH) == 0
+
+
+@pytest.mark.parametrize("hedge", [False, True], ids=["one_way", "hedge"])
+def test_a_leverage_bingx_confirms_other_than_asked_refuses_the_entry(
+    fake_bingx, make_exchange, hedge
+):
+    fake_bingx.account().hedge_mode = hedge
+    side = "LONG" if hedge else "BOTH"
+    exchange = make_exchange()
+    exchange._lev_prep(PAIR, 2.0, "buy")  # the pair's margin type and a first leverage
+    fake_bingx.clear_requests()
+    # TEST-ONLY REPLY: no BingX page or quoted live reply shows BingX confirming a leverage
+    # other than the one asked; the fake answers so only when a test injects it.
+    other = {"code": 0, "msg": "", "data": {"leverage": 5, "symbol": "BTC-USDT"}}
+    fake_bingx.inject(Fault(LEVERAGE_PATH, method="POST", body=json.dumps(other).encode()))
+
+    def enter():
+        return exchange.create_order(
+            pair=PAIR, ordertype="market", side="buy", amount=0.01, rate=60000.0, leverage=3.0
+        )
+
+    with pytest.raises(InvalidOrderException, match=r"confirmed leverage 5x .* asked for 3x"):
+        enter()  # freqtrade's create_order: the entry is skipped, the bot goes on
+    assert sent(fake_bingx, "/openApi/swap/v2/trade/order") == []
+    # Neither remembered by this bot nor shared as confirmed with the other bots.
+    assert ("BTC-USDT", side) not in exchange._leverage_confirmed
+    assert exchange._shared.read(shared.LEVERAGE, "BTC-USDT", side).value is None
+    # Held as a refusal: the next entry at 3x is refused without a request.
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        enter()
+    assert len(sent(fake_bingx, LEVERAGE_PATH)) == 1

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from freqtrade.enums import RunMode
-from freqtrade.exceptions import ConfigurationError
 from freqtrade.resolvers import ExchangeResolver
 
+from freqtrade_bingx.settings import BingxSettingError
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import CONTRACTS_PATH, TIERS_PATH
 from tests.conftest import API_KEY, API_SECRET, futures_config
@@ -197,6 +197,6 @@ def test_spot_demo_is_refused_before_any_request(fake_bingx, decoy_live_host, tm
     config = _demo_config(
         fake_bingx, decoy_live_host, tmp_path, trading_mode="spot", margin_mode=""
     )
-    with pytest.raises(ConfigurationError, match="perpetual futures only"):
+    with pytest.raises(BingxSettingError, match="perpetual futures only"):
         ExchangeResolver.load_exchange(config, validate=True)
     assert fake_bingx.requests == [] and decoy_live_host.requests == []

@@ -5,6 +5,8 @@ Then every BingX URL of the config points at a loopback port that nobody listens
 freqtrade's requests are refused at once and nothing leaves the machine.
 """
 
+import csv
+import io
 import json
 import logging
 import os
@@ -24,6 +26,7 @@ from freqtrade.resolvers import ExchangeResolver
 
 from freqtrade_bingx import markets_cache
 from freqtrade_bingx.sim import FakeBingx
+from freqtrade_bingx.sim.server import TIERS_PATH
 from tests.conftest import API_KEY, API_SECRET, futures_config
 
 
@@ -161,7 +164,42 @@ def test_list_markets_prints_its_table_from_the_snapshot(offline):
         assert market["id"] in row and "Future" in row
 
 
+def _contract_maximum(market: dict) -> float:
+    """The contract list's maximum leverage of a swap (both sides: the lower)."""
+    info = market["info"]
+    return float(min(int(info["maxLongLeverage"]), int(info["maxShortLeverage"])))
+
+
+def test_list_markets_shows_each_pairs_maximum_leverage_in_or_out_of_the_whitelist(offline):
+    result = freqtrade(offline, "list-markets", "--print-csv")
+    assert_ran_on_the_snapshot(result, offline)
+    rows = list(csv.DictReader(io.StringIO(result.stdout[result.stdout.index("Id,") :])))
+    shown = {row["Symbol"]: float(row["Leverage"]) for row in rows}
+    whitelist = {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}  # configs/base.json
+    swaps = active_swaps(offline["snapshot"])
+    assert whitelist < swaps  # and pairs outside it, which have no tiers loaded
+    expected = {s: _contract_maximum(offline["snapshot"]["markets"][s]) for s in swaps}
+    assert {s: shown[s] for s in swaps} == expected
+    assert all(value > 1 for value in expected.values())  # not freqtrade's 1x without tiers
+
+
 # --- in-process: what reaches the exchange -------------------------------------------------
+
+
+def test_listing_every_swap_with_a_key_loads_no_tiers(fake_bingx, tmp_path):
+    # An empty whitelist lists every swap: loading their tiers would cost two signed requests
+    # per pair (~600 on BingX), and the listing shows each pair's maximum without them.
+    config = futures_config(fake_bingx, runmode=RunMode.UTIL_EXCHANGE, dry_run=True)
+    config["exchange"]["pair_whitelist"] = []
+    config["datadir"] = tmp_path
+    exchange = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        exchange.reload_markets(True)  # with the tiers, as freqtrade's first market load
+        contract = exchange.markets["BTC/USDT:USDT"]
+        assert exchange.get_max_leverage("BTC/USDT:USDT", 20) == _contract_maximum(contract)
+    finally:
+        exchange.close()
+    assert [r for r in fake_bingx.requests if r.path == TIERS_PATH] == []
 
 
 class RefusingHost:

@@ -14,6 +14,7 @@ from freqtrade.exchange import Exchange
 
 from freqtrade_bingx.orders import WORKING_TYPES, swap_order_params
 from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.settings import BingxSettingError
 from freqtrade_bingx.sim import Fault
 from tests.conftest import LEVERAGE_PATH, MODE_PATH
 
@@ -25,14 +26,16 @@ STOP = 57000.0
 
 # mode, kind, order side -> the parameters freqtrade's hooks return for that order.
 # "exit" covers every reduce-only order: regular, emergency, forced and liquidation exits.
-SL = {"stopLossPrice": STOP}
+# A stop (stop_order_params): reduceOnly in both modes, as freqtrade sets it for futures (in
+# hedge mode "hedged" makes ccxt drop it, see below), and its trigger price, named.
+SL = {"stopLossPrice": STOP, "reduceOnly": True, "workingType": "MARK_PRICE"}
 PARAMS_TABLE = [
     (ONE_WAY, "entry", "buy", {"positionSide": "BOTH"}),
     (ONE_WAY, "entry", "sell", {"positionSide": "BOTH"}),
     (ONE_WAY, "exit", "sell", {"positionSide": "BOTH", "reduceOnly": True}),
     (ONE_WAY, "exit", "buy", {"positionSide": "BOTH", "reduceOnly": True}),
-    (ONE_WAY, "stoploss", "sell", {**SL, "positionSide": "BOTH", "reduceOnly": True}),
-    (ONE_WAY, "stoploss", "buy", {**SL, "positionSide": "BOTH", "reduceOnly": True}),
+    (ONE_WAY, "stoploss", "sell", {**SL, "positionSide": "BOTH"}),
+    (ONE_WAY, "stoploss", "buy", {**SL, "positionSide": "BOTH"}),
     (HEDGE, "entry", "buy", {"positionSide": "LONG", "hedged": True}),
     (HEDGE, "entry", "sell", {"positionSide": "SHORT", "hedged": True}),
     (HEDGE, "exit", "sell", {"positionSide": "LONG", "hedged": True}),
@@ -185,7 +188,7 @@ def test_ccxt_request_for_each_order(exchange_in, ccxt_requests, mode, kind, sid
 @pytest.mark.parametrize(
     "mode, side, position_side", [(ONE_WAY, "sell", "BOTH"), (HEDGE, "buy", "SHORT")]
 )
-@pytest.mark.parametrize("price_type", list(PriceType))
+@pytest.mark.parametrize("price_type", list(WORKING_TYPES))
 def test_stop_limit_request_with_trigger_price_type(
     exchange_in, ccxt_requests, mode, side, position_side, price_type
 ):
@@ -216,18 +219,21 @@ def test_stop_limit_request_with_trigger_price_type(
     assert built == [expected]
 
 
-def test_working_types_cover_every_freqtrade_price_type(exchange_in):
+def test_working_types_are_bingx_s_and_index_is_refused(exchange_in):
     exchange = exchange_in(ONE_WAY)
     assert exchange._ft_has["stop_price_type_field"] == "workingType"
+    # BingX's order page: MARK_PRICE, CONTRACT_PRICE (INDEX_PRICE removed on 2025-08-21).
     assert exchange._ft_has["stop_price_type_value_mapping"] == {
         PriceType.LAST: "CONTRACT_PRICE",
         PriceType.MARK: "MARK_PRICE",
-        PriceType.INDEX: "INDEX_PRICE",
     }
-    # freqtrade refuses at start-up a price type the mapping lacks; every one passes here.
-    for price_type in PriceType:
+    for price_type in (PriceType.LAST, PriceType.MARK):
         exchange.validate_stop_ordertypes(
             {"stoploss_on_exchange": True, "stoploss_price_type": price_type}
+        )
+    with pytest.raises(BingxSettingError, match="not 'index'"):
+        exchange.validate_stop_ordertypes(
+            {"stoploss_on_exchange": True, "stoploss_price_type": PriceType.INDEX}
         )
 
 

@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 
 from freqtrade_bingx import cli
+from freqtrade_bingx import preflight as checks
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.accounts import DEFAULT_LEVERAGE, DEFAULT_MARGIN_TYPE
-from freqtrade_bingx.sim.server import API_PERMISSIONS_PATH, DUAL_PATH, ORDER_TEST_PATH
+from freqtrade_bingx.sim.server import (
+    API_PERMISSIONS_PATH,
+    DUAL_PATH,
+    ORDER_PATH,
+    ORDER_TEST_PATH,
+)
 from tests.conftest import API_KEY, API_SECRET
 
 
@@ -152,6 +158,52 @@ def test_exit_and_stop_test_orders_are_accepted_with_a_position_open(fake_bingx,
     assert code == 0, "\n".join(lines)
     btc_long = next(line for line in lines if "orders BTC/USDT:USDT long" in line)
     assert btc_long.count(": accepted") == 3 and "nothing to close" not in btc_long
+
+
+# Parameters that differ between two orders of the same kind: prices, sizes and the signature.
+PER_ORDER = {"quantity", "stopPrice", "price", "timestamp", "recvWindow", "signature"}
+
+
+@pytest.mark.parametrize("hedge", [False, True], ids=["one_way", "hedge"])
+def test_the_test_stop_is_the_stop_the_bot_sends(fake_bingx, tmp_path, capsys, hedge):
+    # The strategy's order types name no stoploss_price_type: the bot's stop still says
+    # MARK_PRICE, and so must the stop preflight tests.
+    fake_bingx.account().hedge_mode = hedge
+    config = write_config(tmp_path, fake_bingx)
+    strategy = ("--strategy", "BingxFixedLeverage", "--strategy-path", "strategies")
+    code, _statuses, lines = preflight(capsys, fake_bingx, config, *strategy)
+    assert code == 0, "\n".join(lines)
+    tested = [
+        r.params
+        for r in fake_bingx.requests
+        if r.path == ORDER_TEST_PATH and r.params["type"] == "STOP_MARKET"
+    ]
+    tested_long = next(p for p in tested if p["side"] == "SELL")
+
+    # The bot: freqtrade's create_stoploss with the strategy's order types, on a long.
+    exchange = cli.load_exchange([str(config)])
+    try:
+        intent = checks.strategy_intent(
+            {**exchange._config, "strategy": "BingxFixedLeverage", "strategy_path": "strategies"}
+        )
+        assert "stoploss_price_type" not in intent.order_types
+        fake_bingx.open_position("BTC-USDT", "LONG", 0.01)
+        fake_bingx.clear_requests()
+        exchange.create_stoploss(
+            pair="BTC/USDT:USDT",
+            amount=0.01,
+            stop_price=57000.0,
+            order_types=intent.order_types,
+            side="sell",
+            leverage=3.0,
+        )
+    finally:
+        exchange.close()
+    [sent] = [r.params for r in fake_bingx.requests if r.path == ORDER_PATH and r.method == "POST"]
+    assert sent["workingType"] == "MARK_PRICE"
+    assert {k: v for k, v in tested_long.items() if k not in PER_ORDER} == {
+        k: v for k, v in sent.items() if k not in PER_ORDER
+    }
 
 
 def test_bad_api_key_fails_at_once(fake_bingx, tmp_path, capsys):

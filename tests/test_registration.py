@@ -87,7 +87,9 @@ def test_futures_modes_are_accepted_where_stock_freqtrade_refuses(margin_mode):
             name="BingX",
             _supported_trading_mode_margin_pairs=cls._supported_trading_mode_margin_pairs,
         )
-        cls.validate_trading_mode_and_margin_mode(fake_self, TradingMode.FUTURES, margin_mode)
+        StockBingx.validate_trading_mode_and_margin_mode(
+            fake_self, TradingMode.FUTURES, margin_mode
+        )
 
     check(Bingx)
     with pytest.raises(ConfigurationError, match="does not support"):

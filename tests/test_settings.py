@@ -15,6 +15,7 @@ from freqtrade.resolvers import ExchangeResolver
 from freqtrade_bingx import cli, settings
 from freqtrade_bingx.rehearse import freqtrade_executable
 from tests.conftest import API_KEY, API_SECRET, futures_config, live_config_file
+from tests.hostile import hostile_server
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,12 +172,9 @@ def test_cli_refuses_bad_settings_in_one_line(fake_bingx, tmp_path, capsys, exch
 # --- a real freqtrade process ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name, value",
-    [("position_mode", "both"), ("recv_window", 2.5), ("leverage_rate_limit", 0)],
-)
-def test_freqtrade_trade_exits_non_zero_before_sending_anything(fake_bingx, tmp_path, name, value):
-    path = live_config_file(fake_bingx, tmp_path, **{name: value})
+def _trade_config(fake_bingx, tmp_path: Path, top: dict | None = None, **exchange) -> Path:
+    """A live config for ``freqtrade trade`` against the fake: no API server, no Telegram."""
+    path = live_config_file(fake_bingx, tmp_path, **exchange)
     override = json.loads(path.read_text())
     override.update(
         db_url=f"sqlite:///{tmp_path / 'trades.sqlite'}",
@@ -186,34 +184,116 @@ def test_freqtrade_trade_exits_non_zero_before_sending_anything(fake_bingx, tmp_
             "listen_port": 8080,
             "username": "test",
             "password": secrets.token_hex(8),
-            "jwt_secret_key": secrets.token_hex(8),
+            "jwt_secret_key": secrets.token_hex(16),
         },
         telegram={"enabled": False, "token": "disabled", "chat_id": "0"},
+        **(top or {}),
     )
     path.write_text(json.dumps(override))
+    return path
+
+
+def _freqtrade(tmp_path: Path, command: str, path: Path) -> subprocess.CompletedProcess:
+    args = [freqtrade_executable(), command, "-c", str(path)]
+    if command == "trade":
+        args += ["--strategy", "BingxFixedLeverage", "--strategy-path", str(ROOT / "strategies")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("FREQTRADE__")}
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            freqtrade_executable(),
-            "trade",
-            "-c",
-            str(path),
-            "--strategy",
-            "BingxFixedLeverage",
-            "--strategy-path",
-            str(ROOT / "strategies"),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
+    return subprocess.run(
+        args, check=False, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
     )
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("position_mode", "both"), ("recv_window", 2.5), ("leverage_rate_limit", 0)],
+)
+def test_freqtrade_trade_exits_non_zero_before_sending_anything(fake_bingx, tmp_path, name, value):
+    path = _trade_config(fake_bingx, tmp_path, **{name: value})
+    started = time.monotonic()
+    result = _freqtrade(tmp_path, "trade", path)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert f"exchange.{name} must be " in output
     assert "Fatal exception" not in output
     assert fake_bingx.requests == []  # stopped before any request
     assert time.monotonic() - started < 60
+
+
+# Every other start-up refusal of the plugin, as freqtrade meets it: (command, settings at the
+# top of the config, in its exchange section, the line the user reads).
+REFUSALS = [
+    pytest.param(
+        "list-markets",
+        {},
+        # Any plain-http section that is not loopback: ccxt would send the key header there.
+        {"ccxt_config": {"urls": {"api": {"wallets": "http://open-api.bingx.com/openApi"}}}},
+        "BingX: ccxt's urls['api']['wallets']",
+        id="plain-http URL section",
+    ),
+    pytest.param(
+        "list-markets",
+        {},
+        # ccxt's URL-prefix proxy in clear, off loopback: it would receive the signed URL. The
+        # address is never dialled: the refusal comes first (and ccxt 4.5.90 refuses proxyUrl
+        # beside its other proxy settings before sending anything).
+        {"ccxt_config": {"proxyUrl": "http://10.1.2.3:8080/"}},
+        "proxyUrl",
+        id="plain-http proxyUrl",
+    ),
+    pytest.param(
+        "trade",
+        {"trading_mode": "spot", "margin_mode": ""},
+        {"demo_trading": True},
+        "BingX's demo account (VST) trades USDT-M perpetual futures only",
+        id="demo with spot",
+    ),
+    pytest.param(
+        "trade",
+        {"margin_mode": ""},
+        {},
+        "BingX USDT-M futures take margin_mode isolated or cross",
+        id="unsupported margin mode",
+    ),
+    pytest.param(
+        "trade",
+        {
+            "order_types": {
+                "entry": "limit",
+                "exit": "limit",
+                "stoploss": "market",
+                "stoploss_on_exchange": True,
+                "stoploss_price_type": "index",
+            }
+        },
+        {},
+        "order_types.stoploss_price_type must be 'last' or 'mark'",
+        id="index stop trigger",
+    ),
+]
+
+
+@pytest.mark.parametrize("command, top, exchange, line", REFUSALS)
+def test_every_refusal_ends_freqtrade_with_a_non_zero_code(
+    fake_bingx, tmp_path, command, top, exchange, line
+):
+    urls = dict(fake_bingx.ccxt_urls["api"])
+    extra = dict(exchange.pop("ccxt_config", {}))
+    ccxt_urls = extra.pop("urls", {}).get("api", {})
+    ccxt_config = {"urls": {"api": {**urls, **ccxt_urls}}, "enableRateLimit": False, **extra}
+    # With a plain-http section, every ccxt request goes through this loopback proxy, which
+    # only counts connections: had anything been sent before the refusal it would show here,
+    # and nothing leaves the machine.
+    with hostile_server("count") as proxy:
+        if ccxt_urls:
+            ccxt_config["httpProxy"] = proxy.base_url
+        if command == "trade":
+            path = _trade_config(fake_bingx, tmp_path, top, ccxt_config=ccxt_config, **exchange)
+        else:
+            path = live_config_file(fake_bingx, tmp_path, ccxt_config=ccxt_config, **exchange)
+        result = _freqtrade(tmp_path, command, path)
+    output = result.stdout + result.stderr
+    assert result.returncode not in (0, None), output
+    assert line in output
+    # freqtrade logs its ConfigurationError so, and exits with code 0.
+    assert "Configuration error" not in output and "Fatal exception" not in output
+    assert proxy.connections == 0

@@ -1,9 +1,9 @@
 """The fake BingX answers as BingX documents: example replies against what the fake sends.
 
 Each case pairs an example reply for an endpoint with what the fake sends for the same request.
-BingX's pages (``/work/shared/reference/bingx-swap-api/``) hold one JSON example (server time);
-the others are live replies quoted next to the calling method in ccxt 4.5.90's ``bingx.py``
-("ccxt") or in public threads and notes, named at each case. The fake must:
+BingX's pages (``../shared/reference/bingx-swap-api/`` beside the checkout) hold one JSON
+example (server time); the others are live replies quoted next to the calling method in ccxt
+4.5.90's ``bingx.py`` ("ccxt") or in public threads and notes, named at each case. The fake must:
 
 - send every key of the example, with the same JSON type (string, number, bool, object, array);
 - send no key that neither the example, nor the endpoint's page, nor another quoted reply lists.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,7 @@ from freqtrade_bingx import account as bingx_account
 from freqtrade_bingx.sim import FakeBingx, Fault
 from freqtrade_bingx.sim.faults import RATE_LIMIT_RECOVERY_S
 from freqtrade_bingx.transport import BingxRejected, BingxTransport
+from tests.reference import bingx_page
 
 
 KEY, SECRET = "test-key", "test-secret"
@@ -598,6 +600,32 @@ def test_crossed_trigger_price(srv, ex, position_side, side, trigger, stop, code
     assert ccxt_envelope(raised.value) == {"code": code, "msg": msg, "data": {}}
     sent = [r for r in srv.requests if r.path == ORDER][-1]
     assert (sent.code, sent.msg) == (code, msg)
+
+
+def documented_working_types() -> set[str]:
+    """The trigger prices the place-order page lists in its workingType row."""
+    text = bingx_page("post_openapi_swap_v2_trade_order.md")
+    [row] = re.findall(r"^\|\s*workingType\s*\|\s*string\s*\|\s*no\s*\|(.*)$", text, re.MULTILINE)
+    listed = row.split("default")[0]  # "... types: MARK_PRICE, CONTRACT_PRICE, default ..."
+    return set(re.findall(r"\b[A-Z]+_PRICE\b", listed))
+
+
+@pytest.mark.parametrize("path", [ORDER, f"{ORDER}/test"])
+def test_stop_trigger_prices_are_the_order_pages(srv: FakeBingx, path: str) -> None:
+    # BingX's change log, 2025-08-21: "Removed the INDEX_PRICE type from the workingType field
+    # in the order API"; the page lists the two left.
+    documented = documented_working_types()
+    assert documented == {"MARK_PRICE", "CONTRACT_PRICE"}
+    srv.open_position("BTC-USDT", "LONG", 0.01)
+    stop = {"side": "SELL", "type": "STOP_MARKET", "quantity": "0.01", "stopPrice": "59000"}
+    base = {"symbol": "BTC-USDT", "positionSide": "BOTH", "reduceOnly": "true", **stop}
+    for working_type in sorted(documented):
+        body = call(srv, "POST", path, {**base, "workingType": working_type}).json()
+        assert body["code"] == 0, (working_type, body)
+    refused = call(srv, "POST", path, {**base, "workingType": "INDEX_PRICE"}).json()
+    assert_envelope(refused, code=109400)
+    # BingX's generic invalid-parameter text, naming the field (see sim/orders.py).
+    assert refused["msg"].startswith("Invalid parameters,workingType: INDEX_PRICE")
 
 
 def test_an_uncrossed_stop_is_accepted(srv: FakeBingx) -> None:

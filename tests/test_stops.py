@@ -10,11 +10,13 @@ import logging
 
 import pytest
 from freqtrade.enums import RunMode
-from freqtrade.exceptions import InvalidOrderException
+from freqtrade.exceptions import ConfigurationError, InvalidOrderException, OperationalException
+from freqtrade.resolvers import ExchangeResolver
 
 from freqtrade_bingx import stops
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.sim.orders import TRIGGERED_LOOKUPS
+from tests.conftest import futures_config
 
 
 PAIR = "BTC/USDT:USDT"
@@ -311,8 +313,7 @@ def test_stop_fills_first_and_the_limit_exit_closes_nothing(fake_bingx, live, mo
 
 
 @pytest.mark.parametrize(
-    "price_type, working_type",
-    [(None, "MARK_PRICE"), ("last", "CONTRACT_PRICE"), ("index", "INDEX_PRICE")],
+    "price_type, working_type", [(None, "MARK_PRICE"), ("last", "CONTRACT_PRICE")]
 )
 def test_stop_names_its_trigger_price(fake_bingx, live, price_type, working_type):
     exchange = live(PositionMode.ONE_WAY)
@@ -324,6 +325,32 @@ def test_stop_names_its_trigger_price(fake_bingx, live, price_type, working_type
 
     [sent] = [r.params for r in fake_bingx.requests if r.path == ORDER_PATH and r.method == "POST"]
     assert sent["workingType"] == working_type
+
+
+@pytest.mark.parametrize("runmode", [RunMode.LIVE, RunMode.DRY_RUN, RunMode.BACKTEST])
+def test_an_index_trigger_is_refused_at_start_up(fake_bingx, runmode):
+    # BingX removed INDEX_PRICE from workingType on 2025-08-21: every such stop would be refused.
+    order_types = {
+        "entry": "limit",
+        "exit": "limit",
+        "stoploss": "market",
+        "stoploss_on_exchange": True,
+        "stoploss_price_type": "index",
+    }
+    config = futures_config(
+        fake_bingx, order_types=order_types, runmode=runmode, dry_run=runmode != RunMode.LIVE
+    )
+    with pytest.raises(OperationalException) as raised:
+        ExchangeResolver.load_exchange(config, validate=True)
+    # Not freqtrade's ConfigurationError, on which it exits with code 0.
+    assert not isinstance(raised.value, ConfigurationError)
+    message = str(raised.value)
+    assert message.startswith(
+        "order_types.stoploss_price_type must be 'last' or 'mark' for BingX stops on the "
+        "exchange, not 'index': BingX removed INDEX_PRICE"
+    )
+    assert "2025-08-21" in message and "\n" not in message
+    assert not [r for r in fake_bingx.requests if r.path == ORDER_PATH]
 
 
 def test_last_price_stop_fires_on_the_last_price(fake_bingx, live):

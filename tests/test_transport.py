@@ -1,5 +1,4 @@
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +22,7 @@ from freqtrade_bingx.transport import (
     unblock_time_ms,
 )
 from tests.clocks import FakeClock
+from tests.reference import bingx_page
 
 
 API_KEY_T = "transport-test-key"
@@ -270,8 +270,6 @@ def test_environment_proxies_are_read_once(monkeypatch):
 
 # --- the rate-limit table -------------------------------------------------------------------
 
-PAGES = Path(__file__).resolve().parents[1].parent / "shared/reference/bingx-swap-api"
-
 
 def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
     from freqtrade_bingx import account, account_modes, preflight
@@ -315,13 +313,12 @@ def test_figures_from_bingx_pages(method, path, page, client):
     assert DEFAULT_RATE_LIMITS[(method, path)] == client
 
 
-@pytest.mark.skipif(not PAGES.is_dir(), reason="BingX's pages are not beside this checkout")
 def test_page_figures_match_the_stored_pages():
     for row in RATE_LIMITS:
         if row.path == "/openApi/v1/account/apiPermissions":
             continue  # BingX's common account section: not among the stored swap pages
         name = f"{row.method}{row.path}".lower().replace("/", "_") + ".md"
-        text = (PAGES / name).read_text()
+        text = bingx_page(name)
         assert f"rate limitation by UID: {row.per_second:g}/s" in text, name
 
 

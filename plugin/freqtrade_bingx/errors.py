@@ -23,9 +23,10 @@ BingX blocks an endpoint after more than 20 failing requests in 8 minutes, so a 
 error must never be sent twice.
 
 Sources: BingX's endpoint pages and their error tables (``reference/bingx-swap-api``, the
-``older-export`` tables and ``error_codes.md``), BingX's change log of 2025-10-09 (several codes
-renamed), and replies quoted in ccxt 4.5.90's ``bingx.py``, which maps several of these codes
-in ways that mislead a bot (100410 to OperationFailed, 100421 to BadSymbol).
+``older-export`` tables and ``error_codes.md``), BingX's change log of 2025-10-09 (old codes
+replaced by new ones from 2025-10-16; both forms have rows), and replies quoted in ccxt 4.5.90's
+``bingx.py``, which maps several of these codes in ways that mislead a bot (100410 to
+OperationFailed, 100421 to BadSymbol).
 """
 
 import re
@@ -96,8 +97,10 @@ _MODE_HINT = (
 # Sources: [place] older-export/trading__place_order.md, [batch] trading__place_multiple_orders,
 # [cancel] trading__cancel_order, [query] trading__query_order_details, [common]
 # general_information__common_error_codes, [codes] error_codes.md, [log] change_log.md
-# (2025-10-09: 100410 -> 109429, 80014 / 80001 / 109414 -> 109400, 80016 -> 109421, 80017 / 80018
-# -> 109422, 80020 -> 109403, 80012 -> 109500), [ccxt] a reply quoted in ccxt 4.5.90's bingx.py.
+# (announced 2025-10-09, in force from 2025-10-16: 100409 / 100410 -> 109429, 80014 / 80001 /
+# 109414 -> 109400, 80016 -> 109421, 80017 / 80018 -> 109422, 80020 / 40029 -> 109403, 80012 ->
+# 109500, 80019 -> 109423 "The order is being processed" / 109424; the last two, of unknown
+# outcome, take the default), [ccxt] a reply quoted in ccxt 4.5.90's bingx.py.
 RULES: tuple[Rule, ...] = (
     # --- rate limits: back off -------------------------------------------------------------
     # [place] "rate limited"; "code:100410:The endpoint trigger frequency limit rule is
@@ -106,6 +109,7 @@ RULES: tuple[Rule, ...] = (
     # retry after time: 1727193970155"; [ccxt] "The current system is busy, please try again"
     Rule(DDosProtection, code=100410, hint="BingX rate limit; waiting until it unblocks"),
     Rule(DDosProtection, code=109429, hint="BingX rate limit; waiting until it unblocks"),  # [log]
+    Rule(DDosProtection, code=100409, hint="BingX rate limit; waiting until it unblocks"),  # [log]
     Rule(DDosProtection, http_status=429, hint="HTTP 429: too many requests"),
     Rule(DDosProtection, http_status=418, hint="HTTP 418: IP banned after repeated 429s"),
     Rule(DDosProtection, http_status=403, hint="HTTP 403: blocked by BingX's firewall"),
@@ -224,9 +228,10 @@ RULES: tuple[Rule, ...] = (
     Rule(InvalidOrderException, pattern=r"\b(symbol|contract) not exist"),
     # [ccxt] 100421 "This pair is currently restricted from API trading"
     Rule(InvalidOrderException, pattern=r"restricted from API trading"),
-    # [place] 80020 "risk forbidden"; [log] 80020 -> 109403
+    # [place] 80020 "risk forbidden"; [log] 80020 / 40029 -> 109403
     Rule(InvalidOrderException, code=80020, hint="BingX risk control refused the request"),
     Rule(InvalidOrderException, code=109403, hint="BingX risk control refused the request"),
+    Rule(InvalidOrderException, code=40029, hint="BingX risk control refused the request"),
     # Leverage: [common] 80012 "leverage illegal"; 101414 "The maximum leverage for the trading
     # pair is *, please reduce the leverage"; 101209 "The maximum position value for this
     # leverage is ** USDT" (also as 80001 [batch])

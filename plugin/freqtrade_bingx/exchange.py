@@ -174,6 +174,7 @@ class BingxFuturesMixin:
         self._refusals: dict[tuple, tuple[float, InvalidOrderException]] = {}
         self._refusals_lock = threading.Lock()
         self._refusals_epoch = 0
+        # The create_stoploss call under way in this thread (BingxOrdersMixin.create_stoploss).
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
 
@@ -217,7 +218,7 @@ class BingxFuturesMixin:
         try:
             ccxt_guard.check_urls(api)
         except ValueError as e:
-            raise ConfigurationError(f"BingX: {e}") from None
+            raise settings.BingxSettingError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
         ccxt_guard.share_account_budget(api, sync, self._account_budget, self._bingx_blocks)
@@ -346,6 +347,16 @@ class BingxFuturesMixin:
         return market["id"]
 
     # --- start-up -------------------------------------------------------------------------
+
+    def validate_trading_mode_and_margin_mode(self, *args, **kwargs) -> None:
+        # freqtrade refuses a margin mode the class does not list with a ConfigurationError,
+        # on which it exits with code 0: the plugin's refusal exits non-zero (settings.py).
+        try:
+            super().validate_trading_mode_and_margin_mode(*args, **kwargs)
+        except ConfigurationError as e:
+            raise settings.BingxSettingError(
+                f"{e} BingX USDT-M futures take margin_mode isolated or cross."
+            ) from None
 
     @retrier
     def additional_exchange_init(self) -> None:
@@ -501,19 +512,10 @@ class BingxFuturesMixin:
 
     # --- freqtrade hooks ------------------------------------------------------------------
 
-    def create_stoploss(self, *args, **kwargs):
-        # freqtrade's create_stoploss calls _lev_prep with the *exit* side. In hedge mode that
-        # side names the opposite position, so leverage is left alone on this path.
-        self._stoploss_call.active = True
-        try:
-            return super().create_stoploss(*args, **kwargs)
-        finally:
-            self._stoploss_call.active = False
-
     def _lev_prep(self, pair: str, leverage: float, side: BuySell, accept_fail: bool = False):
         if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
             return super()._lev_prep(pair, leverage, side, accept_fail)
-        if getattr(self._stoploss_call, "active", False):
+        if getattr(self._stoploss_call, "order_types", None) is not None:  # orders.py
             logger.debug("Stoploss for %s: leverage left as it is", pair)
             return
         self.set_margin_mode(pair, self.margin_mode, accept_fail)
@@ -574,6 +576,18 @@ class BingxFuturesMixin:
         ):
             self._learn_account_leverage(pair)
         self._ensure_tiers(pair)
+        if (
+            self.trading_mode == TradingMode.FUTURES
+            and pair not in self._leverage_tiers
+            and self._config.get("runmode") == RunMode.UTIL_EXCHANGE
+            and (self.markets.get(pair) or {}).get("swap")
+        ):
+            # Listings (list-markets) show every pair, with tiers loaded for the whitelist
+            # only: show the best maximum known, the account's if read, else the contract
+            # list's (a lower bound), rather than freqtrade's 1x for a pair without tiers.
+            maximum = self.max_leverage_for_side(pair, "BOTH")
+            if maximum is not None:
+                return float(maximum)
         return super().get_max_leverage(pair, stake_amount)
 
     # --- leverage and margin type ---------------------------------------------------------
@@ -663,20 +677,23 @@ class BingxFuturesMixin:
                     # as a temporary error: it is permanent and must not be retried.
                     raise InvalidOrderException(str(e)) from e.__cause__
                 key = (symbol, pos_side)
+                if confirmed != leverage:
+                    # freqtrade stored the trade's leverage before create_order and would size
+                    # its stake, liquidation and risk on it while BingX holds another: refuse
+                    # the entry (freqtrade skips it). Nothing is remembered, here or in the
+                    # shared file, and the refusal is held (not sent again for a while).
+                    self._share_answer(False, shared.LEVERAGE, symbol, pos_side, confirmed, seen)
+                    raise InvalidOrderException(
+                        f"BingX confirmed leverage {confirmed}x for {symbol} {pos_side}, asked "
+                        f"for {leverage}x: entry refused, since freqtrade would trade it at "
+                        f"{leverage}x"
+                    )
                 kept = key in memory.confirm(ticket, {key: confirmed})
                 if not self._share_answer(kept, shared.LEVERAGE, symbol, pos_side, confirmed, seen):
                     memory.discard([key])
             return confirmed
 
         confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
-        if confirmed != leverage:
-            logger.warning(
-                "BingX confirmed leverage %dx for %s %s, asked for %dx",
-                confirmed,
-                symbol,
-                pos_side,
-                leverage,
-            )
         logger.info("BingX leverage for %s %s set to %dx", symbol, pos_side, confirmed)
         return confirmed
 
@@ -781,8 +798,10 @@ class BingxFuturesMixin:
     def _ensure_margin_type(self, pair: str, margin_mode: MarginMode) -> None:
         symbol = self._symbol(pair)
         target = MARGIN_TYPES.get(margin_mode)
-        if target is None:
-            raise ConfigurationError(f"BingX futures support isolated or cross, not {margin_mode}")
+        if target is None:  # refused at start-up (validate_trading_mode_and_margin_mode)
+            raise settings.BingxSettingError(
+                f"BingX futures support margin_mode isolated or cross, not {margin_mode!r}"
+            )
         memory = self._margin_type_confirmed
         if memory.get(symbol) == target:
             # "read_before_entry" asks BingX every entry (a read; a POST only on a change).

@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import ccxt
-from freqtrade.enums import MarginMode, TradingMode
+from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
-    ConfigurationError,
     DDosProtection,
     ExchangeError,
     InvalidOrderException,
@@ -56,6 +55,7 @@ from freqtrade_bingx import (
     tiers,
 )
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.settings import BingxSettingError
 from freqtrade_bingx.transport import BingxError, redact_signatures
 
 
@@ -90,7 +90,7 @@ class BingxFuturesDataMixin:
             # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
             # else there). Refused here, before any ccxt object exists, so a spot config with
             # demo_trading can never fall through to the live host, which takes the same keys.
-            raise ConfigurationError(
+            raise BingxSettingError(
                 "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
                 "trading_mode to futures, or use dry_run for spot"
             )
@@ -330,7 +330,10 @@ class BingxFuturesDataMixin:
         A trading bot: the pairs its whitelist names, and those it used this run (so an expired
         cache or an estimate is loaded again at the hourly reload); a dynamic pairlist's pairs
         and those a whitelist pattern matches load on first use. Backtesting and tools need
-        every pair up front: the whitelist with its patterns expanded, or every swap without one.
+        every pair up front: the whitelist with its patterns expanded, or every swap without one
+        (``save-offline``). Listings (list-markets, list-pairs) load none without a whitelist:
+        they show each pair's maximum leverage without its tiers (``get_max_leverage``), where
+        loading ~600 pairs would take two signed requests each.
         """
         whitelist = list(self._config["exchange"].get("pair_whitelist", []))
         if self._config.get("runmode") in TRADE_MODES:
@@ -341,7 +344,9 @@ class BingxFuturesDataMixin:
             expanded = expand_pairlist(whitelist, sorted(swaps))
         except ValueError:  # freqtrade's pairlist refuses a bad pattern with its own message
             expanded = [p for p in whitelist if p in swaps]
-        return sorted(set(expanded)) if whitelist else sorted(swaps)
+        if whitelist:
+            return sorted(set(expanded))
+        return [] if self._config.get("runmode") == RunMode.UTIL_EXCHANGE else sorted(swaps)
 
     def _fetch_tiers(self, pairs: list[str]) -> dict[str, list[dict]]:
         """Tiers from BingX, each pair's read together with the account's maximum leverage.

@@ -15,6 +15,7 @@ here runs outside futures: spot is freqtrade's own ``Bingx``.
 """
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,8 @@ from freqtrade_bingx.stops import WORKING_TYPES
 
 logger = logging.getLogger(__name__)
 
+# The parameter of BingX's place-order endpoint naming a stop's trigger price.
+TRIGGER_FIELD = "workingType"
 # Stoploss-on-exchange capabilities of BingX swaps, merged into the exchange's _ft_has_futures.
 # stoploss_on_exchange and the limit/market stop types come from freqtrade's Bingx already.
 STOPLOSS_FT_HAS_FUTURES: FtHas = {
@@ -49,7 +52,7 @@ STOPLOSS_FT_HAS_FUTURES: FtHas = {
     "stoploss_query_requires_stop_flag": False,
     # ccxt parses a STOP* order's stopPrice as stopLossPrice (triggerPrice stays None).
     "stop_price_prop": "stopLossPrice",
-    "stop_price_type_field": "workingType",
+    "stop_price_type_field": TRIGGER_FIELD,
     "stop_price_type_value_mapping": WORKING_TYPES,
     # A closing stop reserves nothing on BingX: a live position row shows availableAmt equal
     # to positionAmt while a STOP_MARKET for the whole position is open (2026-07-30 report,
@@ -90,6 +93,9 @@ class BingxOrdersMixin:
     position_mode: PositionMode
     _config: dict
     _api: ccxt.Exchange
+    # Per thread: the order types of the create_stoploss call under way, else None
+    # (set up in BingxFuturesMixin.__init__, which also reads it in _lev_prep).
+    _stoploss_call: threading.local
 
     def create_order(self, **kwargs):
         return self._again_after_mode_change(super().create_order, **kwargs)
@@ -103,19 +109,22 @@ class BingxOrdersMixin:
         side: BuySell,
         leverage: float,
     ) -> CcxtOrder:
-        if self.trading_mode == TradingMode.FUTURES:
-            # The trigger price, said aloud: freqtrade sends workingType only when
-            # order_types names stoploss_price_type, so the default is named here.
-            order_types = stops.with_price_type(order_types)
-        return self._again_after_mode_change(
-            super().create_stoploss,
-            pair=pair,
-            amount=amount,
-            stop_price=stop_price,
-            order_types=order_types,
-            side=side,
-            leverage=leverage,
-        )
+        # freqtrade's create_stoploss asks _get_stop_params for the stop's parameters, which
+        # need the order types (the trigger price), and calls _lev_prep with the *exit* side,
+        # which in hedge mode names the opposite position: the leverage is left alone there.
+        self._stoploss_call.order_types = order_types
+        try:
+            return self._again_after_mode_change(
+                super().create_stoploss,
+                pair=pair,
+                amount=amount,
+                stop_price=stop_price,
+                order_types=order_types,
+                side=side,
+                leverage=leverage,
+            )
+        finally:
+            self._stoploss_call.order_types = None
 
     def _again_after_mode_change(self, place, *args, **kwargs):
         """Place an order; if BingX says its position side no longer fits the account's mode
@@ -173,19 +182,36 @@ class BingxOrdersMixin:
         return params
 
     def _get_stop_params(self, side: BuySell, ordertype: str, stop_price: float) -> dict:
-        params = super()._get_stop_params(side=side, ordertype=ordertype, stop_price=stop_price)
         if self.trading_mode != TradingMode.FUTURES:
-            return params
-        # A stoploss closes the position its exit side names. freqtrade's create_stoploss sets
-        # params["reduceOnly"] = True *after* this hook, on the dict returned here, and hands it
-        # straight to ccxt. In hedge mode the "hedged" flag from swap_order_params makes ccxt's
-        # BingX create_order_request omit reduceOnly from the request (ccxt 4.5.90; pinned by
-        # tests/test_orders.py), so BingX never sees it. That is ccxt's documented parameter for
-        # exactly this, and avoids overriding create_stoploss, which has no later hook.
+            return super()._get_stop_params(side=side, ordertype=ordertype, stop_price=stop_price)
+        order_types = getattr(self._stoploss_call, "order_types", None) or {}
+        return self.stop_order_params(side, ordertype, stop_price, order_types)
+
+    def stop_order_params(
+        self, side: BuySell, ordertype: str, stop_price: float, order_types: dict
+    ) -> dict:
+        """Every parameter of a BingX stop order beyond ccxt's own (symbol, type, side, amount,
+        limit price): the one builder of what the bot's stops send and what preflight tests.
+
+        freqtrade's stop parameters, the position side the exit side names in the account's
+        mode, ``reduceOnly`` and the trigger price (``workingType``, BingX's default said aloud
+        when ``order_types`` names none). freqtrade's create_stoploss takes these from
+        _get_stop_params and then sets ``reduceOnly`` and, when ``order_types`` names it, the
+        same ``workingType`` itself, on this dict, before handing it straight to ccxt. In hedge
+        mode the "hedged" flag from swap_order_params makes ccxt's BingX create_order_request
+        omit ``reduceOnly`` from the request (ccxt 4.5.90; pinned by tests/test_orders.py), so
+        BingX never sees it: ccxt's documented parameter for exactly this, and no override of
+        create_stoploss's body, which has no later hook.
+        """
+        params = super()._get_stop_params(side=side, ordertype=ordertype, stop_price=stop_price)
         params.update(swap_order_params(self.position_mode, side, reduce_only=True))
+        params["reduceOnly"] = True
+        params[TRIGGER_FIELD] = stops.working_type(order_types)
         return params
 
     def validate_stop_ordertypes(self, order_types: dict) -> None:
+        if self.trading_mode == TradingMode.FUTURES:
+            stops.check_price_type(order_types)  # before freqtrade's check, which exits 0
         super().validate_stop_ordertypes(order_types)
         # freqtrade validates the config's order types, then again with the strategy's: the
         # line is said once per distinct setting, in trading runs only.

@@ -13,8 +13,8 @@ a check pointless):
 - the leverage the strategy asks for (its ``leverage()`` callback, or ``--leverage``) is within
   what the account allows per pair and side (``maxLongLeverage`` / ``maxShortLeverage``);
 - BingX's test-order endpoint accepts the entry, exit and stop orders the strategy would send,
-  built by the plugin's own exchange class (``_get_params``, ``_get_stop_params``, the position
-  side of the account's mode) and ccxt's request builder, at the market's smallest quantity.
+  built by the plugin's own exchange class (``_get_params`` and ``stop_order_params``, which
+  build the bot's own orders) and ccxt's request builder, at the market's smallest quantity.
   Entries are tested on every pair and side; exits and stops once per side, on the first pair:
   with nothing open BingX answers them "No position to close" (101205; 101290 for a reduce-only
   order), which counts as a failing request, and the check reports it as the expected answer.
@@ -630,14 +630,8 @@ class Preflight:
         if user_type == "limit":
             limit = exchange._get_stop_limit_rate(stop, order_types, side)
             limit = exchange.price_to_precision(pair, limit, rounding_mode=rounding)
-        params = exchange._get_stop_params(side=side, ordertype=ordertype, stop_price=stop)
-        params["reduceOnly"] = True  # freqtrade adds it for futures; hedge mode drops it again
-        price_type = order_types.get("stoploss_price_type")
-        ft_has = exchange._ft_has
-        if price_type and "stop_price_type_field" in ft_has:
-            params[ft_has["stop_price_type_field"]] = ft_has["stop_price_type_value_mapping"][
-                price_type
-            ]
+        # The bot's own builder: what its create_stoploss sends (orders.py).
+        params = exchange.stop_order_params(side, ordertype, stop, order_types)
         return exchange._api.create_order_request(
             pair, ordertype, side, self._tiny_amount(pair), limit, params
         )

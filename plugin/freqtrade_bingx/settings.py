@@ -5,9 +5,11 @@ object, and that reads its settings here first, before ccxt or any request. A ba
 the start with one line that names the key, the value and what is allowed. The API secret is
 never quoted, and neither is the key.
 
-The error is an ``OperationalException`` and deliberately not freqtrade's
-``ConfigurationError``: freqtrade 2026.9's ``main`` logs a ``ConfigurationError`` and exits
-with code 0, so a service manager would see a clean stop.
+:class:`BingxSettingError` is the plugin's one way to refuse a start, here and elsewhere (a
+plain-http URL section, demo trading in spot mode, a margin mode or stop trigger BingX does not
+offer): raise it, never freqtrade's ``ConfigurationError``. freqtrade 2026.9's ``main`` logs a
+``ConfigurationError`` and exits with code 0, so Docker's ``restart: on-failure``, systemd and
+scripts would read a refusal as a clean stop; on this ``OperationalException`` it exits with 2.
 """
 
 import math
@@ -38,7 +40,11 @@ KEY_NAMES = ("api_key", "apiKey", "key")
 
 
 class BingxSettingError(OperationalException):
-    """A plugin setting in the config is missing its type or range; nothing was sent."""
+    """The plugin refuses to start with this config (freqtrade exits with code 2).
+
+    Every start-up refusal of the plugin raises this class, with one line naming the setting,
+    the value (never a key or secret) and what is allowed.
+    """
 
 
 @dataclass(frozen=True)

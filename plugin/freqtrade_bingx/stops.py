@@ -5,8 +5,9 @@ on (P = BingX's endpoint pages under ``reference/bingx-swap-api``, L = a live re
 public thread, U = not verified without a real account):
 
 1. Placed with ``POST /openApi/swap/v2/trade/order`` (type, ``stopPrice``, ``workingType``
-   ``MARK_PRICE`` | ``CONTRACT_PRICE`` | ``INDEX_PRICE``, "default MARK_PRICE"). P:
-   post_openapi_swap_v2_trade_order.md.
+   ``MARK_PRICE`` | ``CONTRACT_PRICE``, "default MARK_PRICE"). P:
+   post_openapi_swap_v2_trade_order.md; BingX's change log of 2025-08-21 "Removed the
+   INDEX_PRICE type from the workingType field in the order API".
 2. While waiting it is an ordinary open order with status ``NEW`` in ``openOrders``, with
    ``triggerOrderId`` 0. L: open STOP_MARKET rows with ``"status":"NEW"`` (a live report of
    2026-07-30 on BTC-USDT, and the live XRP-USDT demo replies of 2026-10-05 kept as test
@@ -53,7 +54,9 @@ price as the default: it is what BingX liquidates on (a stop on the last price c
 by a liquidation on a mark spike), and a wick on BingX's own book does not fire it. Backtests
 fill stops on last-price candles; the two differ little and briefly (the 2026-07-30 report
 measured a median of 0 over 1,000 BTC minutes, one fill 34 points away in a fast minute). Set
-``stoploss_price_type`` to ``last`` to trigger as the backtest does.
+``stoploss_price_type`` to ``last`` to trigger as the backtest does. freqtrade's third choice,
+``index``, has no BingX counterpart since 2025-08-21: the start-up refuses it
+(:func:`check_price_type`) rather than have BingX refuse every stop.
 """
 
 import logging
@@ -61,18 +64,20 @@ from typing import Any
 
 from freqtrade.enums import PriceType
 
+from freqtrade_bingx.settings import BingxSettingError
+
 
 logger = logging.getLogger(__name__)
 
-# BingX's trigger price types by freqtrade's order_types.stoploss_price_type.
+# BingX's trigger price types (the order page's workingType) by freqtrade's
+# order_types.stoploss_price_type. No INDEX_PRICE: BingX removed it on 2025-08-21.
 WORKING_TYPES: dict[PriceType, str] = {
     PriceType.LAST: "CONTRACT_PRICE",
     PriceType.MARK: "MARK_PRICE",
-    PriceType.INDEX: "INDEX_PRICE",
 }
 # When the config names none: BingX's own default, said aloud (see the module docstring).
 DEFAULT_PRICE_TYPE = PriceType.MARK
-PRICE_NAMES = {PriceType.LAST: "last", PriceType.MARK: "mark", PriceType.INDEX: "index"}
+PRICE_NAMES = {PriceType.LAST: "last", PriceType.MARK: "mark"}
 
 # Orders read from allOrders when the stop's fill is looked up (BingX's maximum is 1000).
 HISTORY_LIMIT = 1000
@@ -81,18 +86,42 @@ _WAITING_OR_CANCELLED = ("open", "canceled", "cancelled", "expired", "rejected")
 
 
 def stop_price_type(order_types: dict[str, Any]) -> tuple[PriceType, bool]:
-    """The price that triggers stops, and whether the config chose it (False: the default)."""
+    """The price that triggers stops, and whether the config chose it (False: the default).
+
+    :raises BingxSettingError: for a trigger price BingX does not offer, naming it.
+    """
     configured = order_types.get("stoploss_price_type")
     if configured is None:
         return DEFAULT_PRICE_TYPE, False
+    if configured not in WORKING_TYPES:
+        offered = " or ".join(repr(PRICE_NAMES[price]) for price in WORKING_TYPES)
+        why = (
+            "BingX removed INDEX_PRICE from its stop orders' workingType on 2025-08-21 (its API "
+            "change log) and refuses it"
+            if configured == PriceType.INDEX
+            else "BingX has no such trigger price"
+        )
+        raise BingxSettingError(
+            f"order_types.stoploss_price_type must be {offered} for BingX stops on the "
+            f"exchange, not {str(configured)!r}: {why}. 'mark' is BingX's default."
+        )
     return PriceType(configured), True
 
 
-def with_price_type(order_types: dict[str, Any]) -> dict[str, Any]:
-    """``order_types`` naming the trigger price: the configured one, else the default."""
-    if order_types.get("stoploss_price_type") is not None:
-        return order_types
-    return {**order_types, "stoploss_price_type": DEFAULT_PRICE_TYPE}
+def check_price_type(order_types: dict[str, Any]) -> None:
+    """Refuse at start-up a stop trigger BingX does not offer, when stops go to the exchange.
+
+    freqtrade's own check refuses it too, but with a ``ConfigurationError``, on which freqtrade
+    exits with code 0 (see :mod:`freqtrade_bingx.settings`).
+    """
+    if order_types.get("stoploss_on_exchange"):
+        stop_price_type(order_types)
+
+
+def working_type(order_types: dict[str, Any]) -> str:
+    """The ``workingType`` every stop is sent with: the configured trigger price, else BingX's
+    default said aloud (see the module docstring)."""
+    return WORKING_TYPES[stop_price_type(order_types)[0]]
 
 
 def describe_trigger(order_types: dict[str, Any]) -> str:

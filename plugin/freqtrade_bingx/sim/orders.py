@@ -9,9 +9,10 @@ a background tick, always against the current prices of the ``PriceModel``:
   limit price); otherwise it rests and fills at its limit price, maker fee, once the last price
   trades through it (buy: last <= limit; sell: last >= limit).
 * Conditional orders trigger on the price selected by ``workingType`` (MARK_PRICE by default,
-  CONTRACT_PRICE = last, INDEX_PRICE): STOP_MARKET/STOP when it moves against the position
-  (sell: price <= stopPrice, buy: price >= stopPrice), TAKE_PROFIT_MARKET/TAKE_PROFIT the other
-  way, TRIGGER_MARKET/TRIGGER_LIMIT when it reaches stopPrice from where it was at creation.
+  CONTRACT_PRICE = last; INDEX_PRICE is refused, as BingX does since 2025-08-21):
+  STOP_MARKET/STOP when it moves against the position (sell: price <= stopPrice, buy: price >=
+  stopPrice), TAKE_PROFIT_MARKET/TAKE_PROFIT the other way, TRIGGER_MARKET/TRIGGER_LIMIT when it
+  reaches stopPrice from where it was at creation.
   *_MARKET then fill as market orders; STOP/TAKE_PROFIT/TRIGGER_LIMIT become a limit at price.
 * A triggered STOP_MARKET / STOP does not fill under its own id: it hands over to a new order
   (its child) that carries ``triggerOrderId`` = the stop's id, and the child fills. A query by
@@ -61,7 +62,9 @@ ORDER_TYPES = MARKET_TYPES + LIMIT_TYPES + CONDITIONAL_TYPES
 CLOSE_POSITION_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 # Types that carry a limit price (sent by ccxt as ``price``).
 PRICED_TYPES = ("LIMIT", "STOP", "TAKE_PROFIT", "TRIGGER_LIMIT")
-WORKING_TYPES = ("MARK_PRICE", "CONTRACT_PRICE", "INDEX_PRICE")
+# The order page's workingType: "MARK_PRICE, CONTRACT_PRICE, default MARK_PRICE"; BingX's change
+# log of 2025-08-21: "Removed the INDEX_PRICE type from the workingType field in the order API".
+WORKING_TYPES = ("MARK_PRICE", "CONTRACT_PRICE")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "POSTONLY")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 
@@ -304,8 +307,6 @@ class TradingEngine:
     def reference(self, symbol: str, working_type: str, now: int) -> float:
         if working_type == "CONTRACT_PRICE":
             return self.prices.last(symbol, now)
-        if working_type == "INDEX_PRICE":
-            return self.prices.index(symbol, now)
         return self.prices.mark(symbol, now)
 
     # ----------------------------------------------------------------- positions
@@ -487,7 +488,16 @@ class TradingEngine:
         quantity, price, stop_price = self._amounts(contract, params, otype, close_position)
         working_type = params.get("workingType") or "MARK_PRICE"
         if working_type not in WORKING_TYPES:
-            raise ApiError(109400, f"Invalid parameters, workingType {working_type!r} illegal")
+            # No reply of BingX to a workingType outside its list is quoted anywhere (its pages,
+            # ccxt, public threads). The closest documented answer is the place-order page's
+            # generic invalid parameter, "Invalid parameters,positionSide: This field is
+            # required." under 80014 (older-export trading__place_order.md), which BingX's change
+            # log of 2025-10-09 renames to 109400 "parameter invalid" from 2025-10-16.
+            raise ApiError(
+                109400,
+                f"Invalid parameters,workingType: {working_type} is not one of "
+                + ", ".join(WORKING_TYPES),
+            )
         tif = (params.get("timeInForce") or "GTC").upper()
         if tif not in TIME_IN_FORCE:
             raise ApiError(109400, f"Invalid parameters, timeInForce {tif!r} illegal")
@@ -528,8 +538,9 @@ class TradingEngine:
         # The page: positionSide "defaults to LONG if empty".
         position_side = params.get("positionSide") or "LONG"
         reduce_only = _bool_param(params, "reduceOnly")
-        # The refusals below are live replies quoted in /work/shared/BINGX.md (ccxt and bot
-        # threads); the one-way and hedge positionSide texts are also on the place-order page.
+        # The refusals below are live replies quoted in ccxt and bot threads (ccxt issue
+        # #22237 for the one-way text); the one-way and hedge positionSide texts are also on
+        # the place-order page.
         if acct.hedge_mode:
             if position_side not in ("LONG", "SHORT"):
                 raise ApiError(
