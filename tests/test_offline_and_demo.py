@@ -73,13 +73,12 @@ def test_no_snapshot_fallback_for_a_trading_bot_or_without_a_snapshot(
 
 
 class _Reply:
+    """What the transport reads of a ``requests`` reply: status, headers and the body's bytes."""
+
     def __init__(self, body: dict) -> None:
         self.status_code = 200
-        self._body = body
+        self.content = json.dumps(body).encode()
         self.headers: dict = {}
-
-    def json(self) -> dict:
-        return self._body
 
 
 def test_demo_trading_routes_ccxt_and_the_plugin_to_the_vst_host(fake_bingx, mocker, tmp_path):
