@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +68,17 @@ def read_json(path: Path) -> Any:
     return decode_json(path.read_text(encoding="utf-8"))
 
 
-def decode_json(text: str | bytes, loads: Callable[[Any], Any] = json.loads) -> Any:
-    """The JSON value in ``text`` (bytes: UTF-8, -16 or -32, as ``json.loads`` detects), read
-    by ``loads`` (ccxt's replies: ccxt's own parser).
+def decode_json(text: str | bytes, loads: Callable[[Any], Any] = orjson.loads) -> Any:
+    """The JSON value in ``text`` (UTF-8), read by ``loads`` (ccxt's replies: ccxt's own parser).
+
+    orjson (a dependency of freqtrade) by default: it refuses nesting past 1024 levels by
+    itself, without Python's recursion. The standard library's decoder recurses, and a reply
+    nested a few thousand levels deep brings the interpreter to its recursion limit, where any
+    finalizer that runs meanwhile fails too (seen as an unraisable RecursionError in the tests).
+    It also refuses NaN and Infinity, which are not JSON.
 
     :raises ValueError: it is not JSON, not text, or nests deeper than :data:`MAX_JSON_DEPTH`
-        (``json`` itself raises RecursionError for deep nesting: never passed on).
+        (a recursive parser's RecursionError is never passed on).
     """
     try:
         value = loads(text)
