@@ -113,7 +113,7 @@ UNLIMITED_PER_S = 100_000.0
 def plugin_client(exchange, *, shared_budget: bool = False, state_file: bool = True):
     # Measured without the client-side limiters, which only the benchmark takes away.
     transport = exchange.bingx
-    transport._limiters.pop(("POST", LEVERAGE_PATH), None)
+    transport.local_budget.rates.pop(("POST", LEVERAGE_PATH), None)
     if shared_budget:
         from freqtrade_bingx.account_budget import AccountBudget
 

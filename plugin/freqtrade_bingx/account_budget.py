@@ -42,6 +42,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -78,10 +79,11 @@ LEAK_EVERY = 64
 
 _ADMIT_FULL = (
     # The stamp whose leaving the window makes room: the limit-th latest in it (none: room).
-    "SELECT at FROM stamps WHERE endpoint = ? AND at >= ? ORDER BY at DESC LIMIT 1 OFFSET ?"
+    "SELECT at FROM stamps WHERE endpoint = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?"
 )
 _LATEST = "SELECT MAX(at) FROM stamps WHERE endpoint = ?"
 _INSERT = "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
+_ADOPT = "INSERT OR IGNORE INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _RESTAMP = "UPDATE stamps SET at = ? WHERE endpoint = ? AND at = ? AND name = ?"
 _LEAK = "DELETE FROM stamps WHERE endpoint = ? AND at < ?"
 _FUTURE = "SELECT COUNT(*), MAX(at) FROM stamps WHERE endpoint = ? AND at > ?"
@@ -115,18 +117,20 @@ class NoRoomInTime(Exception):
 class Ticket:
     """One admitted request: pass it to :meth:`AccountBudget.settle` once the reply is in."""
 
-    __slots__ = ("at", "endpoint", "name")
+    __slots__ = ("at", "endpoint", "name", "settled_at")
 
     def __init__(self, endpoint: str, name: str, at: int) -> None:
         self.endpoint = endpoint
         self.name = name
         self.at = at  # its stamp while in flight
+        self.settled_at: int | None = None  # its stamp once the reply came in
 
 
 class AccountBudget:
     """Requests per second per endpoint, counted across every process using the same file.
 
-    :param path: the account's state file (:func:`state_file`).
+    :param path: the account's state file (:func:`state_file`); None: the same budget in this
+        process's memory, for a bot that shares none (see :func:`local_budget`).
     :param limits: requests per second per ``(method, path)`` (see :func:`_rate`). Processes
         with different figures for one endpoint share its rows; each keeps to its own figure.
     :param clock_ms: monotonic milliseconds shared by the processes; ``sleep`` waits (both
@@ -136,7 +140,7 @@ class AccountBudget:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         limits: Mapping[tuple[str, str], float],
         *,
         clock_ms: Callable[[], int] = _now_ms,
@@ -148,10 +152,15 @@ class AccountBudget:
         self._prefix = uuid.uuid4().hex[:12]  # this process's names for its requests
         self._count = 0
         self._lock = threading.Lock()  # the count only
+        self._settled = threading.Condition()  # in this process's memory: a slot was settled
+        # This process's latest requests per endpoint (as many as its limit), for the budget
+        # that takes over when this one cannot take a request (see adopt).
+        self._recent: dict[str, deque[Ticket]] = {}
         self._busy_said = FirstWarning(logger)
         self._future_said = FirstWarning(logger)  # stamps of another clock were dropped
-        # The endpoints counted here: a limit of 0 (or none at all) is not counted.
-        self._rates = {
+        # The endpoints counted here: a limit of 0 (or none at all) is not counted. Public: a
+        # benchmark or a test takes an endpoint out.
+        self.rates = {
             key: _rate(per_second)
             for key, per_second in limits.items()
             if per_second and math.isfinite(per_second) and per_second > 0
@@ -179,7 +188,7 @@ class AccountBudget:
         then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came within
         that many seconds.
         """
-        rate = self._rates.get((method, path))
+        rate = self.rates.get((method, path))
         if rate is None:
             return None
         endpoint = _endpoint(method, path)
@@ -205,19 +214,28 @@ class AccountBudget:
                     at = now + int(IN_FLIGHT_S * 1000)
                     conn.execute(_INSERT, (endpoint, at, name)).close()
                     return at
-                return -max(int(full[0]) + rate.interval - now + 1, 1)
+                return -max(int(full[0]) + rate.interval - now, 1)
 
             try:
                 answer = self.store.run(admit)
             except (StoreBusy, StoreFailed):
                 return None
             if answer > 0:
-                return Ticket(endpoint, name, answer)
+                ticket = Ticket(endpoint, name, answer)
+                self._recent.setdefault(endpoint, deque(maxlen=rate.limit)).append(ticket)
+                return ticket
             leak = True  # while waiting, old stamps go
-            pause_ms = min(-answer, POLL_S * 1000)
+            wait_ms = -answer
+            if give_up_ms is not None and now >= give_up_ms:
+                raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
+            if wait_ms > rate.interval and not self.store.shared:
+                # Only a request of this process in flight holds the room: its settle wakes
+                # this wait (an unsettled one is looked at again after POLL_S).
+                with self._settled:
+                    self._settled.wait(POLL_S)
+                continue
+            pause_ms = min(wait_ms, POLL_S * 1000) if self.store.shared else wait_ms
             if give_up_ms is not None:
-                if now >= give_up_ms:
-                    raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
                 pause_ms = min(pause_ms, max(give_up_ms - now, 1))
             self.sleep(pause_ms / 1000)
 
@@ -230,11 +248,29 @@ class AccountBudget:
         if ticket is None:
             return
         now = self.clock_ms()
+        ticket.settled_at = now
         args = (now, ticket.endpoint, ticket.at, ticket.name)
         try:  # one statement: its own transaction
             self.store.run(lambda conn: conn.execute(_RESTAMP, args).close(), begin=False)
         except (StoreBusy, StoreFailed):
             return
+        if not self.store.shared:
+            with self._settled:
+                self._settled.notify_all()
+
+    def recent(self, method: str, path: str) -> list[Ticket]:
+        """This process's latest requests to the endpoint admitted here (at most its limit)."""
+        return list(self._recent.get(_endpoint(method, path), ()))
+
+    def adopt(self, tickets: list[Ticket]) -> None:
+        """Count requests another budget admitted (this process's, taken over when the shared
+        file stopped taking requests), so that no window holds more than the limit across the
+        switch."""
+        rows = [
+            (t.endpoint, t.at if t.settled_at is None else t.settled_at, t.name) for t in tickets
+        ]
+        if rows:
+            self.store.run(lambda conn: conn.executemany(_ADOPT, rows).close())
 
     def close(self) -> None:
         self.store.close()
@@ -248,7 +284,7 @@ class AccountBudget:
         """Opening the file: stamps later than this clock's requests can carry are an earlier
         boot's (or another clock's), dropped quietly."""
         bound = self._future_bound_ms()
-        for method, path in self._rates:
+        for method, path in self.rates:
             conn.execute(_DROP_FUTURE, (_endpoint(method, path), bound)).close()
 
     def _drop_future(self, conn: sqlite3.Connection, endpoint: str) -> None:
@@ -294,6 +330,15 @@ class AccountBudget:
             error,
             state_store.BUSY_PAUSE_S,
         )
+
+
+def local_budget(
+    limits: Mapping[tuple[str, str], float],
+    clock_ms: Callable[[], int] = _now_ms,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AccountBudget:
+    """The budget a bot keeps on its own, in memory: the same counting as the shared one."""
+    return AccountBudget(None, limits, clock_ms=clock_ms, sleep=sleep)
 
 
 def open_budget(path: Path, limits: Mapping[tuple[str, str], float]) -> AccountBudget | None:

@@ -197,18 +197,21 @@ class StateStore:
     :param clock: monotonic seconds, for the busy pause (:attr:`clock` may be replaced, e.g.
         by a test's clock).
     :raises OSError, sqlite3.Error: the file cannot be made or opened, and is not only busy.
+
+    With ``path`` None, the same tables in this process's memory: one connection that its
+    threads take in turn (a transaction holds it for microseconds; no other process can make
+    it wait), never busy, never failed. What a bot keeps to on its own when it shares nothing.
     """
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         *,
         on_opened: Callable[[sqlite3.Connection], None] | None = None,
         on_busy: Callable[[BaseException], None] | None = None,
         on_failed: Callable[[BaseException], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        prepare_state_file(path)
         self.path = path
         self.clock = clock
         self._on_opened = on_opened
@@ -221,6 +224,16 @@ class StateStore:
         self._busy_until: float | None = None
         self._opened = False  # the schema: opened later if the file was busy at first
         self._opening = False  # a thread is opening it
+        # This process's memory: one connection, taken in turn (see the class doc).
+        self._memory = None
+        if path is None:
+            self._memory = sqlite3.connect(
+                ":memory:", isolation_level=None, check_same_thread=False
+            )
+            self._identity = (0, 0)
+            self.open_schema(self._memory)
+            return
+        prepare_state_file(path)
         try:
             # The file made above, taken now rather than when the schema opens: a file removed
             # and created again while this bot waited for it is then noticed.
@@ -238,7 +251,12 @@ class StateStore:
             raise
 
     def __repr__(self) -> str:
-        return f"StateStore(path={str(self.path)!r})"
+        return f"StateStore(path={str(self.path or ':memory:')!r})"
+
+    @property
+    def shared(self) -> bool:
+        """True for the account's file, False for this process's memory."""
+        return self._memory is None
 
     @property
     def active(self) -> bool:
@@ -272,10 +290,11 @@ class StateStore:
 
     def open_schema(self, conn: sqlite3.Connection) -> None:
         """WAL mode and the tables, with ``on_opened`` in the same transaction."""
-        check_same_file(self.path, self._identity)
-        conn.execute(f"PRAGMA page_size={PAGE_SIZE}").close()  # a new (empty) file only
-        conn.execute("PRAGMA journal_mode=WAL").close()  # kept in the file
-        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}").close()
+        if self._memory is None:
+            check_same_file(self.path, self._identity)
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}").close()  # a new (empty) file only
+            conn.execute("PRAGMA journal_mode=WAL").close()  # kept in the file
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}").close()
         conn.execute("BEGIN IMMEDIATE").close()
         try:
             for statement in SCHEMA:
@@ -315,6 +334,9 @@ class StateStore:
         :raises StoreBusy: busy now (then paused) or paused.
         :raises StoreFailed: failed now (said once by ``on_failed``) or before.
         """
+        if self._memory is not None:
+            with self._lock:
+                return self._transaction(self._memory, work, begin)
         if self._failed:
             raise StoreFailed(f"{self.path} failed")
         if self.pausing():
@@ -324,19 +346,23 @@ class StateStore:
         try:
             conn = self.connection()
             check_same_file(self.path, self._identity)
-            if not begin:
-                return work(conn)
-            conn.execute("BEGIN IMMEDIATE").close()
-            try:
-                result = work(conn)
-                conn.execute("COMMIT").close()
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK").close()
-                raise
-            return result
+            return self._transaction(conn, work, begin)
         except FAILURES as e:
             raise self._trouble(e) from e
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], begin):
+        if not begin:
+            return work(conn)
+        conn.execute("BEGIN IMMEDIATE").close()
+        try:
+            result = work(conn)
+            conn.execute("COMMIT").close()
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK").close()
+            raise
+        return result
 
     def _trouble(self, error: BaseException) -> Exception:
         """Pause on a busy file, fail on anything else; the exception to raise for it."""
@@ -357,6 +383,8 @@ class StateStore:
     def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
+            if self._memory is not None:
+                connections.append(self._memory)
         for conn in connections:
             conn.close()
         self._local = threading.local()
