@@ -1200,6 +1200,27 @@ def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
     assert len(warnings) == 1
 
 
+def test_a_bot_on_a_file_created_again_writes_to_the_new_file(tmp_path):
+    # Stores of one process on one file share a connection per thread; one on a file created
+    # again under the same name must not get the connection to the removed file.
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    earlier = _budget(path, clock)
+    earlier.settle(earlier.acquire("POST", LEVERAGE_PATH))
+    _remove_state_file(path)
+    later_bot = _budget(path, clock)
+    settings = shared_settings.SharedSettings(path, "later")  # the same file, one connection
+
+    later_bot.settle(later_bot.acquire("POST", LEVERAGE_PATH))
+    settings.confirm(shared_settings.LEVERAGE, "BTC-USDT", "LONG", 3, 0)
+
+    another_process = sqlite3.connect(path)
+    assert another_process.execute("SELECT COUNT(*) FROM stamps").fetchone() == (1,)
+    assert another_process.execute("SELECT value FROM confirmed").fetchall() == [("3",)]
+    another_process.close()
+    assert earlier.acquire("POST", LEVERAGE_PATH) is None  # its file is gone: not shared
+
+
 def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
     make_exchange, fake_bingx, tmp_path, caplog
 ):

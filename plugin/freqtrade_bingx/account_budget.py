@@ -82,6 +82,15 @@ _ADMIT_FULL = (
     "SELECT at FROM stamps WHERE endpoint = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?"
 )
 _LATEST = "SELECT MAX(at) FROM stamps WHERE endpoint = ?"
+# Admitting in one statement: this request's stamp, unless the limit-th latest stamp of the
+# window is there (stamps of another clock, later than the bound, not counted); its answer,
+# the endpoint's latest stamp, tells whether any such stamp is there to drop.
+_ADMIT = (
+    "INSERT INTO stamps (endpoint, at, name) SELECT ?1, ?2, ?3 WHERE NOT EXISTS ("
+    "SELECT 1 FROM stamps WHERE endpoint = ?1 AND at > ?4 AND at <= ?5 "
+    "ORDER BY at DESC LIMIT 1 OFFSET ?6) "
+    "RETURNING (SELECT MAX(at) FROM stamps WHERE endpoint = ?1)"
+)
 _INSERT = "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _ADOPT = "INSERT OR IGNORE INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _RESTAMP = "UPDATE stamps SET at = ? WHERE endpoint = ? AND at = ? AND name = ?"
@@ -200,44 +209,73 @@ class AccountBudget:
         give_up_ms = None if max_wait_s is None else self.clock_ms() + max_wait_s * 1000
         while True:
             now = self.clock_ms()
-
-            def admit(conn: sqlite3.Connection, now: int = now, leak: bool = leak) -> int:
-                """With SQLite's write lock: this request's stamp if admitted, else minus the
-                milliseconds until room comes."""
-                self._drop_future(conn, endpoint)
-                if leak:
-                    conn.execute(_LEAK, (endpoint, now - rate.interval)).close()
-                cursor = conn.execute(_ADMIT_FULL, (endpoint, now - rate.interval, rate.limit - 1))
-                full = cursor.fetchone()
-                cursor.close()
-                if full is None:
-                    at = now + int(IN_FLIGHT_S * 1000)
-                    conn.execute(_INSERT, (endpoint, at, name)).close()
-                    return at
-                return -max(int(full[0]) + rate.interval - now, 1)
-
             try:
-                answer = self.store.run(admit)
+                if leak:  # every so often, and while waiting: old stamps go
+                    answer = self.store.run(
+                        lambda conn, now=now: self._admit_or_wait(conn, endpoint, rate, now, name)
+                    )
+                else:  # the usual case: one statement
+                    answer = self.store.run(
+                        lambda conn, now=now: self._admit_at_once(conn, endpoint, rate, now, name),
+                        begin=False,
+                    )
             except (StoreBusy, StoreFailed):
                 return None
             if answer > 0:
                 ticket = Ticket(endpoint, name, answer)
                 self._recent.setdefault(endpoint, deque(maxlen=rate.limit)).append(ticket)
                 return ticket
-            leak = True  # while waiting, old stamps go
-            wait_ms = -answer
-            if give_up_ms is not None and now >= give_up_ms:
-                raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
-            if wait_ms > rate.interval and not self.store.shared:
-                # Only a request of this process in flight holds the room: its settle wakes
-                # this wait (an unsettled one is looked at again after POLL_S).
-                with self._settled:
-                    self._settled.wait(POLL_S)
-                continue
-            pause_ms = min(wait_ms, POLL_S * 1000) if self.store.shared else wait_ms
-            if give_up_ms is not None:
-                pause_ms = min(pause_ms, max(give_up_ms - now, 1))
-            self.sleep(pause_ms / 1000)
+            if answer < 0:
+                if give_up_ms is not None and now >= give_up_ms:
+                    raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
+                self._wait(-answer, rate, now, give_up_ms)
+            leak = True
+
+    def _wait(self, wait_ms: int, rate: Rate, now: int, give_up_ms: float | None) -> None:
+        if wait_ms > rate.interval and not self.store.shared:
+            # Only a request of this process in flight holds the room: its settle wakes this
+            # wait (an unsettled one is looked at again after POLL_S).
+            with self._settled:
+                self._settled.wait(POLL_S)
+            return
+        pause_ms = min(wait_ms, POLL_S * 1000) if self.store.shared else wait_ms
+        if give_up_ms is not None:
+            pause_ms = min(pause_ms, max(give_up_ms - now, 1))
+        self.sleep(pause_ms / 1000)
+
+    def _admit_or_wait(
+        self, conn: sqlite3.Connection, endpoint: str, rate: Rate, now: int, name: str
+    ) -> int:
+        """In a transaction (SQLite's write lock held): stamps of another clock and old ones
+        dropped; this request's stamp if admitted, else minus the milliseconds until room."""
+        self._drop_future(conn, endpoint)
+        conn.execute(_LEAK, (endpoint, now - rate.interval)).close()
+        cursor = conn.execute(_ADMIT_FULL, (endpoint, now - rate.interval, rate.limit - 1))
+        full = cursor.fetchone()
+        cursor.close()
+        if full is None:
+            at = now + int(IN_FLIGHT_S * 1000)
+            conn.execute(_INSERT, (endpoint, at, name)).close()
+            return at
+        return -max(int(full[0]) + rate.interval - now, 1)
+
+    def _admit_at_once(
+        self, conn: sqlite3.Connection, endpoint: str, rate: Rate, now: int, name: str
+    ) -> int:
+        """One statement (its own transaction, with SQLite's write lock from its start): this
+        request's stamp if the window has room, not counting stamps of another clock; else 0.
+        Stamps of another clock found meanwhile are dropped (and said) in a second one."""
+        at = now + int(IN_FLIGHT_S * 1000)
+        bound = self._future_bound_ms()
+        args = (endpoint, at, name, now - rate.interval, bound, rate.limit - 1)
+        cursor = conn.execute(_ADMIT, args)
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None:
+            return 0
+        if int(row[0]) > bound:  # int(): a damaged row fails the file
+            self.store.run(lambda conn: self._drop_future(conn, endpoint))
+        return at
 
     def settle(self, ticket: Ticket | None) -> None:
         """The request's reply came in (or it failed): it reached BingX by now, if at all.

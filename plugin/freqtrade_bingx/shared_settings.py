@@ -155,16 +155,17 @@ class SharedSettings:
             cursor = conn.execute(_CONFIRM, args)
             written = cursor.rowcount > 0
             cursor.close()
-            if not written:  # another bot wrote meanwhile: unknown, in the same transaction
-                conn.execute(_FORGET, (kind, symbol, side, self.writer)).close()
             return written
 
         try:
-            written = self._run(write)
+            written = self._run(write, begin=False)
         except Busy:
             self._mark_later(kind, symbol, side)
             raise
-        return written is None or written
+        if written is None or written:
+            return True
+        self.forget(kind, symbol, side)  # another bot wrote meanwhile: unknown
+        return False
 
     def claim(self, kind: str, symbol: str, side: str = "", *, wait_s: float = 0.0) -> int:
         """Mark the setting unknown before sending a request that may change it; returns the

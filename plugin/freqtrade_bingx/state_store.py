@@ -273,19 +273,19 @@ class StateStore:
         return busy_until is not None and self.clock() < busy_until
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection to the file (made on its first use)."""
+        """This thread's connection to the file (made on its first use, or shared with the
+        other stores of this process on the same file: see :class:`_Connections`)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                str(self.path),
-                timeout=SQLITE_TIMEOUT_S,
-                isolation_level=None,  # transactions as written: BEGIN IMMEDIATE ... COMMIT
-                check_same_thread=False,  # closed by close(), from whichever thread
-            )
+            entry = _CONNECTIONS.take(self.path, self._identity, self)
+            conn = entry[0]
             with self._lock:
-                self._connections.append(conn)
+                if conn not in self._connections:
+                    self._connections.append(conn)
+            if not entry[2]:
+                conn.execute("PRAGMA synchronous=NORMAL").close()  # per connection; may be busy
+                entry[2] = True
             self._local.conn = conn
-            conn.execute("PRAGMA synchronous=NORMAL").close()  # per connection
         return conn
 
     def open_schema(self, conn: sqlite3.Connection) -> None:
@@ -383,8 +383,56 @@ class StateStore:
     def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
-            if self._memory is not None:
-                connections.append(self._memory)
         for conn in connections:
-            conn.close()
+            _CONNECTIONS.release(conn, self)
+        if self._memory is not None:
+            self._memory.close()
         self._local = threading.local()
+
+
+class _Connections:
+    """One connection per file and thread for the whole process, shared by the stores on it
+    (the rate budget and the confirmed settings of a bot, and of bots sharing a process).
+
+    A connection reads its cached pages again after another connection wrote to the file:
+    one connection for both tables saves those reads, about a third of each transaction's
+    cost (bench/leverage_call.py). A file's identity is part of the key: a store on a file
+    created again under the same name gets a connection of its own. Closed with its last store.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # (path, identity, thread) -> [connection, its stores, its pragma set]
+        self._open: dict[tuple[str, tuple[int, int], int], list] = {}
+
+    def take(self, path: Path, identity: tuple[int, int], store: object) -> list:
+        """``[connection, its stores, its pragma set]``, made if needed: it holds the file open
+        from now on (so the file's identity stays its own), also while the file is busy."""
+        key = (str(path), identity, threading.get_ident())
+        with self._lock:
+            found = self._open.get(key)
+            if found is None:
+                conn = sqlite3.connect(
+                    str(path),
+                    timeout=SQLITE_TIMEOUT_S,
+                    isolation_level=None,  # transactions as written: BEGIN IMMEDIATE ... COMMIT
+                    check_same_thread=False,  # closed by the last store's close(), any thread
+                )
+                found = self._open[key] = [conn, set(), False]
+            found[1].add(id(store))
+            return found
+
+
+    def release(self, conn: sqlite3.Connection, store: object) -> None:
+        with self._lock:
+            for key, (open_conn, users, _configured) in list(self._open.items()):
+                if open_conn is conn:
+                    users.discard(id(store))
+                    if users:
+                        return
+                    del self._open[key]
+                    break
+        conn.close()
+
+
+_CONNECTIONS = _Connections()
