@@ -41,6 +41,7 @@ from _support import (
     LEVERAGE_PATH,
     median,
     no_nagle_stalls,
+    plain_ccxt,
     plugin_exchange,
     quiet_logs,
 )
@@ -80,17 +81,7 @@ def bare_client(base_url: str, offset_ms: int = 0):
 
 
 def ccxt_client(server):
-    import ccxt
-
-    api = ccxt.bingx(
-        {
-            "apiKey": API_KEY,
-            "secret": API_SECRET,
-            "urls": {"api": server.ccxt_urls["api"]},
-            "enableRateLimit": False,
-        }
-    )
-    api.load_markets()
+    api = plain_ccxt(server)
 
     def set_leverage(leverage: int) -> None:
         api.set_leverage(leverage, PAIR, {"side": "BOTH"})

@@ -24,7 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import API_KEY, API_SECRET, median, no_nagle_stalls, plugin_exchange, quiet_logs
+from _support import (
+    API_KEY,
+    API_SECRET,
+    median,
+    no_nagle_stalls,
+    plain_ccxt,
+    plugin_exchange,
+    quiet_logs,
+)
 
 
 PAIR = "BTC/USDT:USDT"
@@ -33,21 +41,6 @@ AMOUNT = 0.01
 # The shared budget's figure for the order endpoint here: far above the calls made, so no call
 # waits and only the bookkeeping of each request is measured.
 UNLIMITED_PER_S = 100_000
-
-
-def plain_ccxt(server):
-    import ccxt
-
-    api = ccxt.bingx(
-        {
-            "apiKey": API_KEY,
-            "secret": API_SECRET,
-            "urls": {"api": server.ccxt_urls["api"]},
-            "enableRateLimit": False,
-        }
-    )
-    api.load_markets()
-    return api
 
 
 def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, float]]]:
