@@ -247,7 +247,7 @@ def test_a_relative_cache_folder_is_ignored_for_the_default_state_folder(tmp_pat
     # specification says to ignore it).
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", "cache")
-    assert account_budget.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
+    assert state_store.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
 
 
 def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
@@ -884,10 +884,10 @@ def _corrupt_error(path: Path) -> sqlite3.DatabaseError:
 
 def _replaced_error(path: Path) -> FileNotFoundError:
     path.write_bytes(b"")
-    identity = account_budget.file_identity(path)
+    identity = state_store.file_identity(path)
     path.unlink()
     with pytest.raises(FileNotFoundError) as raised:
-        account_budget.check_same_file(path, identity)
+        state_store.check_same_file(path, identity)
     return raised.value
 
 
@@ -904,7 +904,7 @@ def _replaced_error(path: Path) -> FileNotFoundError:
     ids=["sqlite-busy", "locked-no-code", "corrupt", "replaced", "io", "perm"],
 )
 def test_only_a_busy_file_is_a_passing_failure(tmp_path, make_error, transient):
-    assert account_budget.is_transient(make_error(tmp_path / "account.sqlite")) is transient
+    assert state_store.is_transient(make_error(tmp_path / "account.sqlite")) is transient
 
 
 def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(

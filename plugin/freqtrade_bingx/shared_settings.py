@@ -20,9 +20,9 @@ If the file fails (removed, replaced, corrupt, unreadable), this bot can no long
 the others change: it then trusts no memory of a setting, and sets it again before every entry
 (see ``exchange.py``). If the file is only busy past its timeout (another bot holds its lock, a
 load spike), :meth:`SharedSettings.read` raises :class:`Busy` and the bot trusts no memory for
-that entry, nor for the next :data:`BUSY_PAUSE_S` (the file is left alone meanwhile, so a lock
-held by a stopped bot costs no wait on every entry); then it reads the file again. A file busy
-when the bot starts is opened that way too, after the pause.
+that entry, nor for the next :data:`~freqtrade_bingx.state_store.BUSY_PAUSE_S` (the file is
+left alone meanwhile, so a lock held by a stopped bot costs no wait on every entry); then it
+reads the file again. A file busy when the bot starts is opened that way too, after the pause.
 
 Only bots on this machine, using the same state folder, see each other here. A change made on
 bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
