@@ -109,6 +109,23 @@ def plugin_exchange(server, **exchange_overrides: Any) -> Iterator[Any]:
             exchange.close()
 
 
+def plain_ccxt(server) -> Any:
+    """A plain sync ``ccxt.bingx`` against ``server``, without its throttle: the peer the
+    plugin is measured against."""
+    import ccxt
+
+    api = ccxt.bingx(
+        {
+            "apiKey": API_KEY,
+            "secret": API_SECRET,
+            "urls": {"api": server.ccxt_urls["api"]},
+            "enableRateLimit": False,
+        }
+    )
+    api.load_markets()
+    return api
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -21,6 +21,7 @@ import backtest
 import cold_start
 import leverage_call
 import multi_bot
+import order_call
 import requests_per_entry
 import startup
 import startup_burst
@@ -31,6 +32,7 @@ COLUMNS = ("benchmark", "plugin", "peer", "result", "target")
 MODULES = (
     startup,
     leverage_call,
+    order_call,
     requests_per_entry,
     startup_burst,
     backtest,

@@ -7,6 +7,7 @@ request to such an endpoint wait for room in the budget the bots on this machine
 """
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
     # That order's slot is free again: its stamp lies over a whole window back (at exactly one
     # window back it would still count, until the first 1 ms wait frees it).
     clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget._clock_ms, budget._sleep = clock, clock.sleep
+    budget.clock_ms, budget.sleep = clock, clock.sleep
     with pytest.raises(account_budget.NoRoomInTime):
         for _ in range(100):  # other bots' orders in flight: the account's order budget used up
             assert budget.acquire("POST", ORDER, max_wait_s=0) is not None
@@ -188,13 +189,13 @@ def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
     # reach freqtrade as a raw ValueError; the bot keeps to its own limits, as for a lost file.
     exchange = make_exchange()
     _buy(exchange)
-    budget = exchange.bingx.budget
-    table = budget._buckets[("POST", ORDER)].table
-    with budget._conn:
-        budget._conn.executemany(
-            f"INSERT INTO '{table}' (name, item_timestamp) VALUES (?, ?)",
-            [(f"damaged-{n}", "not a time") for n in range(20)],
+    other = sqlite3.connect(exchange.bingx.budget.path)  # another program writing there
+    with other:
+        other.executemany(
+            "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)",
+            [(f"POST {ORDER}", "not a time", f"damaged-{n}") for n in range(20)],
         )
+    other.close()
     caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
     fake_bingx.clear_requests()
 
@@ -213,7 +214,7 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
     _buy(exchange)
     budget = exchange.bingx.budget
     clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget._clock_ms, budget._sleep = clock, clock.sleep
+    budget.clock_ms, budget.sleep = clock, clock.sleep
     exchange._bingx_blocks.block(f"POST {ORDER}", 60, "100410 from another request")
     fake_bingx.clear_requests()
     budget_calls.clear()
@@ -235,7 +236,7 @@ def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sendi
     exchange._lev_prep(PAIR, 3, "buy")
     budget = exchange.bingx.budget
     clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget._clock_ms, budget._sleep = clock, clock.sleep
+    budget.clock_ms, budget.sleep = clock, clock.sleep
     with pytest.raises(account_budget.NoRoomInTime):
         for _ in range(100):  # other bots' leverage changes: the account's budget used up
             assert budget.acquire("POST", LEVERAGE, max_wait_s=0) is not None

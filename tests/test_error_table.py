@@ -147,7 +147,7 @@ def exchange(fake_bingx, make_exchange):
     fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
     # The client-side limiter (2/s) is tested on its own; here it would only slow retries down.
     ex = make_exchange()
-    ex.bingx._limiters.pop(("POST", LEVERAGE_PATH))
+    ex.bingx.local_budget.rates.pop(("POST", LEVERAGE_PATH))
     ex.bingx.timeout = (1.0, 0.3)
     ex._lev_prep(PAIR, 2, "buy")  # margin type confirmed: only the leverage POST is under test
     fake_bingx.clear_requests()

@@ -18,10 +18,9 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-import filelock
 import pytest
 
-from freqtrade_bingx import account_budget, shared_settings
+from freqtrade_bingx import account_budget, shared_settings, state_store
 from freqtrade_bingx.sim import FakeBingx
 from tests.clocks import FakeClock as SecondsClock
 
@@ -224,7 +223,7 @@ def test_the_state_files_are_private_in_a_folder_that_existed(
 
     path = bot.bingx.budget.path
     made = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
-    names = [path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}.lock"]
+    names = [path.name, f"{path.name}-wal", f"{path.name}-shm"]
     assert {name: made.get(name) for name in names} == dict.fromkeys(names, 0o600)
     assert set(made.values()) == {0o600}
     # The folder is the user's: left as it is, and said once.
@@ -248,7 +247,7 @@ def test_a_relative_cache_folder_is_ignored_for_the_default_state_folder(tmp_pat
     # specification says to ignore it).
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", "cache")
-    assert account_budget.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
+    assert state_store.default_state_dir() == tmp_path / ".cache" / "freqtrade-bingx"
 
 
 def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_exchange, tmp_path):
@@ -619,30 +618,26 @@ def test_a_fractional_limit_is_never_rounded_up(per_second, limit, interval_ms):
 # --- the shared file's failures: each bot goes on alone, says so once, never freezes --------
 
 
-def _held_lock(path: Path):
-    """A bot stopped (SIGSTOP, docker pause) while holding the file lock, until released."""
-    from filelock import FileLock
+class _HeldLock:
+    """A bot stopped (SIGSTOP, docker pause) mid-transaction: SQLite's write lock on the file,
+    held by another connection until released."""
 
-    held, release = threading.Event(), threading.Event()
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("BEGIN IMMEDIATE")
 
-    def stuck_bot():
-        with FileLock(f"{path}.lock"):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=stuck_bot)
-    holder.start()
-    assert held.wait(5)
-    return release, holder
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
 
 
 def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     budget = _budget(path, clock)
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
-    release, holder = _held_lock(path)
+    held = _HeldLock(path)
     answers = []
     waiter = threading.Thread(target=lambda: answers.append(budget.acquire("POST", LEVERAGE_PATH)))
     waiter.start()
@@ -650,52 +645,49 @@ def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, m
     started = time.monotonic()
     during_the_pause = budget.acquire("POST", LEVERAGE_PATH)
     pause_took = time.monotonic() - started
-    release.set()
-    holder.join(timeout=5)
+    held.release()
 
     assert not waiter.is_alive()
     assert answers == [None]  # this request: per-process limits only
     assert during_the_pause is None
-    assert pause_took < account_budget.LOCK_TIMEOUT_S  # the file is left alone meanwhile
-    clock.sleep(account_budget.BUSY_PAUSE_S)
+    assert pause_took < state_store.SQLITE_TIMEOUT_S  # the file is left alone meanwhile
+    clock.sleep(state_store.BUSY_PAUSE_S)
     ticket = budget.acquire("POST", LEVERAGE_PATH)
     assert isinstance(ticket, account_budget.Ticket)  # shared again
     assert budget.active
     budget.settle(ticket)
 
-    release, holder = _held_lock(path)  # stuck again: said at DEBUG only
+    held = _HeldLock(path)  # stuck again: said at DEBUG only
     assert budget.acquire("POST", LEVERAGE_PATH) is None
-    release.set()
-    holder.join(timeout=5)
+    held.release()
 
     busy = [r for r in caplog.records if "was busy for more than" in r.getMessage()]
     assert [r.levelno for r in busy] == [logging.WARNING, logging.DEBUG]
     assert not any("no longer shared" in r.getMessage() for r in caplog.records)
-    clock.sleep(account_budget.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
     assert budget.acquire("POST", LEVERAGE_PATH) is not None
 
 
 def _budget_started_while_busy(path: Path, clock: FakeClock) -> account_budget.AccountBudget:
     """A bot starting while another holds the file's lock: its tables open after the pause."""
-    release, holder = _held_lock(path)
+    held = _HeldLock(path)
     try:
         return _budget(path, clock)
     finally:
-        release.set()
-        holder.join(timeout=5)
+        held.release()
 
 
 def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free(
     tmp_path, caplog, monkeypatch
 ):
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     running = _budget(path, clock)  # a bot already trading on the account
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
     starting = _budget_started_while_busy(path, clock)
     assert starting.acquire("POST", LEVERAGE_PATH) is None  # per process meanwhile
-    clock.sleep(account_budget.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
 
     tickets = [budget.acquire("POST", LEVERAGE_PATH) for budget in (running, starting)]
     assert all(isinstance(t, account_budget.Ticket) for t in tickets)  # shared from now on
@@ -725,7 +717,7 @@ def _settings_started_while_busy(path: Path, clock: SecondsClock) -> shared_sett
 def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     tmp_path, caplog, monkeypatch
 ):
-    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
@@ -734,7 +726,7 @@ def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     bot_a = _settings_started_while_busy(path, clock)  # starts anyway
     with pytest.raises(shared_settings.Busy):  # and trusts no memory meanwhile
         bot_a.read(*key)
-    clock.sleep(shared_settings.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
 
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     assert bot_b.confirm(*key, 3, bot_b.claim(*key))
@@ -755,13 +747,13 @@ def _remove_state_file(path: Path) -> None:
 def test_a_state_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     tmp_path, caplog, monkeypatch
 ):
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     starting = _budget_started_while_busy(path, clock)
     _remove_state_file(path)  # meanwhile the folder was cleared, and a later bot made the file
     later_bot = _budget(path, clock)
-    clock.sleep(account_budget.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
     caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
 
     # This bot's connection holds the removed file, which no other bot sees: not shared.
@@ -774,14 +766,14 @@ def test_a_state_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
 def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     tmp_path, caplog, monkeypatch
 ):
-    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
     bot_a = _settings_started_while_busy(path, clock)
     _remove_state_file(path)  # meanwhile the folder was cleared, and bot B made the file
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
-    clock.sleep(shared_settings.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
     caplog.set_level(logging.WARNING, "freqtrade_bingx.shared_settings")
 
     # Bot A would write to the removed file, which bot B never reads: it trusts no memory.
@@ -792,72 +784,76 @@ def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
 
 
 def test_two_threads_finding_the_budget_unopened_open_it_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     budget = _budget_started_while_busy(path, clock)
-    clock.sleep(account_budget.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
+    store = budget.store
     opened = []
-    open_tables = budget._open_tables
-    monkeypatch.setattr(budget, "_open_tables", lambda: opened.append(1) or open_tables())
-    api_thread_waits, main_thread_done = threading.Event(), threading.Event()
-    real_lock = budget._lock
+    open_schema = store.open_schema
+    main_thread_opens, api_thread_done = threading.Event(), threading.Event()
 
-    class LateLock:
-        """The API server's thread, held up between seeing the tables unopened and the lock
-        until the main loop's thread opened them."""
+    def slow_open(conn):
+        """The main loop's thread opening the file, while the API server's thread comes in."""
+        opened.append(threading.current_thread())
+        main_thread_opens.set()
+        assert api_thread_done.wait(5)
+        open_schema(conn)
 
-        def __enter__(self):
-            if threading.current_thread() is not threading.main_thread():
-                api_thread_waits.set()
-                assert main_thread_done.wait(5)
-            return real_lock.__enter__()
-
-        def __exit__(self, *exc):
-            return real_lock.__exit__(*exc)
-
-    budget._lock = LateLock()
+    monkeypatch.setattr(store, "open_schema", slow_open)
     answers = []
-    api_thread = threading.Thread(target=lambda: answers.append(budget._ready()))
+
+    def api_thread_request():
+        assert main_thread_opens.wait(5)
+        answers.append(budget.acquire("POST", LEVERAGE_PATH))
+        api_thread_done.set()
+
+    api_thread = threading.Thread(target=api_thread_request)
     api_thread.start()
-    assert api_thread_waits.wait(5)
-    assert budget._ready()
-    main_thread_done.set()
+    ticket = budget.acquire("POST", LEVERAGE_PATH)
     api_thread.join(timeout=5)
 
-    assert answers == [True]
-    assert opened == [1]  # not opened twice: a second open could find the file busy again
+    assert isinstance(ticket, account_budget.Ticket)  # opened by the main thread, once
+    assert answers == [None]  # meanwhile the other thread went on per process
+    assert opened == [threading.main_thread()]  # a second open could find the file busy again
+    assert isinstance(budget.acquire("POST", LEVERAGE_PATH), account_budget.Ticket)
+    assert budget.active
 
 
 def test_opening_after_a_wait_for_the_lock_keeps_the_requests_others_sent_meanwhile(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(account_budget, "LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.3)
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     running = _budget(path, clock)
+    running.settle(running.acquire("POST", LEVERAGE_PATH))
     starting = _budget_started_while_busy(path, clock)
-    clock.sleep(account_budget.BUSY_PAUSE_S)
-    in_flight = []
-    file_lock = starting._file_lock
+    clock.sleep(state_store.BUSY_PAUSE_S)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 5)  # for the opening thread's wait
+    # The running bot holds the file's write lock: while the starting bot waits for it, two
+    # seconds pass and the running bot lets a request go (in flight, its reply not in yet):
+    # its stamp lies later than a bound read before the wait.
+    running_bot = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    running_bot.execute("BEGIN IMMEDIATE")
+    answers = []
+    opening = threading.Thread(
+        target=lambda: answers.append(starting.acquire("POST", LEVERAGE_PATH, max_wait_s=0))
+    )
+    opening.start()
+    time.sleep(0.3)  # the starting bot is waiting for the lock now
+    clock.sleep(2)
+    in_flight_at = clock.ms + int(account_budget.IN_FLIGHT_S * 1000)
+    running_bot.execute(
+        "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, 'running-2')",
+        (f"POST {LEVERAGE_PATH}", in_flight_at),
+    )
+    running_bot.execute("COMMIT")
+    running_bot.close()
+    opening.join(timeout=10)
 
-    class TakenFirstByTheRunningBot:
-        """The file lock, which the running bot takes first: a second passes, and it lets a
-        request go (in flight, its reply not in yet) before this bot gets the lock."""
-
-        def __enter__(self):
-            if not in_flight:
-                clock.sleep(1)
-                in_flight.append(running.acquire("POST", LEVERAGE_PATH))
-            return file_lock.__enter__()
-
-        def __exit__(self, *exc):
-            return file_lock.__exit__(*exc)
-
-    starting._file_lock = TakenFirstByTheRunningBot()
-
-    assert starting.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None  # opens the file
-    assert isinstance(in_flight[0], account_budget.Ticket)
+    assert isinstance(answers[0], account_budget.Ticket)  # the file opened, its request went
     # The account's 2/s: the running bot's request in flight counts, it was not dropped as
     # a stamp of an earlier boot.
     with pytest.raises(account_budget.NoRoomInTime):
@@ -888,17 +884,16 @@ def _corrupt_error(path: Path) -> sqlite3.DatabaseError:
 
 def _replaced_error(path: Path) -> FileNotFoundError:
     path.write_bytes(b"")
-    identity = account_budget.file_identity(path)
+    identity = state_store.file_identity(path)
     path.unlink()
     with pytest.raises(FileNotFoundError) as raised:
-        account_budget.check_same_file(path, identity)
+        state_store.check_same_file(path, identity)
     return raised.value
 
 
 @pytest.mark.parametrize(
     "make_error, transient",
     [
-        (lambda _path: filelock.Timeout("account.sqlite.lock"), True),
         (_busy_error, True),
         (lambda _path: sqlite3.OperationalError("database table is locked"), True),  # no code
         (_corrupt_error, False),
@@ -906,16 +901,16 @@ def _replaced_error(path: Path) -> FileNotFoundError:
         (lambda _path: sqlite3.OperationalError("disk I/O error"), False),
         (lambda path: PermissionError(13, "Permission denied", str(path)), False),
     ],
-    ids=["lock-timeout", "sqlite-busy", "locked-no-code", "corrupt", "replaced", "io", "perm"],
+    ids=["sqlite-busy", "locked-no-code", "corrupt", "replaced", "io", "perm"],
 )
 def test_only_a_busy_file_is_a_passing_failure(tmp_path, make_error, transient):
-    assert account_budget.is_transient(make_error(tmp_path / "account.sqlite")) is transient
+    assert state_store.is_transient(make_error(tmp_path / "account.sqlite")) is transient
 
 
 def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     tmp_path, caplog, monkeypatch
 ):
-    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
@@ -934,7 +929,7 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     other.close()
     with pytest.raises(shared_settings.Busy):
         bot_a.read(*key)
-    clock.sleep(shared_settings.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
 
     # Free again: nothing was sent meanwhile, so bot B's 3x still holds; the file is shared
     # as before.
@@ -951,7 +946,7 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
 def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_free(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = SecondsClock()
@@ -963,7 +958,7 @@ def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_
     # unknown, but bot B's row says 10x.
     with _write_locked(path), pytest.raises(shared_settings.Busy):
         bot_a.confirm(*key, 3, seen_a)
-    clock.sleep(shared_settings.BUSY_PAUSE_S)
+    clock.sleep(state_store.BUSY_PAUSE_S)
 
     bot_a.read(*key)  # the file is free again: the first statement through marks it
 
@@ -1029,8 +1024,7 @@ def _write_locked(path: Path):
 def short_file_waits(monkeypatch, mocker):
     """SQLite gives up on a held lock after 0.1 s (2 s in a real run); freqtrade's back-off is
     instant."""
-    monkeypatch.setattr(shared_settings, "SQLITE_TIMEOUT_S", 0.1)
-    monkeypatch.setattr(account_budget, "SQLITE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     mocker.patch("freqtrade.exchange.common.time.sleep")
 
 
@@ -1046,7 +1040,7 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
     state = tmp_path / "state"
     bot_a, bot_b = _validated_bot(fake_bingx, state), _validated_bot(fake_bingx, state)
     clock = SecondsClock()
-    bot_b._shared._clock = clock
+    bot_b._shared.store.clock = clock
     try:
         _buy(bot_a, 3)
         _buy(bot_b, 3)
@@ -1064,7 +1058,7 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
         assert isinstance(raised.value, DependencyException)
         assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
 
-        clock.sleep(shared_settings.BUSY_PAUSE_S)  # the lock was let go: the retry goes through
+        clock.sleep(state_store.BUSY_PAUSE_S)  # the lock was let go: the retry goes through
         _buy(bot_b, 10)
         assert [r.params["leverage"] for r in _sent(fake_bingx, "POST", LEVERAGE_PATH)] == ["10"]
         fake_bingx.clear_requests()
@@ -1086,7 +1080,7 @@ def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
     bot_a = _validated_bot(fake_bingx, state)
     bot_b = _validated_bot(fake_bingx, state, margin_mode="cross")
     clock = SecondsClock()
-    bot_b._shared._clock = clock
+    bot_b._shared.store.clock = clock
     try:
         bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")  # isolated, confirmed in the file
         fake_bingx.clear_requests()
@@ -1096,7 +1090,7 @@ def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
         assert fake_bingx.requests == []
         assert fake_bingx.account().margin_type["BTC-USDT"] == "ISOLATED"
 
-        clock.sleep(shared_settings.BUSY_PAUSE_S)
+        clock.sleep(state_store.BUSY_PAUSE_S)
         _buy(bot_b, 3)
         assert [r.params["marginType"] for r in _sent(fake_bingx, "POST", MARGIN_PATH)] == [
             "CROSSED"
@@ -1115,7 +1109,7 @@ def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
     from freqtrade_bingx import exchange as plugin_exchange_module
     from tests.conftest import MODE_PATH
 
-    monkeypatch.setattr(shared_settings, "BUSY_PAUSE_S", 0.2)
+    monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0.2)
     monkeypatch.setattr(plugin_exchange_module, "MODE_CLAIM_WAIT_S", 1.5, raising=False)
     state = tmp_path / "state"
     running = _validated_bot(fake_bingx, state)  # a one-way bot, already trading
@@ -1150,7 +1144,7 @@ def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
 
 
 class _ReadsBusy:
-    """The settings connection, with its reads answered by SQLite's busy error while ``busy``."""
+    """The settings' connection, with its reads answered by SQLite's busy error while ``busy``."""
 
     def __init__(self, conn: sqlite3.Connection, error: sqlite3.OperationalError) -> None:
         self.conn, self.error, self.busy = conn, error, True
@@ -1160,8 +1154,8 @@ class _ReadsBusy:
             raise self.error
         return self.conn.execute(sql, args)
 
-    def close(self) -> None:
-        self.conn.close()
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
 
 
 def test_an_entry_that_cannot_read_the_shared_row_sets_the_leverage_again(
@@ -1169,11 +1163,12 @@ def test_an_entry_that_cannot_read_the_shared_row_sets_the_leverage_again(
 ):
     # In WAL mode a write lock blocks no reader: a read is busy only while a stopped bot holds
     # SQLite's own recovery lock. The error is SQLite's real one, raised for the reads.
-    monkeypatch.setattr(shared_settings, "BUSY_PAUSE_S", 0)
+    monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0)
     bot = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
     bot._lev_prep("BTC/USDT:USDT", 3, "buy")
-    reads = _ReadsBusy(bot._shared._conn, _busy_error(tmp_path / "other.sqlite"))
-    bot._shared._conn = reads
+    store = bot._shared.store
+    reads = _ReadsBusy(store.connection(), _busy_error(tmp_path / "other.sqlite"))
+    monkeypatch.setattr(store, "connection", lambda: reads)
     caplog.set_level(logging.WARNING)
     fake_bingx.clear_requests()
 
@@ -1203,6 +1198,27 @@ def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
     assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
     warnings = [r for r in caplog.records if "no longer shared" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_bot_on_a_file_created_again_writes_to_the_new_file(tmp_path):
+    # Stores of one process on one file share a connection per thread; one on a file created
+    # again under the same name must not get the connection to the removed file.
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    earlier = _budget(path, clock)
+    earlier.settle(earlier.acquire("POST", LEVERAGE_PATH))
+    _remove_state_file(path)
+    later_bot = _budget(path, clock)
+    settings = shared_settings.SharedSettings(path, "later")  # the same file, one connection
+
+    later_bot.settle(later_bot.acquire("POST", LEVERAGE_PATH))
+    settings.confirm(shared_settings.LEVERAGE, "BTC-USDT", "LONG", 3, 0)
+
+    another_process = sqlite3.connect(path)
+    assert another_process.execute("SELECT COUNT(*) FROM stamps").fetchone() == (1,)
+    assert another_process.execute("SELECT value FROM confirmed").fetchall() == [("3",)]
+    another_process.close()
+    assert earlier.acquire("POST", LEVERAGE_PATH) is None  # its file is gone: not shared
 
 
 def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
@@ -1237,7 +1253,7 @@ def test_threads_failing_at_once_say_so_once(tmp_path, caplog, monkeypatch):
         together_.wait(5)  # every thread is past the "already failed?" check
         raise FileNotFoundError("the file was removed or replaced")
 
-    monkeypatch.setattr(shared_settings, "check_same_file", removed_under_all_threads_at_once)
+    monkeypatch.setattr(state_store, "check_same_file", removed_under_all_threads_at_once)
     caplog.set_level(logging.WARNING)
     threads = [
         threading.Thread(target=settings.read, args=(shared_settings.LEVERAGE, "BTC-USDT"))

@@ -3,13 +3,13 @@ import threading
 import pytest
 
 from freqtrade_bingx import rate_limits
+from freqtrade_bingx.account_budget import AccountBudget, local_budget
 from freqtrade_bingx.rate_limits import RATE_LIMITS
 from freqtrade_bingx.throttle import (
     MAX_BLOCK_S,
     MIN_BLOCK_S,
     PLAIN_RATE_LIMIT_BLOCK_S,
     BlockRegistry,
-    RateLimiter,
     endpoint_key,
     retry_after_s,
 )
@@ -188,9 +188,17 @@ def test_missing_credentials_are_refused():
         BingxTransport("", "s", "https://open-api.bingx.com")
 
 
-def request_through(limiter: RateLimiter, clock: FakeClock, trip_s: float = 0.0) -> float:
+ENDPOINT = ("POST", "/openApi/swap/v2/trade/leverage")
+
+
+def own_budget(per_second: float, clock: FakeClock) -> AccountBudget:
+    """The limits a bot keeps on its own (no shared file): the budget, in this process's memory."""
+    return local_budget({ENDPOINT: per_second}, lambda: round(clock() * 1000), clock.sleep)
+
+
+def request_through(limiter: AccountBudget, clock: FakeClock, trip_s: float = 0.0) -> float:
     """One request: wait for a slot, then a round trip of ``trip_s``; returns the send time."""
-    slot = limiter.acquire()
+    slot = limiter.acquire(*ENDPOINT)
     sent = clock.t
     clock.t += trip_s
     limiter.settle(slot)
@@ -200,7 +208,7 @@ def request_through(limiter: RateLimiter, clock: FakeClock, trip_s: float = 0.0)
 @pytest.mark.parametrize("per_second, calls, expected_elapsed", [(2, 10, 4.0), (5, 10, 1.0)])
 def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_elapsed):
     clock = FakeClock()
-    limiter = RateLimiter(per_second, clock, clock.sleep)
+    limiter = own_budget(per_second, clock)
     times = [request_through(limiter, clock) for _ in range(calls)]
     assert clock.t - 1000.0 == pytest.approx(expected_elapsed)
     # No one-second window ever holds more than the limit.
@@ -210,7 +218,7 @@ def test_rate_limiter_spreads_a_burst_to_the_limit(per_second, calls, expected_e
 
 def test_rate_limiter_does_not_wait_when_under_the_limit():
     clock = FakeClock()
-    limiter = RateLimiter(2, clock, clock.sleep)
+    limiter = own_budget(2, clock)
     request_through(limiter, clock)
     clock.t += 0.6
     request_through(limiter, clock)
@@ -223,13 +231,13 @@ def test_rate_limiter_counts_a_request_from_its_reply():
     # BingX counts a request when it arrives: a window opened by a slow request must be
     # measured from its reply, or the next burst reaches BingX less than a second later.
     clock = FakeClock()
-    limiter = RateLimiter(2, clock, clock.sleep)
-    slots = [limiter.acquire(), limiter.acquire()]
+    limiter = own_budget(2, clock)
+    slots = [limiter.acquire(*ENDPOINT), limiter.acquire(*ENDPOINT)]
     clock.t += 0.3  # the round trip
     for slot in slots:
         limiter.settle(slot)
     clock.t += 0.2
-    limiter.acquire()
+    limiter.acquire(*ENDPOINT)
     assert clock.t == pytest.approx(1000.0 + 0.3 + 1.0)
 
 
@@ -237,8 +245,8 @@ def test_a_request_in_flight_holds_its_slot_until_its_reply():
     # Another caller may not take the slot while the first request is still travelling (it
     # may arrive at any moment), and the settle is not held up by the waiting caller.
     clock = FakeClock()
-    limiter = RateLimiter(1, clock, clock.sleep)
-    first = limiter.acquire()
+    limiter = own_budget(1, clock)
+    first = limiter.acquire(*ENDPOINT)
     got_slot_at: list[float] = []
     waiter = threading.Thread(target=lambda: got_slot_at.append(request_through(limiter, clock)))
     waiter.start()
@@ -255,10 +263,62 @@ def test_a_fractional_limit_never_allows_more_than_its_whole_part_per_second(
     per_second, capacity, window
 ):
     clock = FakeClock()
-    limiter = RateLimiter(per_second, clock, clock.sleep)
+    limiter = own_budget(per_second, clock)
     times = [request_through(limiter, clock) for _ in range(7)]
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t - start < window) <= capacity
+
+
+def test_the_transport_keeps_to_its_own_limits_when_nothing_is_shared():
+    # No shared budget (or its file failed, or is busy): the transport's own, the same budget
+    # in memory, holds each request, one of the two and never both.
+    clock = FakeClock()
+    transport = BingxTransport(
+        "k", "s", "https://open-api.bingx.com", monotonic=clock, sleep=clock.sleep
+    )
+    sent: list[float] = []
+    transport._send = lambda *_args: sent.append(clock.t) or _Reply()
+    for _ in range(5):
+        transport.request(*ENDPOINT, {"symbol": "BTC-USDT"}, signed=False)
+    assert transport.budget is None
+    assert sent == pytest.approx([1000.0, 1000.0, 1001.0, 1001.0, 1002.0])  # 2/s, from replies
+
+
+def _stamps(budget: AccountBudget) -> int:
+    return budget.store.run(lambda conn: conn.execute("SELECT COUNT(*) FROM stamps").fetchone()[0])
+
+
+def test_a_request_takes_one_slot_the_shared_one_while_the_file_takes_it(tmp_path):
+    clock = FakeClock()
+    path = tmp_path / "account.sqlite"
+    shared = AccountBudget(
+        path, {ENDPOINT: 2}, clock_ms=lambda: round(clock() * 1000), sleep=clock.sleep
+    )
+    transport = BingxTransport(
+        "k", "s", "https://open-api.bingx.com", budget=shared, monotonic=clock, sleep=clock.sleep
+    )
+    sent: list[float] = []
+    transport._send = lambda *_args: sent.append(clock.t) or _Reply()
+    assert isinstance(transport.local_budget, AccountBudget)  # the same component, in memory
+    assert not transport.local_budget.store.shared
+
+    for _ in range(2):
+        transport.request(*ENDPOINT, {"symbol": "BTC-USDT"}, signed=False)
+    assert (_stamps(shared), _stamps(transport.local_budget)) == (2, 0)  # never both
+
+    path.unlink()  # the shared file is lost: the bot's own limits hold its requests
+    for _ in range(2):
+        transport.request(*ENDPOINT, {"symbol": "BTC-USDT"}, signed=False)
+    assert not shared.active
+    # The 2/s hold across the switch: the two requests the shared budget let go count.
+    assert sent == pytest.approx([1000.0, 1000.0, 1001.0, 1001.0])
+    assert _stamps(transport.local_budget) == 4
+
+
+class _Reply:
+    status_code = 200
+    content = b'{"code": 0, "msg": "", "data": {}}'
+    headers: dict = {}
 
 
 def test_environment_proxies_are_read_once(monkeypatch):
@@ -326,10 +386,11 @@ def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, m
     from freqtrade_bingx import account
 
     default = make_exchange()
-    assert ("POST", account.LEVERAGE) in default.bingx._limiters
+    assert ("POST", account.LEVERAGE) in default.bingx.local_budget.rates
     slower = make_exchange(exchange={"leverage_rate_limit": 0.5})
-    assert slower.bingx._limiters[("POST", account.LEVERAGE)]._window == 2.0
-    assert ("GET", account.LEVERAGE) in slower.bingx._limiters  # the rest of the table stays
+    assert slower.bingx.local_budget.rates[("POST", account.LEVERAGE)].interval == 2000
+    assert slower.bingx.budget.rates[("POST", account.LEVERAGE)].interval == 2000  # shared too
+    assert ("GET", account.LEVERAGE) in slower.bingx.local_budget.rates  # the rest stays
 
 
 # --- the hot path: the same request on the wire as requests' own session would send ----------

@@ -2,15 +2,23 @@
 
 BingX counts set-leverage, margin-type and position-mode requests per account (UID), not per
 process: two bots that each keep to 2/s together send 4/s and draw 100410 blocks. The budget
-lives in one SQLite file per account (see :func:`state_file`), one table per endpoint, held by
-``pyrate-limiter``'s :class:`~pyrate_limiter.SQLiteBucket` under one file lock (``filelock``,
-with a timeout), so counting and admitting a request is atomic across processes.
+is the ``stamps`` table of the account's state file (:mod:`freqtrade_bingx.state_store`): one
+row per request let go, per endpoint. Admitting a request is one SQLite statement: add this
+request's stamp unless the endpoint's last window already holds the limit. Its reply is one more
+statement (the re-stamp). Waiting, and every :data:`LEAK_EVERY` requests, one transaction also
+drops old stamps and those of another clock.
 
-Counted at arrival, as BingX counts: a request is stamped in the shared table when it is let go,
-moved :data:`IN_FLIGHT_S` into the future while it travels (so it counts for certain whatever
-the trip takes), and re-stamped with the time its reply came in (the latest it can have
-arrived). Another process admits a request only while fewer than the limit of stamps lie in the
-last window.
+Plain SQL rather than a rate-limit library: pyrate-limiter's SQLite bucket, used before, runs
+several statements per request and needs a file lock (``filelock``) around them, as it does not
+run them in one transaction. Profiled, that cost 0.7 to 1.1 ms per request (four file-lock
+holds, a dozen statements), most of the plugin's bookkeeping (bench/leverage_call.py, issue
+17). Here a request costs two statements: one admits it (``INSERT ... WHERE NOT EXISTS``, atomic
+across processes: SQLite takes its write lock for the statement), one re-stamps it.
+
+Counted at arrival, as BingX counts: a request is stamped :data:`IN_FLIGHT_S` into the future
+while it travels (so it counts for certain whatever the trip takes), and re-stamped with the
+time its reply came in (the latest it can have arrived). Another process admits a request only
+while fewer than the limit of stamps lie in the last window.
 
 The clock is ``time.monotonic``: on Linux it is ``CLOCK_MONOTONIC``, one clock for the whole
 machine (seconds since boot, never stepped by NTP or a user setting the date), so stamps from
@@ -24,30 +32,32 @@ bots on different clocks do not share the budget, each keeps to its own per-proc
 
 If the file cannot be opened or used, or is removed or replaced, the transport keeps its own
 per-process limits from then on and says so once in the log: the bot still runs, its requests
-are limited per process only. A file only busy for longer than :data:`LOCK_TIMEOUT_S` (a load
-spike, a backup, a bot paused while holding its lock) is no such failure, also when this bot
-starts: that request, and those of the next :data:`BUSY_PAUSE_S`, are limited per process
-only, then the file is shared (again; see :func:`is_transient`). Nothing here waits on the file
-for longer than that.
+are limited per process only. A file only busy for longer than SQLite's timeout (a load spike,
+a backup, a bot paused mid-transaction) is no such failure, also when this bot starts: that
+request, and those of the next :data:`~freqtrade_bingx.state_store.BUSY_PAUSE_S`, are limited
+per process only, then the file is shared again (see :mod:`freqtrade_bingx.state_store`).
 """
 
-import hashlib
 import logging
 import math
-import os
 import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
-from filelock import FileLock
-from filelock import Timeout as LockTimeout
-from pyrate_limiter import Rate, RateItem, SQLiteBucket
-from pyrate_limiter.buckets.sqlite_bucket import Queries
-
-from freqtrade_bingx import files
+from freqtrade_bingx import state_store
+from freqtrade_bingx.state_store import (  # noqa: F401  (account_id, state_file: exchange.py's)
+    FirstWarning,
+    StateStore,
+    StoreBusy,
+    StoreFailed,
+    account_id,
+    state_file,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -64,116 +74,32 @@ POLL_S = 0.05
 WINDOW_MS = 1000
 # Stamps older than a window are deleted every this many requests (and while waiting).
 LEAK_EVERY = 64
-STATE_DIR_NAME = "freqtrade-bingx"
-# The file lock is held for a few milliseconds per request. Held longer, its holder is stuck (a
-# process stopped by SIGSTOP or ``docker pause``): go on per process for a while (BUSY_PAUSE_S)
-# rather than freeze every bot on the account. Well under the transport's whole-request
-# deadline, and so are SQLite's waits for its own locks (SQLITE_TIMEOUT_S).
-LOCK_TIMEOUT_S = 2.0
-SQLITE_TIMEOUT_S = 2.0
-# After the file was busy past those timeouts, this process leaves it alone for this long: a
-# lock held by a stopped bot would otherwise cost every request here the whole wait.
-BUSY_PAUSE_S = 5.0
-_FAILURES = (OSError, sqlite3.Error, LockTimeout)
-# Once the file is open, whatever its rows hold comes back through pyrate-limiter, which does
-# not check it: a damaged stamp raised a bare ValueError out of int(). Anything but the caller's
-# own NoRoomInTime ends the sharing (logged once), never the caller's request.
-_USE_FAILURES = (*_FAILURES, ArithmeticError, AssertionError, LookupError, TypeError, ValueError)
-# SQLite's primary result codes for "another connection holds the lock" (sqlite.org/rescode.html).
-_SQLITE_BUSY = 5
-_SQLITE_LOCKED = 6
+
+_ADMIT_FULL = (
+    # The stamp whose leaving the window makes room: the limit-th latest in it (none: room).
+    "SELECT at FROM stamps WHERE endpoint = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?"
+)
+_LATEST = "SELECT MAX(at) FROM stamps WHERE endpoint = ?"
+# Admitting in one statement: this request's stamp, unless the limit-th latest stamp of the
+# window is there (stamps of another clock, later than the bound, not counted); its answer,
+# the endpoint's latest stamp, tells whether any such stamp is there to drop.
+_ADMIT = (
+    "INSERT INTO stamps (endpoint, at, name) SELECT ?1, ?2, ?3 WHERE NOT EXISTS ("
+    "SELECT 1 FROM stamps WHERE endpoint = ?1 AND at > ?4 AND at <= ?5 "
+    "ORDER BY at DESC LIMIT 1 OFFSET ?6) "
+    "RETURNING (SELECT MAX(at) FROM stamps WHERE endpoint = ?1)"
+)
+_INSERT = "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
+_ADOPT = "INSERT OR IGNORE INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
+_RESTAMP = "UPDATE stamps SET at = ? WHERE endpoint = ? AND at = ? AND name = ?"
+_LEAK = "DELETE FROM stamps WHERE endpoint = ? AND at < ?"
+_FUTURE = "SELECT COUNT(*), MAX(at) FROM stamps WHERE endpoint = ? AND at > ?"
+_DROP_FUTURE = "DELETE FROM stamps WHERE endpoint = ? AND at > ?"
 
 
-class FirstWarning:
-    """A condition said at WARNING the first time, at DEBUG after (threads meeting it at once:
-    one warns)."""
-
-    def __init__(self, log: logging.Logger) -> None:
-        self._log = log
-        self._said = False
-        self._lock = threading.Lock()
-
-    def say(self, message: str, *args: object) -> None:
-        with self._lock:
-            first, self._said = not self._said, True
-        if first:
-            self._log.warning(f"{message} Later ones are logged at DEBUG.", *args)
-        else:
-            self._log.debug(message, *args)
-
-
-def is_transient(error: BaseException) -> bool:
-    """True when the state file was only busy (its lock held past the timeout, by another bot or
-    a load spike), not broken: removed, replaced, corrupt, unreadable or on a failing disk."""
-    if isinstance(error, LockTimeout):
-        return True
-    if not isinstance(error, sqlite3.OperationalError):
-        return False
-    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
-    if code is not None:
-        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)  # extended codes keep the primary
-    message = str(error).lower()
-    return "locked" in message or "busy" in message
-
-
-def account_id(api_key: str, base_url: str) -> str:
-    """A name for the account behind ``api_key`` on ``base_url``; the key cannot be read back.
-
-    The host is part of it: BingX's demo host (VST) keeps leverage and margin type apart from
-    the live account's. ``api_key`` may instead be a name the user gave the account
-    (``exchange.account_state_name``), for bots that use different keys of one account.
-    """
-    return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:20]
-
-
-def default_state_dir() -> Path:
-    """``$XDG_CACHE_HOME/freqtrade-bingx``, else ``~/.cache/freqtrade-bingx``: absolute, so
-    bots started from different folders share it (a relative ``XDG_CACHE_HOME`` is ignored, as
-    the XDG base directory specification says)."""
-    cache = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(cache):  # noqa: PTH117 (a str from the environment)
-        cache = str(Path.home() / ".cache")
-    return Path(cache) / STATE_DIR_NAME
-
-
-def state_file(account: str, state_dir: str | os.PathLike | None = None) -> Path:
-    """The SQLite file every process trading ``account`` on this machine shares."""
-    folder = Path(state_dir) if state_dir else default_state_dir()
-    return folder / f"account-{account}.sqlite"
-
-
-def prepare_state_file(path: Path) -> None:
-    """The state folder and file, for this user only (0700 and 0600, whatever the umask): they
-    tell which pairs the account trades at which leverage, by which bots. Made before SQLite
-    opens the file (its ``-wal`` and ``-shm`` then take its permissions), with the lock file;
-    the files an earlier version left readable by others are made private.
-
-    :raises OSError: the folder or a file cannot be made or opened.
-    """
-    files.private_folder(path.parent)
-    files.private_file(path)
-    files.private_file(Path(f"{path}.lock"))
-    for suffix in ("-wal", "-shm"):
-        files.private_file(Path(f"{path}{suffix}"), create=False)
-
-
-def file_identity(path: Path) -> tuple[int, int]:
-    """The file's device and inode: a file removed and created again under the same name (by a
-    bot started later) is another file, which this process's open connection does not see."""
-    # os.stat, not Path(path).stat(): this runs before every statement on the file, and making
-    # the Path object cost twice the system call.
-    stat = os.stat(path)  # noqa: PTH116
-    return (stat.st_dev, stat.st_ino)
-
-
-def check_same_file(path: Path, identity: tuple[int, int]) -> None:
-    """FileNotFoundError unless ``path`` is still the file opened as ``identity``."""
-    try:
-        same = file_identity(path) == identity
-    except FileNotFoundError:
-        same = False
-    if not same:
-        raise FileNotFoundError("the file was removed or replaced")
+class Rate(NamedTuple):
+    limit: int  # requests ...
+    interval: int  # ... per this many milliseconds
 
 
 def _rate(per_second: float) -> Rate:
@@ -187,39 +113,8 @@ def _now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
-class _EndpointBucket(SQLiteBucket):
-    """pyrate-limiter's SQLite bucket, plus moving one request's stamp (arrival counting).
-
-    Its table has pyrate-limiter's columns ``name`` and ``item_timestamp``; the table name is
-    built here from the plugin's own endpoint paths, never from outside input.
-    """
-
-    def restamp(self, name: str, timestamp_ms: int) -> None:
-        with self.lock:
-            self.conn.execute(
-                f"UPDATE '{self.table}' SET item_timestamp = ? WHERE name = ?",  # noqa: S608
-                (timestamp_ms, name),
-            ).close()
-            self.conn.commit()
-
-    def drop_after(self, timestamp_ms: int) -> tuple[int, int]:
-        """Forget stamps later than any request of this clock can carry; returns how many
-        there were and the latest (0, 0 when none: then nothing is written)."""
-        with self.lock:
-            cursor = self.conn.execute(
-                f"SELECT COUNT(*), MAX(item_timestamp) FROM '{self.table}' "  # noqa: S608
-                "WHERE item_timestamp > ?",
-                (timestamp_ms,),
-            )
-            count, latest = cursor.fetchone()
-            cursor.close()
-            if count:
-                self.conn.execute(
-                    f"DELETE FROM '{self.table}' WHERE item_timestamp > ?",  # noqa: S608
-                    (timestamp_ms,),
-                ).close()
-                self.conn.commit()
-            return count, int(latest or 0)
+def _endpoint(method: str, path: str) -> str:
+    return f"{method} {path}"
 
 
 class NoRoomInTime(Exception):
@@ -229,194 +124,156 @@ class NoRoomInTime(Exception):
 class Ticket:
     """One admitted request: pass it to :meth:`AccountBudget.settle` once the reply is in."""
 
-    __slots__ = ("bucket", "name")
+    __slots__ = ("at", "endpoint", "name", "settled_at")
 
-    def __init__(self, bucket: _EndpointBucket, name: str) -> None:
-        self.bucket = bucket
+    def __init__(self, endpoint: str, name: str, at: int) -> None:
+        self.endpoint = endpoint
         self.name = name
+        self.at = at  # its stamp while in flight
+        self.settled_at: int | None = None  # its stamp once the reply came in
 
 
 class AccountBudget:
     """Requests per second per endpoint, counted across every process using the same file.
 
-    :param path: the account's state file (:func:`state_file`).
+    :param path: the account's state file (:func:`state_file`); None: the same budget in this
+        process's memory, for a bot that shares none (see :func:`local_budget`).
     :param limits: requests per second per ``(method, path)`` (see :func:`_rate`). Processes
-        with different figures for one endpoint share its table; each keeps to its own figure.
+        with different figures for one endpoint share its rows; each keeps to its own figure.
     :param clock_ms: monotonic milliseconds shared by the processes; ``sleep`` waits (both
-        injectable for tests).
+        injectable for tests, and public: :attr:`clock_ms`, :attr:`sleep`).
+    :raises OSError, sqlite3.Error: the file cannot be made or opened (and is not only busy).
     """
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         limits: Mapping[tuple[str, str], float],
         *,
         clock_ms: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        prepare_state_file(path)
         self.path = path
-        self._clock_ms = clock_ms
-        self._sleep = sleep
+        self.clock_ms = clock_ms
+        self.sleep = sleep
         self._prefix = uuid.uuid4().hex[:12]  # this process's names for its requests
         self._count = 0
-        self._lock = threading.Lock()
-        self._failed = False
-        self._busy_until_ms = 0  # the file was busy: left alone until then (BUSY_PAUSE_S)
+        self._lock = threading.Lock()  # the count only
+        self._settled = threading.Condition()  # in this process's memory: a slot was settled
+        # This process's latest requests per endpoint (as many as its limit), for the budget
+        # that takes over when this one cannot take a request (see adopt).
+        self._recent: dict[str, deque[Ticket]] = {}
         self._busy_said = FirstWarning(logger)
         self._future_said = FirstWarning(logger)  # stamps of another clock were dropped
-        # The endpoints counted here: a limit of 0 (or none at all) is not counted.
-        self._limits = {
-            key: per_second
+        # The endpoints counted here: a limit of 0 (or none at all) is not counted. Public: a
+        # benchmark or a test takes an endpoint out.
+        self.rates = {
+            key: _rate(per_second)
             for key, per_second in limits.items()
             if per_second and math.isfinite(per_second) and per_second > 0
         }
-        self._buckets: dict[tuple[str, str], _EndpointBucket] = {}
-        self._opened = False  # the tables: opened later if the file was busy at first
-        self._opening = False  # a thread is opening them
-        # One lock for every table of the file, with a timeout (pyrate-limiter's own file lock
-        # waits for ever). Thread-local, as filelock's default: threads of this process hold it
-        # in turn, like other processes.
-        self._file_lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S, mode=files.PRIVATE_FILE)
-        self._conn = sqlite3.connect(
-            str(path), timeout=SQLITE_TIMEOUT_S, isolation_level="DEFERRED", check_same_thread=False
+        self.store = StateStore(
+            path,
+            on_opened=self._drop_earlier_boot,
+            on_busy=self._said_busy,
+            on_failed=self._said_failed,
+            clock=lambda: self.clock_ms() / 1000,
         )
-        try:
-            # The file this connection opened, taken now rather than when the tables open: a
-            # file removed and created again while this bot waited for it is then noticed.
-            self._identity = file_identity(path)
-            self._open_tables()
-        except _FAILURES as e:
-            if not is_transient(e):
-                self._conn.close()
-                raise
-            # Busy while this bot starts (another bot holds the lock, a load spike): not a
-            # reason to go without the shared budget for the whole run. Opened on a request
-            # after the pause.
-            self._busy(e)
-        except BaseException:
-            self._conn.close()
-            raise
-
-    def _open_tables(self) -> None:
-        """One pyrate-limiter table per limited endpoint, all on one connection and lock."""
-        conn, lock = self._conn, self._file_lock
-        buckets = {}
-        with lock:
-            # Read once the lock is held: other bots may stamp requests in flight while this one
-            # waits for it, and those stamps lie later than a bound read before the wait.
-            boot_bound = self._future_bound_ms()
-            check_same_file(self.path, self._identity)
-            conn.execute("PRAGMA journal_mode=WAL").close()
-            # No fsync per commit (as pyrate-limiter's own SQLite buckets): a stamp only matters
-            # while the processes that wrote it run, and a crash of the machine ends them all
-            # (stamps of an earlier boot are dropped on opening). It cost 3 fsyncs per request.
-            conn.execute("PRAGMA synchronous=NORMAL").close()
-            for (method, endpoint), per_second in sorted(self._limits.items()):
-                table = f"rate_{method}_{endpoint.strip('/').replace('/', '_')}"
-                conn.execute(Queries.CREATE_BUCKET_TABLE.format(table=table)).close()
-                conn.execute(
-                    Queries.CREATE_INDEX_ON_TIMESTAMP.format(
-                        index_name=f"idx_{table}_rate_item_timestamp", table_name=table
-                    )
-                ).close()
-                conn.commit()
-                bucket = _EndpointBucket([_rate(per_second)], conn, table=table, lock=lock)
-                bucket.drop_after(boot_bound)
-                buckets[(method, endpoint)] = bucket
-        self._buckets = buckets
-        self._opened = True
-
-    def _ready(self) -> bool:
-        """True once the tables are open. Else one thread tries to open them now, while the
-        others go on per process (the file was busy when this bot started)."""
-        if self._opened:
-            return True
-        with self._lock:
-            if self._opened or self._opening:  # opened, or being opened, by another thread
-                return self._opened
-            self._opening = True
-        try:
-            self._open_tables()
-        except _USE_FAILURES as e:
-            self._fail(e)
-        finally:
-            with self._lock:
-                self._opening = False
-        return self._opened
 
     def __repr__(self) -> str:
         return f"AccountBudget(path={str(self.path)!r})"
 
     @property
     def active(self) -> bool:
-        return not self._failed
+        return self.store.active
 
     def acquire(self, method: str, path: str, max_wait_s: float | None = None) -> Ticket | None:
         """Wait until the account has room for one more request on the endpoint, and take it.
 
         None when the endpoint has no shared limit, the shared file failed (logged once), or it
-        is busy (for this request and :data:`BUSY_PAUSE_S`): the caller's own per-process limit
-        is then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came
-        within that many seconds.
+        is busy (for this request and the busy pause): the caller's own per-process limit is
+        then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came within
+        that many seconds.
         """
-        if (method, path) not in self._limits or self._failed or self._pausing():
+        rate = self.rates.get((method, path))
+        if rate is None:
             return None
-        if not self._ready():
-            return None
-        bucket = self._buckets[(method, path)]
+        endpoint = _endpoint(method, path)
         with self._lock:
             self._count += 1
-            name = f"{self._prefix}-{self._count}"
-        try:
-            check_same_file(self.path, self._identity)
-            if self._count % LEAK_EVERY == 0:
-                bucket.leak(self._clock_ms())
-            give_up_ms = None if max_wait_s is None else self._clock_ms() + max_wait_s * 1000
-            while True:
-                now = self._clock_ms()
-                item = RateItem(name, now)
-                # One hold of the file lock for admitting and stamping in flight (put and
-                # restamp take it again, which a holder may): each hold costs ~250 µs of CPU.
-                with bucket.lock:
-                    self._drop_future(bucket)
-                    admitted = bucket.put(item)
-                    if admitted:
-                        bucket.restamp(name, now + int(IN_FLIGHT_S * 1000))
-                if admitted:
-                    return Ticket(bucket, name)
-                wait_ms = bucket.waiting(item)
-                bucket.leak(now)
-                pause_ms = min(max(wait_ms, 1), POLL_S * 1000)
-                if give_up_ms is not None:
-                    if now >= give_up_ms:
-                        raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
-                    pause_ms = min(pause_ms, max(give_up_ms - now, 1))
-                self._sleep(pause_ms / 1000)
-        except _USE_FAILURES as e:
-            self._fail(e)
-            return None
+            count = self._count
+        name = f"{self._prefix}-{count}"
+        leak = count % LEAK_EVERY == 0
+        give_up_ms = None if max_wait_s is None else self.clock_ms() + max_wait_s * 1000
+        while True:
+            now = self.clock_ms()
+            try:
+                if leak:  # every so often, and while waiting: old stamps go
+                    answer = self.store.run(
+                        lambda conn, now=now: self._admit_or_wait(conn, endpoint, rate, now, name)
+                    )
+                else:  # the usual case: one statement
+                    answer = self.store.run(
+                        lambda conn, now=now: self._admit_at_once(conn, endpoint, rate, now, name),
+                        begin=False,
+                    )
+            except (StoreBusy, StoreFailed):
+                return None
+            if answer > 0:
+                ticket = Ticket(endpoint, name, answer)
+                self._recent.setdefault(endpoint, deque(maxlen=rate.limit)).append(ticket)
+                return ticket
+            if answer < 0:
+                if give_up_ms is not None and now >= give_up_ms:
+                    raise NoRoomInTime(f"{method} {path}: no room within {max_wait_s:g} s")
+                self._wait(-answer, rate, now, give_up_ms)
+            leak = True
 
-    def _future_bound_ms(self) -> int:
-        """The latest stamp a request of this clock can carry now (read with the file lock
-        held: another bot's request let go while this one waited for it lies later)."""
-        return self._clock_ms() + int((IN_FLIGHT_S + FUTURE_MARGIN_S) * 1000)
+    def _wait(self, wait_ms: int, rate: Rate, now: int, give_up_ms: float | None) -> None:
+        if wait_ms > rate.interval and not self.store.shared:
+            # Only a request of this process in flight holds the room: its settle wakes this
+            # wait (an unsettled one is looked at again after POLL_S).
+            with self._settled:
+                self._settled.wait(POLL_S)
+            return
+        pause_ms = min(wait_ms, POLL_S * 1000) if self.store.shared else wait_ms
+        if give_up_ms is not None:
+            pause_ms = min(pause_ms, max(give_up_ms - now, 1))
+        self.sleep(pause_ms / 1000)
 
-    def _drop_future(self, bucket: _EndpointBucket) -> None:
-        """With the file lock held: drop the stamps of another monotonic clock (module doc)."""
+    def _admit_or_wait(
+        self, conn: sqlite3.Connection, endpoint: str, rate: Rate, now: int, name: str
+    ) -> int:
+        """In a transaction (SQLite's write lock held): stamps of another clock and old ones
+        dropped; this request's stamp if admitted, else minus the milliseconds until room."""
+        self._drop_future(conn, endpoint)
+        conn.execute(_LEAK, (endpoint, now - rate.interval)).close()
+        cursor = conn.execute(_ADMIT_FULL, (endpoint, now - rate.interval, rate.limit - 1))
+        full = cursor.fetchone()
+        cursor.close()
+        if full is None:
+            at = now + int(IN_FLIGHT_S * 1000)
+            conn.execute(_INSERT, (endpoint, at, name)).close()
+            return at
+        return -max(int(full[0]) + rate.interval - now, 1)
+
+    def _admit_at_once(
+        self, conn: sqlite3.Connection, endpoint: str, rate: Rate, now: int, name: str
+    ) -> int:
+        """One statement (its own transaction, with SQLite's write lock from its start): this
+        request's stamp if the window has room, not counting stamps of another clock; else 0.
+        Stamps of another clock found meanwhile are dropped (and said) in a second one."""
+        at = now + int(IN_FLIGHT_S * 1000)
         bound = self._future_bound_ms()
-        dropped, latest = bucket.drop_after(bound)
-        if dropped:
-            self._future_said.say(
-                "BingX rate limits: dropped %d request stamp(s) in %s up to %.0f s ahead of "
-                "this process's monotonic clock: a bot on this account runs on another clock (a "
-                "container restored from a checkpoint, another time namespace). Bots on "
-                "different clocks do not share the rate budget; each keeps to its own limits, "
-                "and together they may exceed BingX's.",
-                dropped,
-                self.path,
-                (latest - bound) / 1000 + IN_FLIGHT_S + FUTURE_MARGIN_S,
-            )
+        args = (endpoint, at, name, now - rate.interval, bound, rate.limit - 1)
+        cursor = conn.execute(_ADMIT, args)
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None:
+            return 0
+        if int(row[0]) > bound:  # int(): a damaged row fails the file
+            self.store.run(lambda conn: self._drop_future(conn, endpoint))
+        return at
 
     def settle(self, ticket: Ticket | None) -> None:
         """The request's reply came in (or it failed): it reached BingX by now, if at all.
@@ -424,53 +281,107 @@ class AccountBudget:
         Skipped while the file is busy: the stamp then counts until :data:`IN_FLIGHT_S` ran
         out, longer than needed, never shorter.
         """
-        if ticket is None or self._failed or self._pausing():
+        if ticket is None:
             return
-        try:
-            ticket.bucket.restamp(ticket.name, self._clock_ms())
-        except _USE_FAILURES as e:
-            self._fail(e)
+        now = self.clock_ms()
+        ticket.settled_at = now
+        args = (now, ticket.endpoint, ticket.at, ticket.name)
+        try:  # one statement: its own transaction
+            self.store.run(lambda conn: conn.execute(_RESTAMP, args).close(), begin=False)
+        except (StoreBusy, StoreFailed):
+            return
+        if not self.store.shared:
+            with self._settled:
+                self._settled.notify_all()
+
+    def recent(self, method: str, path: str) -> list[Ticket]:
+        """This process's latest requests to the endpoint admitted here (at most its limit)."""
+        return list(self._recent.get(_endpoint(method, path), ()))
+
+    def adopt(self, tickets: list[Ticket]) -> None:
+        """Count requests another budget admitted (this process's, taken over when the shared
+        file stopped taking requests), so that no window holds more than the limit across the
+        switch."""
+        rows = [
+            (t.endpoint, t.at if t.settled_at is None else t.settled_at, t.name) for t in tickets
+        ]
+        if rows:
+            self.store.run(lambda conn: conn.executemany(_ADOPT, rows).close())
 
     def close(self) -> None:
-        self._conn.close()
+        self.store.close()
 
-    def _pausing(self) -> bool:
-        return self._busy_until_ms > 0 and self._clock_ms() < self._busy_until_ms
+    def _future_bound_ms(self) -> int:
+        """The latest stamp a request of this clock can carry now (read with the write lock
+        held: another bot's request let go while this one waited for it lies later)."""
+        return self.clock_ms() + int((IN_FLIGHT_S + FUTURE_MARGIN_S) * 1000)
 
-    def _fail(self, error: Exception) -> None:
-        if is_transient(error):
-            self._busy(error)
+    def _drop_earlier_boot(self, conn: sqlite3.Connection) -> None:
+        """Opening the file: stamps later than this clock's requests can carry are an earlier
+        boot's (or another clock's), dropped quietly."""
+        bound = self._future_bound_ms()
+        for method, path in self.rates:
+            conn.execute(_DROP_FUTURE, (_endpoint(method, path), bound)).close()
+
+    def _drop_future(self, conn: sqlite3.Connection, endpoint: str) -> None:
+        """With the write lock held: drop the stamps of another monotonic clock (module doc)."""
+        bound = self._future_bound_ms()
+        cursor = conn.execute(_LATEST, (endpoint,))
+        (latest,) = cursor.fetchone()
+        cursor.close()
+        if latest is None or int(latest) <= bound:  # int(): a damaged row fails the file
             return
-        with self._lock:  # two threads may fail at once: one says so
-            first, self._failed = not self._failed, True
-        if first:
-            logger.warning(
-                "BingX rate limits are no longer shared with other bots on this account: %s "
-                "failed (%s). This bot keeps to them on its own; bots on the same account may "
-                "together exceed them.",
-                self.path,
-                error,
-            )
+        cursor = conn.execute(_FUTURE, (endpoint, bound))
+        dropped, latest = cursor.fetchone()
+        cursor.close()
+        conn.execute(_DROP_FUTURE, (endpoint, bound)).close()
+        self._future_said.say(
+            "BingX rate limits: dropped %d request stamp(s) in %s up to %.0f s ahead of "
+            "this process's monotonic clock: a bot on this account runs on another clock (a "
+            "container restored from a checkpoint, another time namespace). Bots on "
+            "different clocks do not share the rate budget; each keeps to its own limits, "
+            "and together they may exceed BingX's.",
+            dropped,
+            self.path,
+            (int(latest) - bound) / 1000 + IN_FLIGHT_S + FUTURE_MARGIN_S,
+        )
 
-    def _busy(self, error: Exception) -> None:
+    def _said_failed(self, error: BaseException) -> None:
+        logger.warning(
+            "BingX rate limits are no longer shared with other bots on this account: %s "
+            "failed (%s). This bot keeps to them on its own; bots on the same account may "
+            "together exceed them.",
+            self.path,
+            error,
+        )
+
+    def _said_busy(self, error: BaseException) -> None:
         """The file was busy past its timeout: go on per process for a while, keep sharing."""
-        self._busy_until_ms = self._clock_ms() + int(BUSY_PAUSE_S * 1000)
         self._busy_said.say(
             "BingX rate limits: %s was busy for more than %g s (another bot holds it, or the "
             "machine is loaded: %s). This request, and this bot's requests of the next %g s, "
             "are limited per process only; then the limits are shared again.",
             self.path,
-            LOCK_TIMEOUT_S,
+            state_store.SQLITE_TIMEOUT_S,
             error,
-            BUSY_PAUSE_S,
+            state_store.BUSY_PAUSE_S,
         )
+
+
+def local_budget(
+    limits: Mapping[tuple[str, str], float],
+    clock_ms: Callable[[], int] = _now_ms,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AccountBudget:
+    """The budget a bot keeps on its own, in memory: the same counting as the shared one."""
+    return AccountBudget(None, limits, clock_ms=clock_ms, sleep=sleep)
 
 
 def open_budget(path: Path, limits: Mapping[tuple[str, str], float]) -> AccountBudget | None:
     """The account's shared budget, or None (logged once) if its file cannot be used."""
     try:
         return AccountBudget(path, limits)
-    except _FAILURES as e:
+    except (OSError, sqlite3.Error) as e:
         logger.warning(
             "BingX rate limits cannot be shared with other bots on this account: %s (%s). "
             "This bot keeps to them on its own; bots on the same account may together "

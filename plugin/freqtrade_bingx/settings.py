@@ -56,7 +56,7 @@ class BingxSettings:
     api_key: str = field(default="", repr=False)
     secret: str = field(default="", repr=False)
     leverage_check: str = "shared"
-    # None: account_budget.default_state_dir() (the user's cache folder). Else absolute, with
+    # None: state_store.default_state_dir() (the user's cache folder). Else absolute, with
     # ~ and environment variables expanded.
     account_state_dir: str | None = None
     # Names the account's state file instead of the API key: bots using different API keys of

@@ -1,15 +1,10 @@
-"""Client-side rate limits and BingX's endpoint blocks, shared by the transport and ccxt.
+"""BingX's endpoint blocks and rate-limit headers, shared by the transport and ccxt.
 
-Both count on a monotonic clock, so a step of the system clock (NTP, a suspended laptop, a
-user setting the date) neither freezes requests nor lets a burst through.
-
-- :class:`RateLimiter` keeps the requests that *arrive* at BingX within its limit. BingX counts
-  a request when it arrives, and a request sent at ``t`` arrives somewhere in
-  ``[t, reply time]``: a slot counts as "in the window" from its sending until one window
-  after its reply, and while it is in flight it counts for certain.
-- :class:`BlockRegistry` remembers, per endpoint, until when BingX said it refuses requests
-  (100410, HTTP 429 / 418 with ``Retry-After``). Nothing is sent to a blocked endpoint, by the
-  plugin or by ccxt.
+:class:`BlockRegistry` remembers, per endpoint, until when BingX said it refuses requests
+(100410, HTTP 429 / 418 with ``Retry-After``), on a monotonic clock, so a step of the system
+clock (NTP, a suspended laptop, a user setting the date) neither freezes requests nor lets
+them through early. Nothing is sent to a blocked endpoint, by the plugin or by ccxt. The
+client-side rate limits are :mod:`freqtrade_bingx.account_budget`'s.
 """
 
 import logging
@@ -105,72 +100,6 @@ def endpoint_key(method: str, path: str) -> str:
     """
     at = path.find(_OPENAPI)
     return f"{method.upper()} {path[at:] if at >= 0 else path}"
-
-
-class _Slot:
-    """One request's place in a limiter window: the latest time it may arrive at BingX."""
-
-    __slots__ = ("latest_arrival",)
-
-    def __init__(self) -> None:
-        self.latest_arrival = math.inf  # in flight: it may arrive at any moment from now on
-
-
-class RateLimiter:
-    """At most ``per_second`` requests arrive at BingX in any window of at least one second.
-
-    A new request is let go only when fewer than the limit of earlier requests could still
-    arrive within one window of it. A request in flight may arrive at any moment; a settled one
-    arrived at the latest when its reply came. Waiting happens outside the lock, so callers
-    settling their slots are never held up by callers waiting for one.
-
-    :param clock: monotonic seconds; ``sleep`` waits that long (both injectable for tests).
-    """
-
-    # A waiter blocked only by requests in flight is woken by :meth:`settle`; this bounds the
-    # wait in case a slot is never settled.
-    IN_FLIGHT_WAIT_S = 0.5
-
-    def __init__(
-        self,
-        per_second: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not per_second > 0:
-            raise ValueError("a rate limit must be a positive number of requests per second")
-        self._capacity = max(1, int(per_second))
-        # BingX counts per second: a window shorter than one second would let more than the
-        # whole-number limit in, so a fractional limit is rounded down, never up.
-        self._window = max(1.0, self._capacity / per_second)
-        self._clock = clock
-        self._sleep = sleep
-        self._slots: list[_Slot] = []
-        self._changed = threading.Condition()
-
-    def acquire(self) -> _Slot:
-        """Wait for a free slot and take it; pass it to :meth:`settle` once the reply is in."""
-        while True:
-            with self._changed:
-                now = self._clock()
-                self._slots = [s for s in self._slots if s.latest_arrival > now - self._window]
-                if len(self._slots) < self._capacity:
-                    slot = _Slot()
-                    self._slots.append(slot)
-                    return slot
-                arrivals = sorted(s.latest_arrival for s in self._slots)
-                # Room comes when all but capacity - 1 of the slots have left the window.
-                free_at = arrivals[len(arrivals) - self._capacity] + self._window
-                if free_at == math.inf:
-                    self._changed.wait(self.IN_FLIGHT_WAIT_S)  # releases the lock
-                    continue
-            self._sleep(free_at - now)
-
-    def settle(self, slot: _Slot) -> None:
-        """The request's reply came in (or it failed): it arrived at BingX by now, if at all."""
-        with self._changed:
-            slot.latest_arrival = self._clock()
-            self._changed.notify_all()
 
 
 class BlockRegistry:

@@ -1,7 +1,9 @@
 """Signs and sends BingX REST requests; knows nothing of freqtrade.
 
-Request path: check the endpoint is not blocked -> re-read BingX's clock if due -> wait for the
-client-side rate limit -> add ``timestamp`` / ``recvWindow`` -> sign -> send with a deadline for
+Request path: check the endpoint is not blocked -> re-read BingX's clock if due -> wait for a
+slot of the rate budget (the account's, shared with the other bots on it, when its file is usable;
+else this bot's own, in memory: one of the two, never both) -> add ``timestamp`` /
+``recvWindow`` -> sign -> send with a deadline for
 the whole request and a cap on the reply's size -> check the HTTP status -> unpack the
 ``{code, msg, data}`` envelope (and note a block BingX announces in it).
 
@@ -30,7 +32,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import requests
 
 from freqtrade_bingx import files, redact
-from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
+from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket, local_budget
 from freqtrade_bingx.bounded_http import (
     MAX_REPLY_BYTES,
     BoundedSession,
@@ -44,7 +46,6 @@ from freqtrade_bingx.redact import redact_signatures
 from freqtrade_bingx.throttle import (
     RATE_LIMIT_STATUSES,
     BlockRegistry,
-    RateLimiter,
     endpoint_key,
     unblock_time_ms,
 )
@@ -196,7 +197,9 @@ class BingxTransport:
     :param timeout: ``(connect, whole request)`` seconds.
     :param rate_limits: requests per second per ``(method, path)``; merged over the defaults.
     :param session: a :class:`BoundedSession` (one is made for ``base_url`` if not given).
-    :param budget: the same limits counted across every process on this account, if shared.
+    :param budget: the same limits counted across every process on this account, if shared;
+        when it is not, or cannot take a request (its file failed, or is busy), the request
+        takes a slot of :attr:`local_budget`, the same counting in this process's memory.
     :param blocks: the endpoint blocks, shared with ccxt's objects; ``server_clock`` likewise
         BingX's clock offset.
     :param clock: seconds since the epoch, for timestamps; ``monotonic``: seconds on a clock
@@ -240,9 +243,9 @@ class BingxTransport:
         self._monotonic = monotonic
         self._sleep = sleep
         limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
-        self._limiters = {
-            key: RateLimiter(per_s, monotonic, sleep) for key, per_s in limits.items() if per_s
-        }
+        self.local_budget = local_budget(limits, lambda: round(monotonic() * 1000), sleep)
+        # The endpoints whose last request took a slot of the shared budget (see _take_slot).
+        self._shared_last: set[tuple[str, str]] = set()
         self.blocks = blocks or BlockRegistry(monotonic)
         self.server_clock = server_clock or ServerClock(monotonic)
         self.budget = budget
@@ -320,18 +323,12 @@ class BingxTransport:
         self._refuse_if_blocked(method, path)
         if signed:
             self.refresh_clock_if_due()
-        limiter = self._limiters.get((method, path))
-        slot = limiter.acquire() if limiter else None
-        ticket = None
+        budget, ticket = self._take_slot(method, path)
         try:
-            ticket = self._take_budget(method, path)
-            # The timestamp is taken after the wait for the limiters, right before sending.
+            # The timestamp is taken after the wait for a slot, right before sending.
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
-            if self.budget:
-                self.budget.settle(ticket)
-            if limiter:
-                limiter.settle(slot)
+            budget.settle(ticket)
         return self._unpack(method, path, response, signed)
 
     # --- steps ----------------------------------------------------------------------------
@@ -369,15 +366,23 @@ class BingxTransport:
             reason = self.blocks.reason(key)
             raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
 
-    def _take_budget(self, method: str, path: str) -> Ticket | None:
+    def _take_slot(self, method: str, path: str) -> tuple[AccountBudget, Ticket | None]:
         """A slot of the account's budget, shared with other bots on this machine
-        (account_budget.py); None when there is no shared budget for the request."""
-        if not self.budget:
-            return None
-        try:
-            return self.budget.acquire(method, path, max_wait_s=BUDGET_WAIT_S)
-        except NoRoomInTime:
-            raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
+        (account_budget.py), waited for at most :data:`BUDGET_WAIT_S`; when there is none for
+        the request (not shared, its file failed or is busy), a slot of this bot's own."""
+        shared = self.budget
+        if shared is not None:
+            try:
+                ticket = shared.acquire(method, path, max_wait_s=BUDGET_WAIT_S)
+            except NoRoomInTime:
+                raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
+            if ticket is not None:
+                self._shared_last.add((method, path))
+                return shared, ticket
+            if (method, path) in self._shared_last:  # the file stopped taking requests: this
+                self._shared_last.discard((method, path))  # bot's own budget takes over, with
+                self.local_budget.adopt(shared.recent(method, path))  # its latest requests
+        return self.local_budget, self.local_budget.acquire(method, path)
 
     def _query(self, params: Mapping[str, Any], signed: bool) -> str:
         items = {key: _wire_value(value) for key, value in params.items() if value is not None}
