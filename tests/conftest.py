@@ -1,21 +1,18 @@
 """Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx
+from tests.configs import API_KEY, API_SECRET, futures_config
 
 
-API_KEY = "test-key"
-API_SECRET = "test-secret-0123456789abcdef"
 LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
 MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
 MODE_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -85,56 +82,6 @@ def account_state_in_tmp(tmp_path_factory, monkeypatch) -> None:
 def fake_bingx() -> Iterator[FakeBingx]:
     with FakeBingx(accounts={API_KEY: API_SECRET}) as server:
         yield server
-
-
-def futures_config(server: FakeBingx, **overrides: Any) -> dict[str, Any]:
-    from freqtrade.enums import RunMode
-
-    exchange = {
-        "name": "bingx",
-        "key": API_KEY,
-        "secret": API_SECRET,
-        # ccxt's own throttle only slows the tests down; the plugin keeps its limiter.
-        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}, "enableRateLimit": False},
-        "pair_whitelist": ["BTC/USDT:USDT", "ETH/USDT:USDT"],
-        "pair_blacklist": [],
-        **overrides.pop("exchange", {}),
-    }
-    config = {
-        "exchange": exchange,
-        "dry_run": False,
-        "runmode": RunMode.LIVE,
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
-        "stake_currency": "USDT",
-        "user_data_dir": None,
-        **overrides,
-    }
-    return config
-
-
-def live_config_file(
-    server: FakeBingx, tmp_path: Path, ccxt_config: dict | None = None, **exchange: Any
-) -> Path:
-    """The shipped configs/live.json (which pulls in base.json) pointed at ``server``: a config
-    file for freqtrade's own loading; ``ccxt_config`` is merged over the fake's URLs."""
-    override = {
-        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {
-                "urls": {"api": server.ccxt_urls["api"]},
-                "enableRateLimit": False,
-                **(ccxt_config or {}),
-            },
-            **exchange,
-        },
-    }
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(override))
-    return path
 
 
 @pytest.fixture
