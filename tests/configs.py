@@ -87,3 +87,23 @@ def trade_config(path: Path) -> dict[str, Any]:
     config = Configuration.from_files([str(path)])
     config["runmode"] = RunMode.LIVE
     return config
+
+
+def ccxt_bingx(
+    server: FakeBingx, key: str = "test-key", secret: str = "test-secret", **config: Any
+) -> Any:
+    """A plain ``ccxt.bingx`` (no freqtrade, no plugin) on ``server``'s URLs, swap markets by
+    default, ccxt's throttle off unless ``config`` says otherwise."""
+    import ccxt
+
+    return ccxt.bingx(
+        {
+            "apiKey": key,
+            "secret": secret,
+            "urls": server.ccxt_urls,
+            "options": {"defaultType": "swap"},
+            "enableRateLimit": False,
+            "timeout": 5000,
+            **config,
+        }
+    )

@@ -1,9 +1,13 @@
 """Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
 
 import logging
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -108,6 +112,13 @@ def make_exchange(fake_bingx, mocker, tmp_path) -> Callable[..., Any]:
     yield make
     for exchange in built:
         exchange.close()
+
+
+def run_console_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``freqtrade-bingx`` command, run in its own process as a user runs it."""
+    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
+    assert script, "pip install . puts freqtrade-bingx next to python"
+    return subprocess.run([script, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture

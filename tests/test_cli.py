@@ -2,9 +2,6 @@
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ from freqtrade_bingx import cli
 from freqtrade_bingx.sim import Fault
 from tests import configs
 from tests.configs import API_SECRET, CONFIGS
-from tests.conftest import LEVERAGE_PATH
+from tests.conftest import LEVERAGE_PATH, run_console_script
 
 
 @pytest.fixture
@@ -165,15 +162,7 @@ def test_status_funding_interval_from_what_bingx_sends(
 
 
 def test_console_script_is_installed_and_runs(fake_bingx, config_file):
-    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
-    assert script, "pip install . puts freqtrade-bingx next to python"
-    result = subprocess.run(
-        [script, "-c", str(config_file), "status"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_console_script("-c", str(config_file), "status")
     assert result.returncode == 0, result.stderr
     assert "position mode one_way" in result.stdout
 

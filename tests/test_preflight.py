@@ -4,9 +4,6 @@ Every test also checks that nothing which changes the account reached the exchan
 reads and BingX's test-order endpoint.
 """
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from freqtrade_bingx.sim.server import (
     ORDER_TEST_PATH,
 )
 from tests.configs import API_KEY, API_SECRET, config_file
+from tests.conftest import run_console_script
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,17 +298,9 @@ def test_key_permissions_and_whitelist(
 
 
 def test_console_script_exits_non_zero_on_a_failed_check(fake_bingx, tmp_path):
-    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
-    assert script, "pip install . puts freqtrade-bingx next to python"
     config = config_file(fake_bingx, tmp_path)
     before = account_state(fake_bingx)
-    result = subprocess.run(
-        [script, "-c", str(config), "preflight", "--leverage", "200"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_console_script("-c", str(config), "preflight", "--leverage", "200")
     assert result.returncode == 1, result.stderr
     assert "FAIL  leverage BTC/USDT:USDT" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("VERDICT: FAIL")
