@@ -116,6 +116,7 @@ class Reply:
     ccxt: tuple[str, ...] = ()
     loopback: tuple[str, ...] = ()
     broken: tuple[tuple[str, Any], ...] = ()  # no reply: the connection fails (Fault fields)
+    clock: bool = False  # a timestamp refusal: BingX's clock is read again before the next try
 
     @property
     def name(self) -> str:
@@ -287,18 +288,10 @@ REPLIES = [
     R(109400, HEDGE_REDUCE_ONLY, PM, "[batch]", ccxt=(EXIT,)),
     R(109400, HEDGE_LEVERAGE_SIDE, PM, "[lev]", ccxt=(BUY,)),
     # --- clock: re-read BingX's clock, retry ---------------------------------------------------
-    R(
-        80014,
-        TIMESTAMP,
-        T,
-        "[place]",
-        leverage=True,
-        ccxt=(BUY,),
-        loopback=(BUY, STOP, FETCH, BALANCES),
-    ),
-    R(100421, TIMESTAMP_MISMATCH, T, "[place]", ccxt=(BALANCES,)),
-    R(100421, "Null timestamp or timestamp mismatch", T, leverage=True),
-    R(109400, TIMESTAMP, T, "[log]: 80014 is 109400 now", ccxt=(FETCH,)),
+    R(80014, TIMESTAMP, T, "[place]", 200, True, (BUY,), (BUY, STOP, FETCH, BALANCES), clock=True),
+    R(100421, TIMESTAMP_MISMATCH, T, "[place]", ccxt=(BALANCES,), clock=True),
+    R(100421, "Null timestamp or timestamp mismatch", T, leverage=True, clock=True),
+    R(109400, TIMESTAMP, T, "[log]: 80014 is 109400 now", ccxt=(FETCH,), clock=True),
     # --- BingX says try again ------------------------------------------------------------------
     R(100202, BUSY, T, "[codes]", ccxt=(BUY,)),
     R(100421, BUSY, T, "[codes]", ccxt=(POSITIONS_,)),

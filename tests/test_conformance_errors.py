@@ -19,7 +19,6 @@ from freqtrade.exceptions import OperationalException, TemporaryError
 
 from freqtrade_bingx.ccxt_errors import CCXT_EXCEPTIONS, ccxt_exception_class
 from freqtrade_bingx.errors import RULES, rule_for, translate
-from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.transport import BingxBadResponse, BingxError, BingxRejected, BingxTransport
 from tests import error_replies
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
@@ -27,7 +26,6 @@ from tests.error_replies import (
     CALLS,
     ENDPOINTS,
     REPLIES,
-    TIMESTAMP_MISMATCH,
     Reply,
     outcome,
 )
@@ -64,16 +62,20 @@ def _clean(server, mocker):
 # ------------------------------------------------------------------ the plugin's own endpoints
 @pytest.mark.parametrize("row", ANSWERED, ids=lambda row: row.name)
 def test_plugins_own_endpoint(server, row):
-    """The reply over loopback, through the plugin's transport and the error table."""
-    server.inject(row.fault(LEVERAGE_PATH, "POST"))
+    """The reply over loopback, through the plugin's transport and the error table; only a
+    timestamp refusal has the transport read BingX's clock again."""
     # A fresh transport: a block or a clock re-read from an earlier case must not leak in.
     transport = BingxTransport(API_KEY, API_SECRET, server.base_url, rate_limits=NO_LIMIT)
+    transport.sync_time()
+    server.clear_requests()
+    server.inject(row.fault(LEVERAGE_PATH, "POST"))
     params = {"symbol": "BTC-USDT", "side": "BOTH", "leverage": 2}
     with pytest.raises(BingxError) as raised:
         transport.request("POST", LEVERAGE_PATH, params)
     translated = translate(raised.value, "set leverage")
     assert type(translated) is row.means
     assert server.count(LEVERAGE_PATH, "POST") == 1
+    assert server.count(TIME_PATH, "GET") == int(row.clock)
     if row.code is not None:
         assert row.msg in str(translated)
 
@@ -83,8 +85,11 @@ def test_plugins_own_endpoint(server, row):
     "row, where", CCXT_CASES, ids=[f"{row.name} {where}" for row, where in CCXT_CASES]
 )
 def test_ccxt_endpoint(exchange, mocker, row, where):
-    """The reply through ccxt's reply check (sync and async), then freqtrade's method."""
+    """The reply through ccxt's reply check (sync and async), then freqtrade's method; only a
+    timestamp refusal marks BingX's clock for a new reading."""
     method, path, ccxt_call = ENDPOINTS[where]
+    clock = exchange._bingx_clock
+    clock.record(clock.offset_ms)  # a fresh reading: not stale
     url = f"http://127.0.0.1:1{path}?symbol=BTC-USDT&timestamp=1&signature=" + "ab" * 32
     if row.code is None:
         body, response = row.msg, None
@@ -100,6 +105,7 @@ def test_ccxt_endpoint(exchange, mocker, row, where):
     assert type(sync_error) is type(async_error) is ccxt_exception_class(row.means)
     assert str(sync_error) == str(async_error)
     assert "ab" * 32 not in str(sync_error)  # the reply check quotes the path, not the URL
+    assert clock.stale is row.clock
 
     mocker.patch.object(exchange._api, ccxt_call, side_effect=sync_error)
     with pytest.raises(Exception) as raised:
@@ -115,39 +121,6 @@ def test_a_good_reply_passes(exchange):
         assert (
             api.handle_errors(200, "OK", "http://x/p", "GET", {}, "{}", response, {}, None) is None
         )
-
-
-def test_only_a_timestamp_refusal_marks_the_clock_stale(exchange):
-    for code, msg, stale in [
-        (80014, "Invalid parameters, err:EOF", False),
-        (100421, "This pair is currently restricted from API trading", False),
-        (80014, "timestamp is invalid", True),
-        (100421, TIMESTAMP_MISMATCH, True),
-        (109400, "timestamp is invalid", True),
-    ]:
-        clock = exchange._bingx_clock
-        clock.record(clock.offset_ms)  # a fresh reading: not stale
-        response = {"code": code, "msg": msg}
-        with pytest.raises(ccxt.BaseError):
-            exchange._api.handle_errors(200, "", "http://x/p", "GET", {}, "", response, {}, None)
-        assert clock.stale is stale, (code, msg)
-    exchange._bingx_clock.record(exchange._bingx_clock.offset_ms)
-
-
-def test_transport_resyncs_only_for_a_timestamp_refusal(server):
-    transport = BingxTransport(API_KEY, API_SECRET, server.base_url, rate_limits=NO_LIMIT)
-    transport.sync_time()
-    for code, msg, resyncs in [
-        (80014, "Invalid parameters,positionSide: This field is required.", 0),
-        (100421, "This pair is currently restricted from API trading", 0),
-        (80014, "timestamp is invalid", 1),
-        (109400, "timestamp is invalid", 1),
-    ]:
-        server.clear_requests()
-        server.inject(Fault(path=LEVERAGE_PATH, method="POST", code=code, msg=msg))
-        with pytest.raises(BingxRejected):
-            transport.request("POST", LEVERAGE_PATH, {"symbol": "BTC-USDT"})
-        assert server.count(TIME_PATH, "GET") == resyncs, (code, msg)
 
 
 # ------------------------------------------------------------------ the table itself
