@@ -361,7 +361,7 @@ REPLIES = [
     R(100400, "miss arguments", IO, "[common]", ccxt=(BUY,)),
     # BingX's generic "Invalid parameter": sent once wherever freqtrade knows an order refusal,
     # not a clock problem; freqtrade's account reads have no such outcome and retry it.
-    R(80014, INVALID_SIDE, IO, "[place]", ccxt=(BUY,), loopback=ALL),
+    R(80014, INVALID_SIDE, IO, "[place]", leverage=True, ccxt=(BUY,), loopback=ALL),
     R(80014, "parameter quantity is must", IO, "[place]", ccxt=(STOP,)),
     R(80014, EOF, IO, "[BINGX.md]", leverage=True, ccxt=(CANCEL, POSITIONS_)),
     R(80014, ORDERS_DISABLED, IO, "[place]", ccxt=(BUY,)),
