@@ -24,6 +24,7 @@ import pytest
 from freqtrade_bingx import account_budget, shared_settings
 from freqtrade_bingx.sim import FakeBingx
 from tests.clocks import FakeClock
+from tests.configs import config_file, trade_config
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -957,31 +958,18 @@ def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_
 def _validated_bot(fake, state: Path, margin_mode: str = "isolated", **exchange):
     """A live bot as ``freqtrade trade`` builds it from the shipped live config (validated,
     markets loaded), sharing the state folder ``state``."""
-    import json
-
-    from freqtrade.configuration import Configuration
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from tests import conftest
-
-    content = {
-        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
-        "user_data_dir": str(state.parent),
-        "margin_mode": margin_mode,
-        "exchange": {
-            "api_key": conftest.API_KEY,
-            "secret": conftest.API_SECRET,
-            "ccxt_config": {"urls": {"api": fake.ccxt_urls["api"]}, "enableRateLimit": False},
-            "account_state_dir": str(state),
-            **exchange,
-        },
-    }
-    path = state.parent / f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
-    path.write_text(json.dumps(content))
-    config = Configuration.from_files([str(path)])
-    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
-    return ExchangeResolver.load_exchange(config, validate=True)
+    name = f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
+    path = config_file(
+        fake,
+        state.parent,
+        name=name,
+        top={"margin_mode": margin_mode},
+        account_state_dir=str(state),
+        **exchange,
+    )
+    return ExchangeResolver.load_exchange(trade_config(path), validate=True)
 
 
 def _buy(bot, leverage: float) -> dict:
