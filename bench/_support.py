@@ -7,11 +7,14 @@ this machine.
 import contextlib
 import logging
 import statistics
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/configs.py
 
 API_KEY = "bench-key"
 API_SECRET = "bench-secret-0123456789abcdef"
@@ -62,33 +65,19 @@ def pair(symbol: str) -> str:
 
 
 def futures_config(server, datadir: Path, **exchange_overrides: Any) -> dict[str, Any]:
-    """A live futures config pointed at ``server`` (as tests/conftest.py builds it)."""
-    from freqtrade.enums import RunMode
+    """The tests' live futures config (tests/configs.py) on ``server``, with the bench's key."""
+    from tests.configs import futures_config as tests_config
 
-    first = pair(server.contracts[0]["symbol"])
     exchange = {
-        "name": "bingx",
         "key": API_KEY,
         "secret": API_SECRET,
-        # ccxt's own throttle is off; the plugin keeps its own limiter unless told otherwise.
-        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}, "enableRateLimit": False},
         # One pair only: tiers are not loaded here, and nothing else reads the whitelist.
-        "pair_whitelist": [first],
-        "pair_blacklist": [],
+        "pair_whitelist": [pair(server.contracts[0]["symbol"])],
         # Each exchange's shared account state (account_budget.py) in its own folder.
         "account_state_dir": str(datadir / "account-state"),
         **exchange_overrides,
     }
-    return {
-        "exchange": exchange,
-        "dry_run": False,
-        "runmode": RunMode.LIVE,
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
-        "stake_currency": "USDT",
-        "user_data_dir": None,
-        "datadir": datadir,
-    }
+    return tests_config(server, datadir=datadir, exchange=exchange)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
 """Shared fixtures: a fake BingX on loopback and freqtrade exchange objects pointed at it."""
 
-import json
 import logging
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,10 +14,9 @@ import psutil
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx
+from tests.configs import API_KEY, API_SECRET, futures_config
 
 
-API_KEY = "test-key"
-API_SECRET = "test-secret-0123456789abcdef"
 LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
 MARGIN_PATH = "/openApi/swap/v2/trade/marginType"
 MODE_PATH = "/openApi/swap/v1/positionSide/dual"
@@ -87,56 +88,6 @@ def fake_bingx() -> Iterator[FakeBingx]:
         yield server
 
 
-def futures_config(server: FakeBingx, **overrides: Any) -> dict[str, Any]:
-    from freqtrade.enums import RunMode
-
-    exchange = {
-        "name": "bingx",
-        "key": API_KEY,
-        "secret": API_SECRET,
-        # ccxt's own throttle only slows the tests down; the plugin keeps its limiter.
-        "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}, "enableRateLimit": False},
-        "pair_whitelist": ["BTC/USDT:USDT", "ETH/USDT:USDT"],
-        "pair_blacklist": [],
-        **overrides.pop("exchange", {}),
-    }
-    config = {
-        "exchange": exchange,
-        "dry_run": False,
-        "runmode": RunMode.LIVE,
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
-        "stake_currency": "USDT",
-        "user_data_dir": None,
-        **overrides,
-    }
-    return config
-
-
-def live_config_file(
-    server: FakeBingx, tmp_path: Path, ccxt_config: dict | None = None, **exchange: Any
-) -> Path:
-    """The shipped configs/live.json (which pulls in base.json) pointed at ``server``: a config
-    file for freqtrade's own loading; ``ccxt_config`` is merged over the fake's URLs."""
-    override = {
-        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {
-                "urls": {"api": server.ccxt_urls["api"]},
-                "enableRateLimit": False,
-                **(ccxt_config or {}),
-            },
-            **exchange,
-        },
-    }
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(override))
-    return path
-
-
 @pytest.fixture
 def make_exchange(fake_bingx, mocker, tmp_path) -> Callable[..., Any]:
     """Build the plugin's exchange against the fake server; freqtrade's back-off is instant."""
@@ -161,6 +112,13 @@ def make_exchange(fake_bingx, mocker, tmp_path) -> Callable[..., Any]:
     yield make
     for exchange in built:
         exchange.close()
+
+
+def run_console_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``freqtrade-bingx`` command, run in its own process as a user runs it."""
+    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
+    assert script, "pip install . puts freqtrade-bingx next to python"
+    return subprocess.run([script, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture

@@ -110,7 +110,7 @@ def main() -> None:
     from freqtrade.resolvers import ExchangeResolver
 
     from freqtrade_bingx.sim import FakeBingx
-    from tests.conftest import API_KEY, API_SECRET, futures_config
+    from tests.configs import API_KEY, API_SECRET, futures_config
 
     others = [name for _index, name in socket.if_nameindex() if name != "lo"]
     if others:  # its look-ups would go to the machine's real DNS servers

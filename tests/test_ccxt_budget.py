@@ -17,6 +17,7 @@ from freqtrade.exceptions import DDosProtection
 from freqtrade_bingx import account_budget
 from freqtrade_bingx.account_budget import AccountBudget
 from freqtrade_bingx.transport import BUDGET_WAIT_S
+from tests.clocks import FakeClock
 
 
 PAIR = "BTC/USDT:USDT"
@@ -99,8 +100,9 @@ def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
     budget = exchange.bingx.budget
     # That order's slot is free again: its stamp lies over a whole window back (at exactly one
     # window back it would still count, until the first 1 ms wait frees it).
-    clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget.clock_ms, budget.sleep = clock, clock.sleep
+    clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
+    budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
+    started_ms = clock.ms
     with pytest.raises(account_budget.NoRoomInTime):
         for _ in range(100):  # other bots' orders in flight: the account's order budget used up
             assert budget.acquire("POST", ORDER, max_wait_s=0) is not None
@@ -110,7 +112,7 @@ def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
         _buy(exchange)
 
     assert fake_bingx.requests == []
-    assert clock.slept_ms >= BUDGET_WAIT_S * 1000
+    assert clock.ms - started_ms >= BUDGET_WAIT_S * 1000
 
 
 def test_an_async_signed_request_waits_off_the_event_loop(make_exchange, budget_calls):
@@ -166,22 +168,6 @@ def test_an_unusable_budget_leaves_ccxt_sending_as_before(
     assert len(said) == 1
 
 
-class _FakeClock:
-    """Monotonic milliseconds that move only when the budget sleeps."""
-
-    def __init__(self, start_ms: int) -> None:
-        self.ms = start_ms
-        self.slept_ms = 0
-
-    def __call__(self) -> int:
-        return self.ms
-
-    def sleep(self, seconds: float) -> None:
-        step = max(1, int(seconds * 1000))
-        self.ms += step
-        self.slept_ms += step
-
-
 def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
     make_exchange, fake_bingx, budget_calls, caplog
 ):
@@ -213,8 +199,8 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
     exchange = make_exchange()
     _buy(exchange)
     budget = exchange.bingx.budget
-    clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget.clock_ms, budget.sleep = clock, clock.sleep
+    clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
+    budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
     exchange._bingx_blocks.block(f"POST {ORDER}", 60, "100410 from another request")
     fake_bingx.clear_requests()
     budget_calls.clear()
@@ -224,7 +210,7 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
 
     assert fake_bingx.requests == []
     assert _on(budget_calls, ORDER) == []  # no slot of the account's taken for nothing
-    assert clock.slept_ms == 0
+    assert clock.slept == []
 
 
 def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sending(
@@ -235,8 +221,9 @@ def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sendi
     exchange = make_exchange()
     exchange._lev_prep(PAIR, 3, "buy")
     budget = exchange.bingx.budget
-    clock = _FakeClock(account_budget._now_ms() + 2000)
-    budget.clock_ms, budget.sleep = clock, clock.sleep
+    clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
+    budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
+    started_ms = clock.ms
     with pytest.raises(account_budget.NoRoomInTime):
         for _ in range(100):  # other bots' leverage changes: the account's budget used up
             assert budget.acquire("POST", LEVERAGE, max_wait_s=0) is not None
@@ -246,7 +233,7 @@ def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sendi
         exchange._set_leverage(4, PAIR, side="buy", count=0)  # count: freqtrade's retries
 
     assert fake_bingx.requests == []
-    assert clock.slept_ms >= BUDGET_WAIT_S * 1000
+    assert clock.ms - started_ms >= BUDGET_WAIT_S * 1000
     # Room again (the clock moves on): the refused request settled its per-process slot, so
     # nothing waits for it; the leverage is not trusted from the refused request: it goes.
     clock.ms += 60_000

@@ -2,36 +2,21 @@
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from freqtrade_bingx import cli
 from freqtrade_bingx.sim import Fault
-from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH
-
-
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+from tests import configs
+from tests.configs import API_SECRET, CONFIGS
+from tests.conftest import LEVERAGE_PATH, run_console_script
 
 
 @pytest.fixture
 def config_file(fake_bingx, tmp_path):
     """configs/live.json (which pulls in base.json) pointed at the fake exchange."""
-    override = {
-        "add_config_files": [str(CONFIGS / "live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {"urls": {"api": fake_bingx.ccxt_urls["api"]}, "enableRateLimit": False},
-        },
-    }
-    path = tmp_path / "fake-bingx.json"
-    path.write_text(json.dumps(override))
-    return path
+    return configs.config_file(fake_bingx, tmp_path)
 
 
 def test_status_lists_mode_margin_and_leverage_per_pair(fake_bingx, config_file, capsys):
@@ -177,15 +162,7 @@ def test_status_funding_interval_from_what_bingx_sends(
 
 
 def test_console_script_is_installed_and_runs(fake_bingx, config_file):
-    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
-    assert script, "pip install . puts freqtrade-bingx next to python"
-    result = subprocess.run(
-        [script, "-c", str(config_file), "status"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_console_script("-c", str(config_file), "status")
     assert result.returncode == 0, result.stderr
     assert "position mode one_way" in result.stdout
 

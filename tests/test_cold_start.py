@@ -5,16 +5,14 @@ Against the fake BingX with 60 USDT-M swaps; requests are counted in its ledger.
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx, Fault, many_contracts
-from tests.conftest import API_KEY, API_SECRET
+from tests.configs import API_KEY, API_SECRET, config_file, trade_config
 
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 TIER_PATH = "/openApi/swap/v1/maintMarginRatio"
 LEVERAGE_PATH = "/openApi/swap/v2/trade/leverage"
 SWAPS = 60
@@ -41,26 +39,10 @@ def cache_file(exchange) -> dict[str, Any]:
 def start(server: FakeBingx, tmp_path, **override: Any):
     """The exchange as ``freqtrade trade`` builds it from the shipped live config: validated,
     markets and tiers loaded."""
-    from freqtrade.configuration import Configuration
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
     exchange = override.pop("exchange", {})
-    content = {
-        "add_config_files": [str(CONFIGS / "live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {"urls": {"api": server.ccxt_urls["api"]}, "enableRateLimit": False},
-            **exchange,
-        },
-        **override,
-    }
-    path = tmp_path / "override.json"
-    path.write_text(json.dumps(content))
-    config = Configuration.from_files([str(path)])
-    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
+    config = trade_config(config_file(server, tmp_path, top=override, **exchange))
     return ExchangeResolver.load_exchange(config, validate=True, load_leverage_tiers=True)
 
 

@@ -1,10 +1,10 @@
 """The error table on the plugin's own endpoint, driven through HTTP on loopback and freqtrade's
 @retrier.
 
-Each case asserts the freqtrade exception class (which decides what the bot does) and how many
-requests reached BingX: a permanent error is sent once, never retried. Every rule of the table
-meets a documented BingX text in tests/test_conformance_errors.py; ccxt's endpoints are in
-tests/test_fault_matrix_ccxt.py.
+Each row of tests/error_replies.py marked ``leverage`` asserts the freqtrade exception class
+(which decides what the bot does) and how many requests reached BingX: a permanent error is sent
+once, never retried. Every rule of the table meets a documented BingX text in
+tests/test_conformance_errors.py; ccxt's endpoints are in tests/test_fault_matrix_ccxt.py.
 """
 
 import logging
@@ -14,132 +14,15 @@ import time
 import pytest
 from freqtrade.exceptions import (
     DDosProtection,
-    InsufficientFundsError,
     InvalidOrderException,
-    OperationalException,
-    TemporaryError,
 )
 
 from freqtrade_bingx.sim import Fault
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
+from tests.error_replies import DISABLED_PERIOD, LEVERAGE, PAIR, REPLIES, outcome, sends
 
 
-PAIR = "BTC/USDT:USDT"
-ATTEMPTS = 5  # freqtrade's retrier: the call plus API_RETRY_COUNT (4) retries
-FUTURE_MS = 4102444800000  # 2100-01-01
-# BingX's own wording (its endpoint page); the number is the absolute unblock time.
-DISABLED_PERIOD = (
-    "code:100410:The endpoint trigger frequency limit rule is currently in the disabled period "
-    "and will be unblocked after {}"
-)
-OVER_20_ERRORS = (
-    "over 20 error code:100202 requests within 480000 ms for this api, please verify and fix "
-    "it ,can retry after time: {}"
-)
-
-CASES = [
-    # (id, fault kwargs, exception, POSTs that reach BingX)
-    ("100410 rate limited", dict(code=100410, msg="rate limited"), DDosProtection, 1),
-    (
-        "100410 disabled period",
-        dict(
-            code=100410,
-            msg=(DISABLED_PERIOD.format(FUTURE_MS)),
-        ),
-        DDosProtection,
-        1,
-    ),
-    (
-        "100410 over 20 errors",
-        dict(
-            code=100410,
-            msg=(OVER_20_ERRORS.format(FUTURE_MS)),
-        ),
-        DDosProtection,
-        1,
-    ),
-    ("http 429", dict(http_status=429, body=b"Too Many Requests"), DDosProtection, ATTEMPTS),
-    ("http 418", dict(http_status=418, body=b"I'm a teapot"), DDosProtection, ATTEMPTS),
-    ("http 403", dict(http_status=403, body=b"<html>Forbidden</html>"), DDosProtection, ATTEMPTS),
-    ("80014 timestamp", dict(code=80014, msg="timestamp is invalid"), TemporaryError, ATTEMPTS),
-    (
-        "100421 timestamp",
-        dict(code=100421, msg="Null timestamp or timestamp mismatch"),
-        TemporaryError,
-        ATTEMPTS,
-    ),
-    ("100413 api key", dict(code=100413, msg="Incorrect apiKey"), OperationalException, 1),
-    (
-        "100001 signature",
-        dict(code=100001, msg="Signature verification failed"),
-        OperationalException,
-        1,
-    ),
-    (
-        "100419 whitelist",
-        dict(
-            code=100419,
-            msg="IP does not match IP whitelist , please go to "
-            "https://bingx.com/en/account/api/ to verify the ip you have set",
-        ),
-        OperationalException,
-        1,
-    ),
-    ("109400 margin", dict(code=109400, msg="margin is not enough"), InsufficientFundsError, 1),
-    ("100202 balance", dict(code=100202, msg="Insufficient balance"), InsufficientFundsError, 1),
-    ("80012 margin", dict(code=80012, msg="margin is not enough"), InsufficientFundsError, 1),
-    (
-        "109400 symbol",
-        dict(
-            code=109400,
-            msg="BTC-USDT,symbol not exist, please verify it in "
-            "api: /openApi/swap/v2/quote/contracts",
-        ),
-        InvalidOrderException,
-        1,
-    ),
-    ("109500 symbol", dict(code=109500, msg="symbol not exist"), InvalidOrderException, 1),
-    # BingX's generic "Invalid parameter" is not a clock problem: sent once, not retried.
-    (
-        "80014 invalid parameter",
-        dict(code=80014, msg="Invalid parameters, err:EOF"),
-        InvalidOrderException,
-        1,
-    ),
-    (
-        "100421 restricted pair",
-        dict(code=100421, msg="This pair is currently restricted from API trading"),
-        InvalidOrderException,
-        1,
-    ),
-    ("80020 risk", dict(code=80020, msg="risk forbidden"), InvalidOrderException, 1),
-    (
-        "101414 max leverage",
-        dict(code=101414, msg="leverage exceeds the maximum"),
-        InvalidOrderException,
-        1,
-    ),
-    (
-        "101209 position value",
-        dict(code=101209, msg="the max position value for this leverage is 1000000 USDT"),
-        InvalidOrderException,
-        1,
-    ),
-    ("http 500", dict(http_status=500, body=b"Internal Server Error"), TemporaryError, ATTEMPTS),
-    ("http 503", dict(http_status=503, body=b""), TemporaryError, ATTEMPTS),
-    (
-        "http 504",
-        dict(http_status=504, body=b"<html>Gateway Timeout</html>"),
-        TemporaryError,
-        ATTEMPTS,
-    ),
-    ("not json", dict(body=b"<html>maintenance</html>"), TemporaryError, ATTEMPTS),
-    ("truncated json", dict(body=b'{"code":0,"msg":"","data":{"leve'), TemporaryError, ATTEMPTS),
-    ("json without code", dict(body=b'{"msg":"ok","data":{}}'), TemporaryError, ATTEMPTS),
-    ("connection reset", dict(reset=True), TemporaryError, ATTEMPTS),
-    ("read timeout", dict(delay_s=0.8), TemporaryError, ATTEMPTS),
-    ("unknown code", dict(code=99999, msg="something new"), TemporaryError, ATTEMPTS),
-]
+LEVERAGE_ROWS = [r for r in REPLIES if r.leverage]
 
 
 @pytest.fixture
@@ -155,23 +38,24 @@ def exchange(fake_bingx, make_exchange):
     return ex
 
 
-@pytest.mark.parametrize(
-    "fault, exception, posts", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_error_row(fake_bingx, exchange, caplog, fault, exception, posts):
-    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", times=10, **fault))
+@pytest.mark.parametrize("row", LEVERAGE_ROWS, ids=lambda row: row.name)
+def test_error_row(fake_bingx, exchange, caplog, row):
+    fake_bingx.inject(row.fault(LEVERAGE_PATH, "POST", times=10))
     caplog.set_level(logging.DEBUG)
 
+    exception = outcome(row, LEVERAGE)
     with pytest.raises(exception) as raised:
         exchange._lev_prep(PAIR, 3, "buy")
 
     assert type(raised.value) is exception
-    assert fake_bingx.count(LEVERAGE_PATH, "POST") == posts
+    assert fake_bingx.count(LEVERAGE_PATH, "POST") == sends(row, LEVERAGE)
+    # Only a timestamp refusal has BingX's clock read again, after each one.
+    assert fake_bingx.count(TIME_PATH, "GET") == (sends(row, LEVERAGE) if row.clock else 0)
     message = str(raised.value)
-    if "code" in fault:
-        assert str(fault["code"]) in message and fault["msg"] in message
-    if "http_status" in fault:
-        assert f"HTTP {fault['http_status']}" in message
+    if row.code is not None:
+        assert str(row.code) in message and row.msg in message
+    if row.http_status != 200:
+        assert f"HTTP {row.http_status}" in message
     assert_no_secrets([message, *(r.getMessage() for r in caplog.records)])
     # Not remembered as set.
     assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed or exchange._leverage_confirmed[
@@ -195,23 +79,6 @@ def test_clock_errors_resync_before_each_retry(fake_bingx, exchange):
     assert fake_bingx.account().leverage[("BTC-USDT", "LONG")] == 3
 
 
-@pytest.mark.parametrize(
-    "code, msg",
-    [
-        (80014, "Invalid parameters,positionSide: This field is required."),
-        (100421, "This pair is currently restricted from API trading"),
-    ],
-)
-def test_a_refusal_that_is_not_about_the_timestamp_leaves_the_clock_alone(
-    fake_bingx, exchange, code, msg
-):
-    fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=code, msg=msg))
-    with pytest.raises(InvalidOrderException, match=msg):
-        exchange._lev_prep(PAIR, 3, "buy")
-    assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
-    assert fake_bingx.count(TIME_PATH, "GET") == 0
-
-
 def test_clock_skew_is_corrected_from_server_time(fake_bingx, exchange):
     fake_bingx.clock_skew_ms = 20_000  # BingX's clock 20 s ahead of ours: 80014 at first
     exchange._lev_prep(PAIR, 4, "buy")
@@ -226,7 +93,7 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
             path=LEVERAGE_PATH,
             method="POST",
             code=100410,
-            msg=(DISABLED_PERIOD.format(unblock)),
+            msg=DISABLED_PERIOD.format(unblock),
         )
     )
     with pytest.raises(DDosProtection):

@@ -30,13 +30,12 @@ from freqtrade_bingx.transport import (
     BingxTransport,
 )
 from tests.clocks import FakeClock
+from tests.configs import config_file, futures_config, trade_config
 from tests.conftest import (
     API_KEY,
     API_SECRET,
     LEVERAGE_PATH,
     TIME_PATH,
-    futures_config,
-    live_config_file,
 )
 from tests.hostile import JitterProxy, LoopbackOnly, Socks5Proxy, hostile_server
 
@@ -463,12 +462,9 @@ def test_a_plain_http_demo_section_is_refused(fake_bingx, make_exchange):
 def _validated_exchange(server, tmp_path, ccxt_config: dict):
     """The exchange as ``freqtrade trade`` builds it from the shipped live config (freqtrade's
     resolver with validate=True: markets loaded, config checked)."""
-    from freqtrade.configuration import Configuration
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
-    config = Configuration.from_files([str(live_config_file(server, tmp_path, ccxt_config))])
-    config["runmode"] = RunMode.LIVE
+    config = trade_config(config_file(server, tmp_path, ccxt_config))
     return ExchangeResolver.load_exchange(config, validate=True)
 
 

@@ -22,7 +22,8 @@ import pytest
 
 from freqtrade_bingx import account_budget, shared_settings, state_store
 from freqtrade_bingx.sim import FakeBingx
-from tests.clocks import FakeClock as SecondsClock
+from tests.clocks import FakeClock
+from tests.configs import config_file, trade_config
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -42,28 +43,12 @@ PAIRS = 12
 BURST_PAIRS = 3  # per bot: 3 margin-type GETs and POSTs and 3 leverage POSTs each
 
 
-class FakeClock:
-    """Monotonic milliseconds that move only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.ms = 1_000_000
-        self.on_sleep = None
-
-    def __call__(self) -> int:
-        return self.ms
-
-    def sleep(self, seconds: float) -> None:
-        self.ms += max(1, int(seconds * 1000))
-        if self.on_sleep:
-            self.on_sleep()
-
-
 # --- the shared budget on its own ---------------------------------------------------------
 
 
 def _budget(path: Path, clock: FakeClock, per_second: float = 2) -> account_budget.AccountBudget:
     return account_budget.AccountBudget(
-        path, {("POST", LEVERAGE_PATH): per_second}, clock_ms=clock, sleep=clock.sleep
+        path, {("POST", LEVERAGE_PATH): per_second}, clock_ms=clock.now_ms, sleep=clock.sleep
     )
 
 
@@ -702,7 +687,7 @@ def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free
     assert not any("no longer shared" in m or "cannot be shared" in m for m in said)
 
 
-def _settings_started_while_busy(path: Path, clock: SecondsClock) -> shared_settings.SharedSettings:
+def _settings_started_while_busy(path: Path, clock: FakeClock) -> shared_settings.SharedSettings:
     """Bot "a" starting while another bot creating the file (or a backup) holds its lock: its
     table opens after the pause."""
     other = sqlite3.connect(path, isolation_level=None)
@@ -720,7 +705,7 @@ def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
-    clock = SecondsClock()
+    clock = FakeClock()
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
 
     bot_a = _settings_started_while_busy(path, clock)  # starts anyway
@@ -769,7 +754,7 @@ def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
-    clock = SecondsClock()
+    clock = FakeClock()
     bot_a = _settings_started_while_busy(path, clock)
     _remove_state_file(path)  # meanwhile the folder was cleared, and bot B made the file
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
@@ -913,7 +898,7 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
-    clock = SecondsClock()
+    clock = FakeClock()
     bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     assert bot_b.confirm(*key, 3, bot_b.claim(*key))
@@ -949,7 +934,7 @@ def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
-    clock = SecondsClock()
+    clock = FakeClock()
     bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     seen_a = bot_a.claim(*key)  # bot A sends 3x ...
@@ -968,31 +953,18 @@ def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_
 def _validated_bot(fake, state: Path, margin_mode: str = "isolated", **exchange):
     """A live bot as ``freqtrade trade`` builds it from the shipped live config (validated,
     markets loaded), sharing the state folder ``state``."""
-    import json
-
-    from freqtrade.configuration import Configuration
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from tests import conftest
-
-    content = {
-        "add_config_files": [str(Path(__file__).resolve().parent.parent / "configs/live.json")],
-        "user_data_dir": str(state.parent),
-        "margin_mode": margin_mode,
-        "exchange": {
-            "api_key": conftest.API_KEY,
-            "secret": conftest.API_SECRET,
-            "ccxt_config": {"urls": {"api": fake.ccxt_urls["api"]}, "enableRateLimit": False},
-            "account_state_dir": str(state),
-            **exchange,
-        },
-    }
-    path = state.parent / f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
-    path.write_text(json.dumps(content))
-    config = Configuration.from_files([str(path)])
-    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
-    return ExchangeResolver.load_exchange(config, validate=True)
+    name = f"bot-{len(list(state.parent.glob('bot-*.json')))}.json"
+    path = config_file(
+        fake,
+        state.parent,
+        name=name,
+        top={"margin_mode": margin_mode},
+        account_state_dir=str(state),
+        **exchange,
+    )
+    return ExchangeResolver.load_exchange(trade_config(path), validate=True)
 
 
 def _buy(bot, leverage: float) -> dict:
@@ -1039,7 +1011,7 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
 
     state = tmp_path / "state"
     bot_a, bot_b = _validated_bot(fake_bingx, state), _validated_bot(fake_bingx, state)
-    clock = SecondsClock()
+    clock = FakeClock()
     bot_b._shared.store.clock = clock
     try:
         _buy(bot_a, 3)
@@ -1079,7 +1051,7 @@ def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
     state = tmp_path / "state"
     bot_a = _validated_bot(fake_bingx, state)
     bot_b = _validated_bot(fake_bingx, state, margin_mode="cross")
-    clock = SecondsClock()
+    clock = FakeClock()
     bot_b._shared.store.clock = clock
     try:
         bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")  # isolated, confirmed in the file

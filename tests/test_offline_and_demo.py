@@ -14,7 +14,7 @@ from freqtrade.resolvers import ExchangeResolver
 from freqtrade_bingx.settings import BingxSettingError
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import CONTRACTS_PATH, TIERS_PATH
-from tests.conftest import API_KEY, API_SECRET, futures_config
+from tests.configs import API_KEY, API_SECRET, config_file, futures_config, trade_config
 
 
 def _dead_urls(port: int) -> dict:
@@ -104,9 +104,6 @@ def test_demo_trading_routes_ccxt_and_the_plugin_to_the_vst_host(fake_bingx, moc
         exchange.close()
 
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-
-
 @pytest.fixture
 def decoy_live_host() -> Iterator[FakeBingx]:
     """Stands in for BingX's live host: in demo mode nothing may reach it."""
@@ -120,24 +117,8 @@ def _demo_config(demo_host: FakeBingx, live_host: FakeBingx, tmp_path: Path, **e
     ccxt's 'api' URLs (the live host) point at ``live_host``, so a request that was not routed
     to the demo host is counted instead of leaving this machine.
     """
-    from freqtrade.configuration import Configuration
-
-    urls = {"api": live_host.ccxt_urls["api"], "test": demo_host.ccxt_urls["test"]}
-    override = {
-        "add_config_files": [str(CONFIGS / "demo.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {"urls": urls, "enableRateLimit": False},
-        },
-        **extra,
-    }
-    path = tmp_path / "demo-override.json"
-    path.write_text(json.dumps(override))
-    config = Configuration.from_files([str(path)])
-    config["runmode"] = RunMode.LIVE  # what `freqtrade trade` runs with
-    return config
+    path = config_file(live_host, tmp_path, shipped="demo.json", demo=demo_host, top=extra)
+    return trade_config(path)
 
 
 def test_demo_config_passes_freqtrades_start_up_validation(fake_bingx, decoy_live_host, tmp_path):

@@ -27,7 +27,7 @@ from freqtrade.resolvers import ExchangeResolver
 from freqtrade_bingx import markets_cache
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import TIERS_PATH
-from tests.conftest import API_KEY, API_SECRET, futures_config
+from tests.configs import API_KEY, API_SECRET, futures_config
 
 
 ROOT = Path(__file__).resolve().parent.parent

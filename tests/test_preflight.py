@@ -4,10 +4,6 @@ Every test also checks that nothing which changes the account reached the exchan
 reads and BingX's test-order endpoint.
 """
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +18,8 @@ from freqtrade_bingx.sim.server import (
     ORDER_PATH,
     ORDER_TEST_PATH,
 )
-from tests.conftest import API_KEY, API_SECRET
+from tests.configs import API_KEY, API_SECRET, config_file
+from tests.conftest import run_console_script
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,23 +53,6 @@ class GreedyLeverage(IStrategy):
                  entry_tag, side, **kwargs):
         return 80.0
 """
-
-
-def write_config(tmp_path: Path, fake, **exchange) -> Path:
-    """configs/live.json (which pulls in base.json) pointed at the fake exchange."""
-    override = {
-        "add_config_files": [str(ROOT / "configs" / "live.json")],
-        "user_data_dir": str(tmp_path),
-        "exchange": {
-            "api_key": API_KEY,
-            "secret": API_SECRET,
-            "ccxt_config": {"urls": {"api": fake.ccxt_urls["api"]}, "enableRateLimit": False},
-            **exchange,
-        },
-    }
-    path = tmp_path / "preflight.json"
-    path.write_text(json.dumps(override))
-    return path
 
 
 def preflight(capsys, fake, config: Path, *args: str) -> tuple[int, dict[str, str], list[str]]:
@@ -120,7 +100,7 @@ def assert_nothing_changed(fake, before: tuple) -> None:
 @pytest.mark.parametrize("hedge", [False, True])
 def test_all_checks_pass_in_one_way_and_hedge_mode(fake_bingx, tmp_path, capsys, hedge):
     fake_bingx.account().hedge_mode = hedge
-    config = write_config(tmp_path, fake_bingx, position_mode="hedge" if hedge else "one_way")
+    config = config_file(fake_bingx, tmp_path, position_mode="hedge" if hedge else "one_way")
     code, statuses, lines = preflight(
         capsys,
         fake_bingx,
@@ -153,7 +133,7 @@ def test_exit_and_stop_test_orders_are_accepted_with_a_position_open(fake_bingx,
     fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
     fake_bingx.open_position("BTC-USDT", "LONG", 0.01)
     code, _statuses, lines = preflight(
-        capsys, fake_bingx, write_config(tmp_path, fake_bingx), "--leverage", "2"
+        capsys, fake_bingx, config_file(fake_bingx, tmp_path), "--leverage", "2"
     )
     assert code == 0, "\n".join(lines)
     btc_long = next(line for line in lines if "orders BTC/USDT:USDT long" in line)
@@ -169,7 +149,7 @@ def test_the_test_stop_is_the_stop_the_bot_sends(fake_bingx, tmp_path, capsys, h
     # The strategy's order types name no stoploss_price_type: the bot's stop still says
     # MARK_PRICE, and so must the stop preflight tests.
     fake_bingx.account().hedge_mode = hedge
-    config = write_config(tmp_path, fake_bingx)
+    config = config_file(fake_bingx, tmp_path)
     strategy = ("--strategy", "BingxFixedLeverage", "--strategy-path", "strategies")
     code, _statuses, lines = preflight(capsys, fake_bingx, config, *strategy)
     assert code == 0, "\n".join(lines)
@@ -207,7 +187,7 @@ def test_the_test_stop_is_the_stop_the_bot_sends(fake_bingx, tmp_path, capsys, h
 
 
 def test_bad_api_key_fails_at_once(fake_bingx, tmp_path, capsys):
-    config = write_config(tmp_path, fake_bingx, api_key="not-a-key")
+    config = config_file(fake_bingx, tmp_path, api_key="not-a-key")
     code, statuses, lines = preflight(capsys, fake_bingx, config)
     assert code == 1
     assert statuses["API key"] == "FAIL" and "100413" in "\n".join(lines)
@@ -222,7 +202,7 @@ def test_bad_api_key_fails_at_once(fake_bingx, tmp_path, capsys):
 
 def test_ip_not_on_the_whitelist(fake_bingx, tmp_path, capsys):
     fake_bingx.inject(Fault(API_PERMISSIONS_PATH, code=100419, msg=IP_MESSAGE))
-    code, statuses, lines = preflight(capsys, fake_bingx, write_config(tmp_path, fake_bingx))
+    code, statuses, lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path))
     assert code == 1
     assert statuses["IP whitelist"] == "FAIL" and "add this machine's public IP" in "\n".join(lines)
     assert fake_bingx.count(ORDER_TEST_PATH) == 0 and fake_bingx.count(DUAL_PATH) == 0
@@ -233,7 +213,7 @@ def test_ip_not_on_the_whitelist(fake_bingx, tmp_path, capsys):
 )
 def test_clock_offset_against_recv_window(fake_bingx, tmp_path, capsys, skew_ms, status, code):
     fake_bingx.clock_skew_ms = skew_ms
-    exit_code, statuses, lines = preflight(capsys, fake_bingx, write_config(tmp_path, fake_bingx))
+    exit_code, statuses, lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path))
     assert exit_code == code, "\n".join(lines)
     assert statuses["clock"] == status
     # The plugin stamps its requests with BingX's clock: everything else still passes.
@@ -246,7 +226,7 @@ def test_position_mode_other_than_the_config_asks(
 ):
     if position_open:
         fake_bingx.open_position("ETH-USDT", "SHORT", 0.5)
-    config = write_config(tmp_path, fake_bingx, position_mode="hedge")
+    config = config_file(fake_bingx, tmp_path, position_mode="hedge")
     exit_code, statuses, lines = preflight(capsys, fake_bingx, config)
     assert exit_code == code, "\n".join(lines)
     assert statuses["position mode"] == status
@@ -257,14 +237,14 @@ def test_position_mode_other_than_the_config_asks(
 
 def test_margin_type_that_cannot_change_under_a_position(fake_bingx, tmp_path, capsys):
     fake_bingx.open_position("SOL-USDT", "LONG", 1.0)  # CROSSED, config asks isolated
-    code, statuses, lines = preflight(capsys, fake_bingx, write_config(tmp_path, fake_bingx))
+    code, statuses, lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path))
     assert code == 1 and statuses["margin type"] == "FAIL"
     assert "SOL-USDT (CROSSED)" in next(line for line in lines if "margin type:" in line)
 
 
 def test_leverage_above_the_accounts_maximum(fake_bingx, tmp_path, capsys):
     code, statuses, lines = preflight(
-        capsys, fake_bingx, write_config(tmp_path, fake_bingx), "--leverage", "60"
+        capsys, fake_bingx, config_file(fake_bingx, tmp_path), "--leverage", "60"
     )
     assert code == 1
     assert statuses["leverage SOL/USDT:USDT"] == "FAIL"  # 50x at most
@@ -277,9 +257,7 @@ def test_a_strategys_leverage_callback_is_asked(fake_bingx, tmp_path, capsys):
     strategies.mkdir()
     (strategies / "greedy.py").write_text(GREEDY_STRATEGY)
     args = ("--strategy", "GreedyLeverage", "--strategy-path", str(strategies))
-    code, statuses, _lines = preflight(
-        capsys, fake_bingx, write_config(tmp_path, fake_bingx), *args
-    )
+    code, statuses, _lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path), *args)
     assert code == 1
     assert statuses["leverage SOL/USDT:USDT"] == "FAIL"
     assert statuses["leverage ETH/USDT:USDT"] == "PASS"  # 80x of 100x
@@ -292,7 +270,7 @@ def test_a_strategys_leverage_callback_is_asked(fake_bingx, tmp_path, capsys):
 
 def test_a_refused_test_order_fails_and_no_more_are_sent(fake_bingx, tmp_path, capsys):
     fake_bingx.inject(Fault(ORDER_TEST_PATH, method="POST", code=80020, msg="risk forbidden"))
-    code, statuses, lines = preflight(capsys, fake_bingx, write_config(tmp_path, fake_bingx))
+    code, statuses, lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path))
     assert code == 1
     assert statuses["orders BTC/USDT:USDT long"] == "FAIL"
     assert "risk forbidden" in "\n".join(lines)
@@ -314,23 +292,15 @@ def test_key_permissions_and_whitelist(
 ):
     account = fake_bingx.account()
     account.permissions, account.ip_whitelist = permissions, whitelist
-    code, statuses, lines = preflight(capsys, fake_bingx, write_config(tmp_path, fake_bingx))
+    code, statuses, lines = preflight(capsys, fake_bingx, config_file(fake_bingx, tmp_path))
     assert statuses[check] == status, "\n".join(lines)
     assert code == (1 if status == "FAIL" else 0)
 
 
 def test_console_script_exits_non_zero_on_a_failed_check(fake_bingx, tmp_path):
-    script = shutil.which("freqtrade-bingx", path=str(Path(sys.executable).parent))
-    assert script, "pip install . puts freqtrade-bingx next to python"
-    config = write_config(tmp_path, fake_bingx)
+    config = config_file(fake_bingx, tmp_path)
     before = account_state(fake_bingx)
-    result = subprocess.run(
-        [script, "-c", str(config), "preflight", "--leverage", "200"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_console_script("-c", str(config), "preflight", "--leverage", "200")
     assert result.returncode == 1, result.stderr
     assert "FAIL  leverage BTC/USDT:USDT" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("VERDICT: FAIL")
@@ -341,20 +311,7 @@ def test_preflight_of_a_demo_config_talks_to_the_demo_host(fake_bingx, tmp_path,
     from freqtrade_bingx.sim import FakeBingx
 
     with FakeBingx(accounts={API_KEY: API_SECRET}) as live:
-        override = {
-            "add_config_files": [str(ROOT / "configs" / "demo.json")],
-            "user_data_dir": str(tmp_path),
-            "exchange": {
-                "api_key": API_KEY,
-                "secret": API_SECRET,
-                "ccxt_config": {
-                    "urls": {"api": live.ccxt_urls["api"], "test": fake_bingx.ccxt_urls["test"]},
-                    "enableRateLimit": False,
-                },
-            },
-        }
-        config = tmp_path / "demo-preflight.json"
-        config.write_text(json.dumps(override))
+        config = config_file(live, tmp_path, shipped="demo.json", demo=fake_bingx)
         code, statuses, lines = preflight(capsys, fake_bingx, config, "--leverage", "2")
         assert live.requests == []
     assert code == 0 and set(statuses.values()) == {"PASS"}, "\n".join(lines)
@@ -365,7 +322,7 @@ def test_preflight_of_a_demo_config_talks_to_the_demo_host(fake_bingx, tmp_path,
 def test_a_state_file_that_cannot_be_used_is_a_warning(fake_bingx, tmp_path, capsys):
     not_a_folder = tmp_path / "a-file"
     not_a_folder.write_text("")
-    config = write_config(tmp_path, fake_bingx, account_state_dir=str(not_a_folder / "state"))
+    config = config_file(fake_bingx, tmp_path, account_state_dir=str(not_a_folder / "state"))
 
     code, statuses, lines = preflight(capsys, fake_bingx, config)
 
@@ -379,7 +336,7 @@ def test_a_state_file_that_cannot_be_used_is_a_warning(fake_bingx, tmp_path, cap
 
 def test_the_state_file_is_named_as_it_is_on_disk(fake_bingx, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    config = write_config(tmp_path, fake_bingx, account_state_dir="~/bingx-state")
+    config = config_file(fake_bingx, tmp_path, account_state_dir="~/bingx-state")
     monkeypatch.chdir(tmp_path)
 
     code, statuses, lines = preflight(capsys, fake_bingx, config)

@@ -14,7 +14,7 @@ from freqtrade.resolvers import ExchangeResolver
 
 from freqtrade_bingx import cli, settings
 from freqtrade_bingx.rehearse import freqtrade_executable
-from tests.conftest import API_KEY, API_SECRET, futures_config, live_config_file
+from tests.configs import API_KEY, API_SECRET, config_file, futures_config
 from tests.hostile import hostile_server
 
 
@@ -158,7 +158,7 @@ def test_the_transport_uses_the_settings(make_exchange):
     ],
 )
 def test_cli_refuses_bad_settings_in_one_line(fake_bingx, tmp_path, capsys, exchange, expected):
-    path = live_config_file(fake_bingx, tmp_path, **exchange)
+    path = config_file(fake_bingx, tmp_path, **exchange)
     with pytest.raises(SystemExit) as exited:
         code = cli.main(["-c", str(path), "status"])
         raise SystemExit(code)
@@ -174,7 +174,7 @@ def test_cli_refuses_bad_settings_in_one_line(fake_bingx, tmp_path, capsys, exch
 
 def _trade_config(fake_bingx, tmp_path: Path, top: dict | None = None, **exchange) -> Path:
     """A live config for ``freqtrade trade`` against the fake: no API server, no Telegram."""
-    path = live_config_file(fake_bingx, tmp_path, **exchange)
+    path = config_file(fake_bingx, tmp_path, **exchange)
     override = json.loads(path.read_text())
     override.update(
         db_url=f"sqlite:///{tmp_path / 'trades.sqlite'}",
@@ -289,7 +289,7 @@ def test_every_refusal_ends_freqtrade_with_a_non_zero_code(
         if command == "trade":
             path = _trade_config(fake_bingx, tmp_path, top, ccxt_config=ccxt_config, **exchange)
         else:
-            path = live_config_file(fake_bingx, tmp_path, ccxt_config=ccxt_config, **exchange)
+            path = config_file(fake_bingx, tmp_path, ccxt_config=ccxt_config, **exchange)
         result = _freqtrade(tmp_path, command, path)
     output = result.stdout + result.stderr
     assert result.returncode not in (0, None), output

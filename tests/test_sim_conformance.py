@@ -30,6 +30,7 @@ from freqtrade_bingx import account as bingx_account
 from freqtrade_bingx.sim import FakeBingx, Fault
 from freqtrade_bingx.sim.faults import RATE_LIMIT_RECOVERY_S
 from freqtrade_bingx.transport import BingxRejected, BingxTransport
+from tests.configs import ccxt_bingx
 from tests.reference import bingx_page
 
 
@@ -303,15 +304,7 @@ def srv() -> Iterator[FakeBingx]:
 
 @pytest.fixture
 def ex(srv: FakeBingx) -> ccxt.bingx:
-    exchange = ccxt.bingx(
-        {
-            "apiKey": KEY,
-            "secret": SECRET,
-            "urls": srv.ccxt_urls,
-            "options": {"defaultType": "swap"},
-            "timeout": 5000,
-        }
-    )
+    exchange = ccxt_bingx(srv, KEY, SECRET, enableRateLimit=True)
     exchange.load_markets()
     return exchange
 

@@ -15,6 +15,7 @@ import requests
 
 from freqtrade_bingx.rate_limits import page_limits
 from freqtrade_bingx.sim import FakeBingx
+from tests.configs import ccxt_bingx
 
 
 KEY, SECRET = "test-key", "test-secret"
@@ -24,16 +25,7 @@ ANCHOR = 1_750_000_000_000
 
 
 def make_ccxt(srv: FakeBingx) -> ccxt.bingx:
-    exchange = ccxt.bingx(
-        {
-            "apiKey": KEY,
-            "secret": SECRET,
-            "urls": srv.ccxt_urls,
-            "options": {"defaultType": "swap"},
-            "enableRateLimit": False,
-            "timeout": 5000,
-        }
-    )
+    exchange = ccxt_bingx(srv, KEY, SECRET)
     exchange.load_markets()
     return exchange
 

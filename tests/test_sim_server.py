@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from freqtrade_bingx.sim import FakeBingx, Fault
+from tests.configs import ccxt_bingx
 
 
 LEV = "/openApi/swap/v2/trade/leverage"
@@ -529,17 +530,7 @@ def test_ledger(srv: FakeBingx) -> None:
 
 # ------------------------------------------------------------------------------ ccxt / CLI
 def test_ccxt_load_markets_and_time(srv: FakeBingx) -> None:
-    ccxt = pytest.importorskip("ccxt")
-    exchange = ccxt.bingx(
-        {
-            "apiKey": "test-key",
-            "secret": "test-secret",
-            "urls": srv.ccxt_urls,
-            "options": {"defaultType": "swap"},
-            "enableRateLimit": False,
-            "timeout": 3000,
-        }
-    )
+    exchange = ccxt_bingx(srv)
     markets = exchange.load_markets()
     btc = markets["BTC/USDT:USDT"]
     assert btc["id"] == "BTC-USDT" and btc["swap"] and btc["linear"] and btc["active"]

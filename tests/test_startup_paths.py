@@ -11,7 +11,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.resolvers import ExchangeResolver
 
 from freqtrade_bingx._autoload import DISABLE_ENV
-from tests.conftest import futures_config
+from tests.configs import futures_config
 
 
 PAIR = "BTC/USDT:USDT"

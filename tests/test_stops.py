@@ -16,7 +16,7 @@ from freqtrade.resolvers import ExchangeResolver
 from freqtrade_bingx import stops
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.sim.orders import TRIGGERED_LOOKUPS
-from tests.conftest import futures_config
+from tests.configs import futures_config
 
 
 PAIR = "BTC/USDT:USDT"
