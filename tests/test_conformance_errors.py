@@ -419,13 +419,13 @@ def test_only_a_timestamp_refusal_marks_the_clock_stale(exchange):
         (100421, TIMESTAMP_MISMATCH, True),
         (109400, "timestamp is invalid", True),
     ]:
-        clock = exchange._bingx_clock
+        clock = exchange.link.clock
         clock.record(clock.offset_ms)  # a fresh reading: not stale
         response = {"code": code, "msg": msg}
         with pytest.raises(ccxt.BaseError):
             exchange._api.handle_errors(200, "", "http://x/p", "GET", {}, "", response, {}, None)
         assert clock.stale is stale, (code, msg)
-    exchange._bingx_clock.record(exchange._bingx_clock.offset_ms)
+    exchange.link.clock.record(exchange.link.clock.offset_ms)
 
 
 def test_transport_resyncs_only_for_a_timestamp_refusal(server):

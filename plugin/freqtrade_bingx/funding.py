@@ -34,10 +34,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from freqtrade_bingx.endpoints import INCOME
 from freqtrade_bingx.paging import Paging
 
 
-INCOME_PATH = "/openApi/swap/v2/user/income"
 FUNDING_FEE = "FUNDING_FEE"
 PAGE_LIMIT = 1000  # the page's maximum for ``limit``
 RETENTION_MS = 90 * 24 * 3600 * 1000  # "Only keep the last 3 months data" (at least 90 days)
@@ -46,7 +46,7 @@ HOUR_MS = 3600 * 1000
 # row per position, two positions (hedge mode); five times that for what the page leaves open.
 MAX_ROWS_PER_HOUR = 2 * 5
 INCOME_PAGING = Paging(
-    path=f"GET {INCOME_PATH}",
+    path=f"GET {INCOME}",
     limit=PAGE_LIMIT,
     min_window_ms=PAGE_LIMIT // MAX_ROWS_PER_HOUR * HOUR_MS,
     max_pages=64,  # 2**6 - 1 requests split a 90-day window down to the smallest one

@@ -50,8 +50,9 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 
 from freqtrade_bingx import account
+from freqtrade_bingx.endpoints import API_PERMISSIONS, OPEN_ORDERS, ORDER_TEST
 from freqtrade_bingx.errors import translate
-from freqtrade_bingx.exchange import MARGIN_TYPES
+from freqtrade_bingx.leverage import MARGIN_TYPES, swap_symbol
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.settings import POSITION_MODES
 from freqtrade_bingx.transport import BingxError
@@ -61,10 +62,6 @@ logger = logging.getLogger(__name__)
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
-# BingX's "Query user API Key permissions" (common / sub-account section of its API docs).
-API_PERMISSIONS = "/openApi/v1/account/apiPermissions"
-ORDER_TEST = "/openApi/swap/v2/trade/order/test"
-OPEN_ORDERS = "/openApi/swap/v2/trade/openOrders"
 PERMISSION_NAMES = {
     1: "spot trading",
     2: "read",
@@ -476,7 +473,7 @@ class Preflight:
 
     def _symbol_or_fail(self, name: str, pair: str) -> str | None:
         try:
-            return self.exchange._symbol(pair)
+            return swap_symbol(self.exchange.markets, pair)
         except InvalidOrderException as e:
             self._add(FAIL, f"{name} {pair}", str(e))
             return None

@@ -15,16 +15,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from freqtrade_bingx.endpoints import (
+    LEVERAGE,
+    MARGIN_TYPE,
+    POSITION_MODE,
+    POSITIONS,
+    PREMIUM_INDEX,
+    TIERS,
+)
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.transport import BingxBadResponse
 
-
-LEVERAGE = "/openApi/swap/v2/trade/leverage"
-MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
-POSITION_MODE = "/openApi/swap/v1/positionSide/dual"
-POSITIONS = "/openApi/swap/v2/user/positions"
-TIERS = "/openApi/swap/v1/maintMarginRatio"
-PREMIUM_INDEX = "/openApi/swap/v2/quote/premiumIndex"
 
 # BingX writes maintenance rates with six decimals ("0.003300"): anything smaller than one
 # step of that is not a rate BingX sends, and 1 / (2 * rate) of a denormal overflows.
@@ -134,16 +135,26 @@ def tiers(data: Any, symbol: str) -> list[TierRow]:
     for row in check.rows(allow_empty=False):
         if row.get("symbol", symbol) != symbol:
             raise check.bad(f"a tier names another symbol than {symbol}")
-        low = check.number(row, "minPositionVal", minimum=0.0)
-        high = check.number(row, "maxPositionVal", minimum=0.0)
-        ratio = check.number(row, "maintMarginRatio", minimum=MIN_MAINT_MARGIN_RATE)
-        amount = check.number(row, "maintAmount", minimum=0.0)
-        if high <= low:
-            raise check.bad("a tier's maxPositionVal is not above its minPositionVal")
-        if ratio >= 1:
-            raise check.bad("a tier's maintMarginRatio is not below 1")
-        rows.append(TierRow(low, high, ratio, amount))
+        fields = ("minPositionVal", "maxPositionVal", "maintMarginRatio", "maintAmount")
+        tier = TierRow(*(check.number(row, key) for key in fields))
+        problem = tier_problem(tier)
+        if problem:
+            raise check.bad(f"a tier's {problem}")
+        rows.append(tier)
     return rows
+
+
+def tier_problem(tier: TierRow) -> str | None:
+    """What makes one maintenance tier unusable, or None: the one check of a tier's numbers,
+    for BingX's rows and for the plugin's tier cache (``tiers.py``) alike. A
+    ``max_position_value`` of infinity is a tier without an upper bound (the cache's None)."""
+    if tier.min_position_value < 0 or tier.maint_amount < 0:
+        return "position value or maintenance amount is negative"
+    if tier.max_position_value <= tier.min_position_value:
+        return "maximum position value is not above its minimum"
+    if not MIN_MAINT_MARGIN_RATE <= tier.maint_margin_ratio < 1:
+        return f"maintenance margin rate is not from {MIN_MAINT_MARGIN_RATE:g} to below 1"
+    return None
 
 
 def funding_interval_hours(data: Any, symbol: str) -> int | None:
