@@ -103,9 +103,10 @@ class ForceOrders:
     """Reads BingX's force orders (liquidation, ADL) of a pair for freqtrade's ``fetch_orders``."""
 
     def __init__(self, api: Callable[[], Any], refusals: RefusalMemory) -> None:
-        """``api``: freqtrade's sync ccxt object; ``refusals``: where a refusal is held."""
+        """``api``: freqtrade's sync ccxt object; ``refusals``: where a refusal is held (for
+        its time, :data:`~freqtrade_bingx.refusals.REFUSAL_MEMORY_S`)."""
         self._api = api
-        self._refusals = refusals
+        self.refusals = refusals
         self._lock = threading.Lock()
         self._reported: set[str] = set()
 
@@ -120,7 +121,7 @@ class ForceOrders:
         found on the order history still count. A window the replies do not let it read raises
         :class:`~freqtrade_bingx.paging.WindowNotRead`, and is then skipped for as long.
         """
-        if not market.get("swap") or self._refusals.refused(REFUSED) is not None:
+        if not market.get("swap") or self.refusals.refused(REFUSED) is not None:
             return []
         start = int(since.timestamp() * 1000) - FREQTRADE_SINCE_MARGIN_MS
         end = until_ms if until_ms is not None else self._api().milliseconds()
@@ -171,13 +172,13 @@ class ForceOrders:
         return [order for order in orders if order.get("symbol") == pair]
 
     def _refuse(self, error: Exception) -> None:
-        self._refusals.remember(REFUSED, error)
+        self.refusals.remember(REFUSED, error)
         logger.warning(
             "BingX did not list force orders (%s): liquidations are not looked up for %d "
             "minutes. A trade BingX liquidated then closes only once its order shows in the "
             "order history.",
             error,
-            self._refusals.for_s // 60,
+            self.refusals.for_s // 60,
         )
 
     def _report(self, pair: str, kind: str, orders: list[CcxtOrder]) -> None:
