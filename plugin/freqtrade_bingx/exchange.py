@@ -513,27 +513,11 @@ class BingxAdapter:
     # --- liquidation (futures_data.py, liquidation.py) ------------------------------------
 
     def get_liquidation_price(
-        self,
-        pair: str,
-        open_rate: float,
-        is_short: bool,
-        amount: float,
-        stake_amount: float,
-        leverage: float,
-        wallet_balance: float,
-        open_trades: list | None = None,
+        self, pair: str, open_rate: float, is_short: bool, *args: Any, **kwargs: Any
     ) -> float | None:
+        # The rest (amount, stake, leverage, wallet balance, open trades) is freqtrade's only.
         if not self._is_live_futures():
-            return super().get_liquidation_price(
-                pair,
-                open_rate,
-                is_short,
-                amount,
-                stake_amount,
-                leverage,
-                wallet_balance,
-                open_trades,
-            )
+            return super().get_liquidation_price(pair, open_rate, is_short, *args, **kwargs)
         return futures_data.live_liquidation_price(
             self.fetch_positions(pair), open_rate, is_short, self.liquidation_buffer
         )

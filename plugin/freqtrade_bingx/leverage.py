@@ -647,13 +647,8 @@ def _side_maximum(maxima: dict[PositionSide, int], pos_side: PositionSide) -> in
 
 def _whole(value: Any) -> int | None:
     """A leverage figure from BingX (int or string) as a whole number >= 1, else None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) and number >= 1 else None
+    number = replies.finite(value)
+    return int(number) if number is not None and number >= 1 else None
 
 
 def swap_symbol(markets: dict, pair: str) -> str:

@@ -211,7 +211,7 @@ class _Checker:
         return row[key]
 
     def number(self, row: dict[str, Any], key: str, minimum: float | None = None) -> float:
-        value = _finite(self.field(row, key))
+        value = finite(self.field(row, key))
         if value is None:
             raise self.bad(f"{key} is not a finite number")
         if minimum is not None and value < minimum:
@@ -221,13 +221,13 @@ class _Checker:
     def whole(self, row: dict[str, Any], key: str, *, required: bool = True) -> int | None:
         if not required and row.get(key) in (None, ""):
             return None
-        value = _finite(self.field(row, key))
+        value = finite(self.field(row, key))
         if value is None or value != int(value) or value < 1:
             raise self.bad(f"{key} is not a whole number >= 1")
         return int(value)
 
 
-def _finite(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
     """A JSON number or a numeric string as a finite float; None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
