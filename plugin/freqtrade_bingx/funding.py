@@ -26,7 +26,7 @@ older export ``account__get_account_profit_and_loss_fund_flow.md``):
 
 :class:`FundingLedger` remembers, per pair, the payments read and the span they cover, so the
 next update (freqtrade asks every 30 minutes for every open trade) reads only what is new.
-The freqtrade glue is ``futures_data.py``.
+The freqtrade glue is ``funding_reads.py``.
 """
 
 import math
