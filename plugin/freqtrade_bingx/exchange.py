@@ -262,21 +262,14 @@ class BingxAdapter:
     def get_max_leverage(self, pair: str, stake_amount: float | None) -> float:
         # freqtrade caps the strategy's leverage with this, from the tiers, whose cap is the
         # contract list's figure until the account's own is read (once per pair, when the
-        # config has a key), then the pair's tiers on first use. A listing shows the best
-        # maximum known for a pair without tiers rather than freqtrade's 1x.
-        if self._is_futures() and self._config.get("runmode") in TRADE_MODES and self.can_sign():
+        # config has a key), then the pair's tiers on first use.
+        if not self._is_futures():
+            return super().get_max_leverage(pair, stake_amount)
+        if self._config.get("runmode") in TRADE_MODES and self.can_sign():
             self.account_settings.learn_account_leverage(pair)
-        self._ensure_tiers(pair)
-        if (
-            self._is_futures()
-            and pair not in self._leverage_tiers
-            and self._config.get("runmode") == RunMode.UTIL_EXCHANGE
-            and (self.markets.get(pair) or {}).get("swap")
-        ):
-            maximum = self.max_leverage_for_side(pair, "BOTH")
-            if maximum is not None:
-                return float(maximum)
-        return super().get_max_leverage(pair, stake_amount)
+        self.tier_book.ensure(pair)
+        listed = self.tier_book.listing_maximum(pair)
+        return listed if listed is not None else super().get_max_leverage(pair, stake_amount)
 
     def refresh_position_mode(self) -> PositionMode:
         return self.account_settings.refresh_position_mode()
@@ -382,13 +375,7 @@ class BingxAdapter:
         reduceOnly: bool,
         time_in_force: str = "GTC",
     ) -> dict:
-        params = super()._get_params(
-            side=side,
-            ordertype=ordertype,
-            leverage=leverage,
-            reduceOnly=reduceOnly,
-            time_in_force=time_in_force,
-        )
+        params = super()._get_params(side, ordertype, leverage, reduceOnly, time_in_force)
         if not self._is_futures():
             return params
         return orders.order_params(params, self.position_mode, side, reduceOnly)

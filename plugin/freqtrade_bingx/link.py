@@ -23,6 +23,7 @@ from freqtrade_bingx.clock import ServerClock
 from freqtrade_bingx.endpoints import LEVERAGE
 from freqtrade_bingx.errors import translate
 from freqtrade_bingx.rate_limits import client_limits
+from freqtrade_bingx.replies import finite
 from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
 from freqtrade_bingx.transport import (
     DEFAULT_RATE_LIMITS,
@@ -239,7 +240,7 @@ class BingxLink:
         key = endpoint_key(method, urlsplit(url).path)
         if status in RATE_LIMIT_STATUSES:
             self.blocks.note_retry_after(key, status, headers, time.time())
-        if is_bingx_envelope(reply) and _as_int(reply.get("code")) == RATE_LIMIT_CODE:
+        if is_bingx_envelope(reply) and finite(reply.get("code")) == RATE_LIMIT_CODE:
             server_now_ms = int(time.time() * 1000) + self.clock.offset_ms
             msg = str(reply.get("msg") or "")
             self.blocks.note_rate_limit(key, msg, headers, server_now_ms)
@@ -258,10 +259,3 @@ def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str
     if config.leverage_rate_limit is None:
         return {}
     return {("POST", LEVERAGE): config.leverage_rate_limit}
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf" or "1e400"
-        return None

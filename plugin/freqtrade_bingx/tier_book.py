@@ -129,6 +129,19 @@ class TierBook:
         if rows is None:
             _warn_estimated([pair])
 
+    def listing_maximum(self, pair: str) -> float | None:
+        """For a listing (list-markets), the best maximum leverage known for a swap without
+        loaded tiers (the account's if read, else the contract list's, a lower bound), rather
+        than freqtrade's 1x; None otherwise. Listings load tiers for the whitelist only."""
+        if (
+            self._config.get("runmode") != RunMode.UTIL_EXCHANGE
+            or pair in self._loaded()
+            or not (self._markets().get(pair) or {}).get("swap")
+        ):
+            return None
+        maximum = self._settings.max_leverage_for_side(pair, "BOTH")
+        return float(maximum) if maximum is not None else None
+
     def capped(self, pair: str, rows: list[dict] | None) -> list[dict]:
         """``rows`` (None: no tiers) held to the best maximum leverage known for ``pair``."""
         maximum = self._settings.max_leverage_for_side(pair, "BOTH") or 1
