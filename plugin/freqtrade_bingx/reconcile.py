@@ -52,10 +52,12 @@ import ccxt
 from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 
-from freqtrade_bingx import paging
+from freqtrade_bingx import paging, replies
 from freqtrade_bingx.ccxt_errors import CREATE_ORDER, ccxt_to_freqtrade
 from freqtrade_bingx.endpoints import FORCE_ORDERS
+from freqtrade_bingx.errors import translate
 from freqtrade_bingx.refusals import RefusalMemory
+from freqtrade_bingx.transport import BingxError
 
 
 logger = logging.getLogger(__name__)
@@ -158,7 +160,11 @@ class ForceOrders:
             # A refusal and missing funds arrive as themselves: both need a person (see fetch).
             with ccxt_to_freqtrade(f"read BingX force orders of {symbol}", CREATE_ORDER):
                 reply = self._api().swapV2PrivateGetTradeForceOrders(request)
-            rows = force_order_rows(reply)
+            data = reply.get("data") if isinstance(reply, dict) else None
+            try:
+                rows = replies.force_orders(data)
+            except BingxError as e:
+                raise translate(e, f"read BingX force orders of {symbol}") from e
             return len(rows), [ForceOrderRow.of(row) for row in rows]
 
         return fetch
@@ -211,40 +217,12 @@ class ForceOrderRow:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> "ForceOrderRow":
-        """A row :func:`force_order_rows` checked."""
-        return cls(str(row["orderId"]), _ms(row["time"]) or 0, _ms(row.get("updateTime")), row)
+        """A row :func:`~freqtrade_bingx.replies.force_orders` checked."""
+        time_ms = replies.int64(row["time"]) or 0
+        return cls(str(row["orderId"]), time_ms, replies.int64(row.get("updateTime")), row)
 
     def in_window(self, start_ms: int, end_ms: int) -> bool:
         # The page does not say which of its two times the window applies to: either counts.
         return any(
             t is not None and start_ms <= t <= end_ms for t in (self.time_ms, self.update_ms)
         )
-
-
-def force_order_rows(reply: Any) -> list[dict[str, Any]]:
-    """The order rows of a forceOrders reply, ``{"code": 0, "data": {"orders": [...]}}`` as the
-    page's example shows; anything else is a ``TemporaryError`` naming the endpoint."""
-    data = reply.get("data") if isinstance(reply, dict) else None
-    # No "data" or no "orders" is read as none, as ccxt reads fullOrder's reply
-    # (safe_dict(response, 'data', {}), safe_list(data, 'orders', [])).
-    data = {} if data is None else data
-    rows = data.get("orders") if isinstance(data, dict) else None
-    rows = [] if isinstance(data, dict) and rows is None else rows
-    if not isinstance(rows, list) or not all(_is_order_row(row) for row in rows):
-        raise TemporaryError(f"BingX {FORCE_ORDERS} answered data not shaped as documented")
-    return rows
-
-
-def _is_order_row(row: Any) -> bool:
-    if not isinstance(row, dict) or not isinstance(row.get("symbol"), str):
-        return False
-    return _ms(row.get("orderId")) is not None and _ms(row.get("time")) is not None
-
-
-def _ms(value: Any) -> int | None:
-    """An int64 of the page (an id, a time in ms) sent as a number or as digits; else None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        return int(value)
-    return None

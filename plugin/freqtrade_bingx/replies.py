@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from freqtrade_bingx.endpoints import (
+    FORCE_ORDERS,
     LEVERAGE,
     MARGIN_TYPE,
     POSITION_MODE,
@@ -157,6 +158,26 @@ def tier_problem(tier: TierRow) -> str | None:
     return None
 
 
+def force_orders(data: Any) -> list[dict[str, Any]]:
+    """``GET /openApi/swap/v2/trade/forceOrders``: the order rows, ``{"orders": [...]}`` as the
+    page's example shows, each with a ``symbol``, an ``orderId`` and a ``time`` (int64s, sent as
+    numbers or digits). No ``data`` or no ``orders`` is read as none, as ccxt reads fullOrder's
+    reply (``safe_dict(response, 'data', {})``, ``safe_list(data, 'orders', [])``)."""
+    if data is None:
+        return []
+    rows = _Checker("GET", FORCE_ORDERS, data).mapping().get("orders")
+    if rows is None:
+        return []
+    check = _Checker("GET", FORCE_ORDERS, rows)
+    for row in check.rows(allow_empty=True):
+        if not isinstance(row.get("symbol"), str):
+            raise check.bad("an order's symbol is not a string")
+        for key in ("orderId", "time"):
+            if int64(row.get(key)) is None:
+                raise check.bad(f"an order's {key} is not an int64")
+    return rows
+
+
 def funding_interval_hours(data: Any, symbol: str) -> int | None:
     """``GET /openApi/swap/v2/quote/premiumIndex?symbol=...``: ``fundingIntervalHours``.
 
@@ -225,6 +246,15 @@ class _Checker:
         if value is None or value != int(value) or value < 1:
             raise self.bad(f"{key} is not a whole number >= 1")
         return int(value)
+
+
+def int64(value: Any) -> int | None:
+    """An int64 of a page (an id, a time in ms) sent as a number or as digits; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None
 
 
 def finite(value: Any) -> float | None:
