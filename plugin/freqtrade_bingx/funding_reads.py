@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from freqtrade.exceptions import TemporaryError
 from freqtrade.util.datetime_helpers import dt_from_ts
 
 from freqtrade_bingx import endpoints, funding, paging, replies
@@ -73,9 +72,9 @@ class FundingReader:
             self._log_reply("funding_history", reply, add_info=symbol)
             data = reply.get("data") if isinstance(reply, dict) else None
             try:
-                payments = funding.parse_income(data, symbol)
-            except funding.BadIncomeReply as e:
-                raise TemporaryError(f"BingX {endpoints.INCOME}: {e}") from e
+                payments = replies.income(data, symbol)
+            except BingxError as e:
+                raise translate(e, f"read funding fees of {symbol}") from e
             return len(data) if isinstance(data, list) else 0, payments
 
         return fetch

@@ -17,6 +17,7 @@ from typing import Any
 
 from freqtrade_bingx.endpoints import (
     FORCE_ORDERS,
+    INCOME,
     LEVERAGE,
     MARGIN_TYPE,
     POSITION_MODE,
@@ -24,6 +25,7 @@ from freqtrade_bingx.endpoints import (
     PREMIUM_INDEX,
     TIERS,
 )
+from freqtrade_bingx.funding import FUNDING_FEE, FundingPayment
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.transport import BingxBadResponse
 
@@ -176,6 +178,41 @@ def force_orders(data: Any) -> list[dict[str, Any]]:
             if int64(row.get(key)) is None:
                 raise check.bad(f"an order's {key} is not an int64")
     return rows
+
+
+def income(data: Any, symbol: str) -> list[FundingPayment]:
+    """``GET /openApi/swap/v2/user/income``: ``symbol``'s funding payments in one reply.
+
+    Rows of another symbol or income type are left out (the request names both); a row that
+    is not shaped as the page documents fails the whole reply. No ``data``: nothing matched.
+    """
+    if data is None:
+        return []
+    check = _Checker("GET", INCOME, data)
+    payments = []
+    for row in check.rows(allow_empty=True):
+        if row.get("symbol") != symbol or row.get("incomeType") != FUNDING_FEE:
+            continue
+        time_ms = finite(row.get("time"))
+        amount = finite(row.get("income"))
+        if time_ms is None or time_ms != int(time_ms) or time_ms <= 0 or amount is None:
+            raise check.bad(
+                f"an income row of {symbol} has no valid time or income: "
+                f"time={row.get('time')!r} income={row.get('income')!r}"
+            )
+        payments.append(FundingPayment(_identity(row, int(time_ms), amount), int(time_ms), amount))
+    return payments
+
+
+def _identity(row: dict[str, Any], time_ms: int, amount: float) -> str:
+    """A payment's ``tranId`` (a string on the page; a whole number is the same identity, as
+    text); without one, its time and amount, the best there is."""
+    tran_id = row.get("tranId")
+    if isinstance(tran_id, int) and not isinstance(tran_id, bool):
+        return str(tran_id)
+    if isinstance(tran_id, str) and tran_id:
+        return tran_id
+    return f"{time_ms}:{amount!r}"
 
 
 def funding_interval_hours(data: Any, symbol: str) -> int | None:
