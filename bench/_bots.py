@@ -69,7 +69,7 @@ def _run(exchange, command: str, args: Any) -> tuple[str, Any]:
                 errors.append(f"{pair}: {type(e).__name__}: {e}")
         return ("done", {"elapsed": time.perf_counter() - started, "errors": errors})
     if command == "confirmed":
-        return ("done", dict(exchange._leverage_confirmed))
+        return ("done", dict(exchange.account_settings.leverage_confirmed))
     return ("error", f"unknown command {command!r}")
 
 

@@ -112,7 +112,7 @@ def plugin_client(exchange, *, shared_budget: bool = True, state_file: bool = Tr
     else:
         transport.budget = None
     if not state_file:
-        exchange._shared = None  # no confirmed-settings rows either: the transport's share
+        exchange.link.shared = None  # no confirmed-settings rows either: the transport's share
 
     def set_leverage(leverage: int) -> None:
         if exchange._set_leverage(leverage, PAIR, side="buy") != leverage:

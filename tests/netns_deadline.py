@@ -127,7 +127,7 @@ def main() -> None:
             for name, host in HOSTS.items():
                 url = f"https://{host}/openApi"
                 # The plugin's own transport, through freqtrade's retrier (one try).
-                exchange._bingx_transport = None  # rebuilt for the new host on first use
+                exchange.link.reset()  # rebuilt for the new host on first use
                 exchange._api.urls["api"]["swap"] = url
                 exchange.bingx.timeout = (DEADLINE_S, DEADLINE_S)
                 timed(
@@ -147,7 +147,7 @@ def main() -> None:
             # Through a SOCKS proxy whose name never resolves (PySocks, the test extra).
             proxy = f"socks5h://{HOSTS['silent_dns']}:1080"
             os.environ["ALL_PROXY"] = proxy  # read by the plugin's transport when it is built
-            exchange._bingx_transport = None
+            exchange.link.reset()
             exchange._api.urls["api"]["swap"] = f"https://{HOSTS['blackhole']}/openApi"
             exchange.bingx.timeout = (DEADLINE_S, DEADLINE_S)
             timed(

@@ -138,11 +138,11 @@ def test_every_ccxt_object_is_wrapped(make_exchange):
 def test_the_budget_is_opened_for_ccxts_first_signed_request(make_exchange, budget_calls):
     exchange = make_exchange()
     exchange.bingx.budget.close()
-    exchange._bingx_transport = None  # as if the plugin had sent nothing yet
+    exchange.link.reset()  # as if the plugin had sent nothing yet
 
     exchange.get_balances()
 
-    assert exchange._bingx_transport is not None
+    assert exchange.link.built is not None
     [(_, _, _, _, ticket, _)] = _on(budget_calls, BALANCE)
     assert ticket is not None
 
@@ -201,7 +201,7 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
     budget = exchange.bingx.budget
     clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
     budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
-    exchange._bingx_blocks.block(f"POST {ORDER}", 60, "100410 from another request")
+    exchange.link.blocks.block(f"POST {ORDER}", 60, "100410 from another request")
     fake_bingx.clear_requests()
     budget_calls.clear()
 

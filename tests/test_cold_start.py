@@ -163,7 +163,7 @@ def test_a_refusal_for_every_pair_stops_loading_on_first_use(fake_bingx, make_ex
     exchange.reload_markets(True)
     assert sorted(tier_symbols(fake_bingx)) == ["C0042-USDT", "C0042-USDT", "C0043-USDT"]
     assert len(exchange._leverage_tiers[OTHER]) > 1
-    assert exchange._estimated_tiers == set()
+    assert exchange.tier_book.estimated == set()
 
 
 def test_concurrent_first_uses_send_one_tier_request(fake_bingx, make_exchange):

@@ -13,16 +13,16 @@ request, so they cannot make a reply arrive after BingX handled a later request.
 import threading
 import time
 from collections.abc import Callable
-from time import sleep  # bound now: make_exchange replaces time.sleep with a mock
+from time import monotonic, sleep  # bound now: make_exchange replaces time.sleep with a mock
 from typing import Any
 
 import pytest
 from freqtrade.enums import MarginMode
 from freqtrade.exceptions import InvalidOrderException
 
-from freqtrade_bingx import exchange as exchange_module
 from freqtrade_bingx import replies
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.refusals import RefusalMemory
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.transport import (
     BingxBadResponse,
@@ -110,11 +110,11 @@ def test_two_threads_setting_5x_and_3x_leave_what_bingx_has(fake_bingx, make_exc
     finish(five, five_done)
 
     assert server_leverage(fake_bingx) == 3
-    assert exchange._leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 3)
+    assert exchange.account_settings.leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 3)
     # The next entry at 5x must reach BingX, whatever the plugin remembered.
     exchange._set_leverage(5, PAIR, side="buy")
     assert server_leverage(fake_bingx) == 5
-    assert exchange._leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 5)
+    assert exchange.account_settings.leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 5)
     # And once nothing overlaps, the memory works again: the same leverage costs nothing.
     exchange._set_leverage(5, PAIR, side="buy")
     fake_bingx.clear_requests()
@@ -137,7 +137,7 @@ def test_reading_the_leverage_while_another_thread_sets_it(fake_bingx, make_exch
 
     assert server_leverage(fake_bingx) == 3
     for side in ("BOTH", "LONG", "SHORT"):
-        assert exchange._leverage_confirmed.get((SYMBOL, side)) in (None, 3)
+        assert exchange.account_settings.leverage_confirmed.get((SYMBOL, side)) in (None, 3)
     exchange._set_leverage(5, PAIR, side="buy")
     assert server_leverage(fake_bingx) == 5
 
@@ -156,7 +156,7 @@ def test_a_request_that_lands_after_its_timeout_is_not_trusted(fake_bingx, make_
     assert server_leverage(fake_bingx) == 3
     wait_for(lambda: server_leverage(fake_bingx) == 4, "the first request to land")
 
-    assert exchange._leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 4)
+    assert exchange.account_settings.leverage_confirmed.get((SYMBOL, "BOTH")) in (None, 4)
     exchange._set_leverage(3, PAIR, side="buy")
     assert server_leverage(fake_bingx) == 3
 
@@ -166,7 +166,7 @@ def test_forgetting_during_a_send_keeps_nothing_from_before(fake_bingx, make_exc
     # must not put its answer back afterwards.
     exchange = fast_exchange(make_exchange)
     exchange.read_account_leverage(PAIR)
-    exchange._forget_confirmed()
+    exchange.account_settings.forget_confirmed()
     fake_bingx.clear_requests()
     fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", delay_s=0.3))
     fake_bingx.inject(Fault(path=MARGIN_PATH, method="GET", delay_s=0.3))
@@ -177,14 +177,14 @@ def test_forgetting_during_a_send_keeps_nothing_from_before(fake_bingx, make_exc
         lambda: fake_bingx.count(LEVERAGE_PATH, "POST") and fake_bingx.count(MARGIN_PATH, "GET"),
         "both requests to reach BingX",
     )
-    exchange._forget_confirmed()
+    exchange.account_settings.forget_confirmed()
     finish(leverage, leverage_done)
     finish(margin, margin_done)
 
     assert server_leverage(fake_bingx) == 3
     assert fake_bingx.account().margin_type[SYMBOL] == "ISOLATED"
-    assert (SYMBOL, "BOTH") not in exchange._leverage_confirmed
-    assert SYMBOL not in exchange._margin_type_confirmed
+    assert (SYMBOL, "BOTH") not in exchange.account_settings.leverage_confirmed
+    assert SYMBOL not in exchange.account_settings.margin_type_confirmed
 
 
 def test_a_refusal_from_before_a_forget_is_not_held_after_it(fake_bingx, make_exchange):
@@ -198,7 +198,7 @@ def test_a_refusal_from_before_a_forget_is_not_held_after_it(fake_bingx, make_ex
     )
     refused, refused_done = run("refused", lambda: exchange._set_leverage(3, PAIR, side="buy"))
     wait_for(lambda: fake_bingx.count(LEVERAGE_PATH, "POST"), "the request to reach BingX")
-    exchange._forget_confirmed()
+    exchange.account_settings.forget_confirmed()
     with pytest.raises(InvalidOrderException):
         finish(refused, refused_done)
 
@@ -208,18 +208,14 @@ def test_a_refusal_from_before_a_forget_is_not_held_after_it(fake_bingx, make_ex
     assert server_leverage(fake_bingx) == 3
 
 
-def test_refusal_memory_hammered_by_threads(make_exchange, monkeypatch):
-    exchange = fast_exchange(make_exchange)
+def test_refusal_memory_hammered_by_threads():
     # Every refusal is due to be forgotten at once, so each call also drops an expired one.
     # Reading the clock lets other threads run, as any call may.
-    monkeypatch.setattr(exchange_module, "REFUSAL_MEMORY_S", 0.0)
-    clock = exchange_module.monotonic
-
     def yielding_clock() -> float:
         sleep(0.0002)
-        return clock()
+        return monotonic()
 
-    monkeypatch.setattr(exchange_module, "monotonic", yielding_clock)
+    memory = RefusalMemory(for_s=0.0, clock=yielding_clock)
     threads, rounds = 8, 100
     start = threading.Barrier(threads, timeout=WAIT_S)
     keys = [("test", n) for n in range(2)]
@@ -232,7 +228,7 @@ def test_refusal_memory_hammered_by_threads(make_exchange, monkeypatch):
         refused = 0
         for n in range(rounds):
             try:
-                exchange._unless_refused(keys[n % len(keys)], refuse)
+                memory.unless_refused(keys[n % len(keys)], refuse, InvalidOrderException)
             except InvalidOrderException:
                 refused += 1
         return refused
@@ -241,12 +237,12 @@ def test_refusal_memory_hammered_by_threads(make_exchange, monkeypatch):
     assert [finish(*each) for each in running] == [rounds] * threads
 
     # Once held for its full time again, a refusal answers locally: nothing is sent.
-    monkeypatch.setattr(exchange_module, "REFUSAL_MEMORY_S", 600.0)
+    memory.for_s = 600.0
     sent = []
     with pytest.raises(InvalidOrderException):
-        exchange._unless_refused(keys[0], refuse)
+        memory.unless_refused(keys[0], refuse, InvalidOrderException)
     with pytest.raises(InvalidOrderException, match="not sent again"):
-        exchange._unless_refused(keys[0], lambda: sent.append(1))
+        memory.unless_refused(keys[0], lambda: sent.append(1), InvalidOrderException)
     assert sent == []
 
 
@@ -293,7 +289,7 @@ REQUEST = {"method": "POST", "path": LEVERAGE_PATH}
     ids=["timeout", "HTTP 502", "busy", "100410", "HTTP 429", "blocked", "101209", "wrong side"],
 )
 def test_which_failed_requests_may_still_change_the_account(error, may_land):
-    from freqtrade_bingx.exchange import _may_have_landed
+    from freqtrade_bingx.leverage import _may_have_landed
 
     try:
         raise translate(error, "set leverage") from error

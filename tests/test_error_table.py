@@ -17,6 +17,7 @@ from freqtrade.exceptions import (
     InvalidOrderException,
 )
 
+from freqtrade_bingx.refusals import REFUSAL_MEMORY_S
 from freqtrade_bingx.sim import Fault
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
 from tests.error_replies import DISABLED_PERIOD, LEVERAGE, PAIR, REPLIES, outcome, sends
@@ -58,9 +59,10 @@ def test_error_row(fake_bingx, exchange, caplog, row):
         assert f"HTTP {row.http_status}" in message
     assert_no_secrets([message, *(r.getMessage() for r in caplog.records)])
     # Not remembered as set.
-    assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed or exchange._leverage_confirmed[
-        ("BTC-USDT", "BOTH")
-    ] == 2
+    assert (
+        ("BTC-USDT", "BOTH") not in exchange.account_settings.leverage_confirmed
+        or exchange.account_settings.leverage_confirmed[("BTC-USDT", "BOTH")] == 2
+    )
 
 
 def test_clock_errors_resync_before_each_retry(fake_bingx, exchange):
@@ -105,7 +107,7 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
     # Past the unblock time (61 s on; BingX's clock with ours). Blocks count on the
     # monotonic clock; the wall clock moves too, so that timestamps still match BingX's.
     fake_bingx.clock_skew_ms = 61_000
-    mocker.patch.object(exchange._bingx_blocks, "_clock", lambda: time.monotonic() + 61)
+    mocker.patch.object(exchange.link.blocks, "_clock", lambda: time.monotonic() + 61)
     mocker.patch.object(exchange.bingx, "_clock", lambda: time.time() + 61)
     exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2
@@ -117,8 +119,6 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
 def test_a_refused_request_is_not_sent_again_until_forgotten(
     fake_bingx, exchange, mocker, code, msg
 ):
-    import freqtrade_bingx.exchange as module
-
     fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", code=code, msg=msg))
     for _ in range(3):  # freqtrade retries the entry on every loop while the signal lasts
         with pytest.raises(InvalidOrderException, match=msg):
@@ -128,8 +128,9 @@ def test_a_refused_request_is_not_sent_again_until_forgotten(
     exchange._lev_prep(PAIR, 4, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2
     # Ten minutes later the refusal is forgotten and the request may go out once more.
-    later = time.monotonic() + module.REFUSAL_MEMORY_S + 1
-    mocker.patch.object(module, "monotonic", return_value=later)
+    refusals = exchange.account_settings.refusals
+    later = time.monotonic() + REFUSAL_MEMORY_S + 1
+    mocker.patch.object(refusals, "clock", return_value=later)
     exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 3
 

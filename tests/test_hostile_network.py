@@ -93,7 +93,7 @@ def test_transport_request_ends_by_its_deadline_with_a_capped_reply(behaviour):
 def test_set_leverage_through_freqtrade_is_bounded(make_exchange, behaviour):
     exchange = make_exchange()
     with hostile_server(behaviour) as server:
-        exchange._bingx_transport = None  # rebuilt on the hostile host below
+        exchange.link.reset()  # rebuilt on the hostile host below
         exchange._api.urls["api"]["swap"] = server.base_url + "/openApi"
         exchange.bingx.timeout = (DEADLINE_S, DEADLINE_S)
         outcome = bounded_call(lambda: exchange._set_leverage(3, PAIR, side="buy", count=0))
@@ -246,7 +246,7 @@ def test_concurrent_leverage_calls_never_overrun_bingx_under_jitter(fake_bingx, 
             errors.append(e)
 
     with JitterProxy(fake_bingx.port, max_delay=0.3) as proxy:
-        exchange._bingx_transport = None
+        exchange.link.reset()
         exchange._api.urls["api"]["swap"] = proxy.base_url + "/openApi"
         exchange.bingx.timeout = (3.0, 5.0)
         fake_bingx.clear_requests()

@@ -109,7 +109,7 @@ def test_margin_type(fake_bingx, make_exchange, reply):
     fake_bingx.clear_requests()
     expect_temporary(lambda: exchange.set_margin_mode(PAIR, MarginMode.ISOLATED), MARGIN_PATH)
     assert fake_bingx.count(MARGIN_PATH, "POST") == 0  # nothing changed on a reply not read
-    assert exchange._margin_type_confirmed == {}
+    assert exchange.account_settings.margin_type_confirmed == {}
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_set_leverage(fake_bingx, make_exchange, reply):
     expect_temporary(lambda: exchange._set_leverage(3, PAIR, side="buy"), LEVERAGE_PATH)
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == ATTEMPTS
     # Not remembered as set (the account's GET leverage may have filled in what it reported).
-    assert exchange._leverage_confirmed.get(("BTC-USDT", "BOTH")) != 3
+    assert exchange.account_settings.leverage_confirmed.get(("BTC-USDT", "BOTH")) != 3
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_server_time(fake_bingx, make_exchange, reply):
     # A broken clock reading is not asked for again on every request: the next signed ones go
     # out with the last offset, and the clock is read again after a back-off.
     fake_bingx.clear_requests()
-    exchange._bingx_clock.mark_stale()
+    exchange.link.clock.mark_stale()
     exchange._set_leverage(3, PAIR, side="buy")
     assert fake_bingx.count(TIME_PATH, "GET") == 0
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1

@@ -200,7 +200,7 @@ def test_accept_fail_logs_a_permanent_error_instead_of_raising(fake_bingx, make_
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
     assert any("risk forbidden" in r.getMessage() for r in caplog.records)
     # Not remembered as set, and not sent again either: the refusal is answered locally.
-    assert ("BTC-USDT", "BOTH") not in exchange._leverage_confirmed
+    assert ("BTC-USDT", "BOTH") not in exchange.account_settings.leverage_confirmed
     with pytest.raises(InvalidOrderException, match="not sent again"):
         exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
@@ -410,7 +410,7 @@ def test_get_max_leverage_reads_the_account_in_dry_run_with_a_key(fake_bingx, ma
 def test_get_max_leverage_reads_a_pair_not_read_with_the_tiers_once(fake_bingx, make_exchange):
     exchange = make_exchange(dry_run=True, exchange={"pair_whitelist": [XRP]})
     exchange.reload_markets(True)
-    exchange._leverage_tiers[PAIR] = exchange._capped_tiers(PAIR, None)  # e.g. a dynamic list
+    exchange._leverage_tiers[PAIR] = exchange.tier_book.capped(PAIR, None)  # e.g. a dynamic list
     fake_bingx.clear_requests()
 
     assert exchange.get_max_leverage(PAIR, 10) == 125.0
@@ -546,8 +546,8 @@ def test_a_leverage_bingx_confirms_other_than_asked_refuses_the_entry(
         enter()  # freqtrade's create_order: the entry is skipped, the bot goes on
     assert sent(fake_bingx, "/openApi/swap/v2/trade/order") == []
     # Neither remembered by this bot nor shared as confirmed with the other bots.
-    assert ("BTC-USDT", side) not in exchange._leverage_confirmed
-    assert exchange._shared.read(shared.LEVERAGE, "BTC-USDT", side).value is None
+    assert ("BTC-USDT", side) not in exchange.account_settings.leverage_confirmed
+    assert exchange.link.shared.read(shared.LEVERAGE, "BTC-USDT", side).value is None
     # Held as a refusal: the next entry at 3x is refused without a request.
     with pytest.raises(InvalidOrderException, match="not sent again"):
         enter()

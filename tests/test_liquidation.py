@@ -7,6 +7,7 @@ both at the liquidation price P.
 
 import pytest
 
+from freqtrade_bingx import replies
 from freqtrade_bingx.liquidation import liquidation_price
 from freqtrade_bingx.sim.accounts import leverage_tiers
 from freqtrade_bingx.tiers import parse_tiers
@@ -96,7 +97,7 @@ def test_the_exchange_uses_bingx_tiers_for_dry_run_liquidation(fake_bingx, make_
 
 
 def test_fake_ladder_tier_two_is_what_the_hand_example_assumed():
-    tiers = parse_tiers(leverage_tiers("BTC-USDT", 125), 125)
+    tiers = parse_tiers(replies.tiers(leverage_tiers("BTC-USDT", 125), "BTC-USDT"), 125)
     assert (tiers[1]["maintenanceMarginRate"], tiers[1]["maintAmt"]) == (0.008, 1200.0)
 
 

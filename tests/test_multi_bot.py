@@ -158,7 +158,7 @@ def test_a_set_leverage_whose_answer_was_lost_is_trusted_by_no_bot(make_exchange
     # Bot B's request outlives its deadline (0.5 s here); BingX handles it afterwards.
     fake_bingx.inject(Fault(path=LEVERAGE_PATH, method="POST", delay_s=1.0))
     with pytest.raises(TemporaryError):
-        bot_b._ensure_leverage("BTC/USDT:USDT", 10, "buy")
+        bot_b.account_settings.ensure_leverage("BTC/USDT:USDT", 10, "buy")
     deadline = time.monotonic() + 5
     while fake_bingx.account().leverage[("BTC-USDT", "LONG")] != 10:
         assert time.monotonic() < deadline, "the delayed request was never handled"
@@ -243,7 +243,7 @@ def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_e
 
     def state_file_with_key(exchange, key):
         transport = SimpleNamespace(budget=None)
-        exchange._open_account_state(transport, key, exchange.bingx.base_url, {})
+        exchange.link.open_account_state(transport, key, exchange.bingx.base_url, {})
         return transport.budget.path
 
     assert state_file_with_key(named, "another-key") == named.bingx.budget.path
@@ -314,12 +314,12 @@ def test_two_bots_setting_at_once_leave_it_unknown_to_both(make_exchange, fake_b
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
     # Bot B's POST lands between bot A reading the row's version and writing its own value.
-    seen = bot_a._shared.version(shared.LEVERAGE, "BTC-USDT", "BOTH")
+    seen = bot_a.link.shared.version(shared.LEVERAGE, "BTC-USDT", "BOTH")
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
 
-    assert not bot_a._shared.confirm(shared.LEVERAGE, "BTC-USDT", "BOTH", 3, seen)
+    assert not bot_a.link.shared.confirm(shared.LEVERAGE, "BTC-USDT", "BOTH", 3, seen)
 
-    entry = bot_b._shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH")
+    entry = bot_b.link.shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH")
     assert entry.value is None
     fake_bingx.clear_requests()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")  # B's memory says 10x, the row says unknown
@@ -333,11 +333,11 @@ def test_a_request_overlapped_in_one_bot_leaves_the_row_unknown(make_exchange, f
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
     # Another of bot A's threads sets the same leverage meanwhile: which of the two BingX
     # handled last is unknown, so neither bot may trust a value for it.
-    with bot_a._leverage_confirmed.writing([("BTC-USDT", "BOTH")]):
+    with bot_a.account_settings.leverage_confirmed.writing([("BTC-USDT", "BOTH")]):
         bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
 
-    assert bot_a._shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None
-    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    assert bot_a.link.shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None
+    assert ("BTC-USDT", "BOTH") not in bot_a.account_settings.leverage_confirmed
     fake_bingx.clear_requests()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")  # B's memory says 10x, the row says unknown
     assert [(r.method, r.path) for r in fake_bingx.requests] == [("POST", LEVERAGE_PATH)]
@@ -351,18 +351,18 @@ def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
     # Bot B starts setting the leverage again right after bot A claimed the row.
-    claim = bot_a._shared_claim
+    claim = bot_a.link.shared.claim
 
-    def claimed_then_bot_b_sends(kind, *key):
-        seen = claim(kind, *key)
+    def claimed_then_bot_b_sends(kind, *key, **options):
+        seen = claim(kind, *key, **options)
         if kind == shared.LEVERAGE:
-            bot_b._shared.claim(kind, *key)
+            bot_b.link.shared.claim(kind, *key)
         return seen
 
-    mocker.patch.object(bot_a, "_shared_claim", side_effect=claimed_then_bot_b_sends)
+    mocker.patch.object(bot_a.link.shared, "claim", side_effect=claimed_then_bot_b_sends)
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
 
-    assert ("BTC-USDT", "BOTH") not in bot_a._leverage_confirmed
+    assert ("BTC-USDT", "BOTH") not in bot_a.account_settings.leverage_confirmed
     mocker.stopall()
     fake_bingx.clear_requests()
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
@@ -477,11 +477,11 @@ def _most_in_one_second(arrivals_ms: list[int]) -> int:
 
 
 def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_path, mocker):
-    from freqtrade_bingx.exchange import Bingx
+    from freqtrade_bingx.link import BingxLink
 
     # As before orders went through the budget: ccxt's own throttle per bot (5 orders/s), no
     # shared budget for ccxt's requests.
-    mocker.patch.object(Bingx, "_account_budget", return_value=None)
+    mocker.patch.object(BingxLink, "shared_budget", return_value=None)
     ccxt_throttle_on = {"enableRateLimit": True}
     with FakeBingx(accounts={API_KEY: API_SECRET}, contracts=contracts(3)) as server:
         with contextlib.ExitStack() as stack:
@@ -1012,7 +1012,7 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
     state = tmp_path / "state"
     bot_a, bot_b = _validated_bot(fake_bingx, state), _validated_bot(fake_bingx, state)
     clock = FakeClock()
-    bot_b._shared.store.clock = clock
+    bot_b.link.shared.store.clock = clock
     try:
         _buy(bot_a, 3)
         _buy(bot_b, 3)
@@ -1052,7 +1052,7 @@ def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
     bot_a = _validated_bot(fake_bingx, state)
     bot_b = _validated_bot(fake_bingx, state, margin_mode="cross")
     clock = FakeClock()
-    bot_b._shared.store.clock = clock
+    bot_b.link.shared.store.clock = clock
     try:
         bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")  # isolated, confirmed in the file
         fake_bingx.clear_requests()
@@ -1078,7 +1078,7 @@ def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
 ):
     from freqtrade.exceptions import OperationalException
 
-    from freqtrade_bingx import exchange as plugin_exchange_module
+    from freqtrade_bingx import leverage as plugin_exchange_module
     from tests.conftest import MODE_PATH
 
     monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0.2)
@@ -1138,7 +1138,7 @@ def test_an_entry_that_cannot_read_the_shared_row_sets_the_leverage_again(
     monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0)
     bot = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
     bot._lev_prep("BTC/USDT:USDT", 3, "buy")
-    store = bot._shared.store
+    store = bot.link.shared.store
     reads = _ReadsBusy(store.connection(), _busy_error(tmp_path / "other.sqlite"))
     monkeypatch.setattr(store, "connection", lambda: reads)
     caplog.set_level(logging.WARNING)
@@ -1151,7 +1151,7 @@ def test_an_entry_that_cannot_read_the_shared_row_sets_the_leverage_again(
 
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
     assert [r.code for r in posts] == [0]
-    assert bot._shared.active
+    assert bot.link.shared.active
     said = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert len(said) == 1
     assert not any("can no longer be seen" in r.getMessage() for r in caplog.records)

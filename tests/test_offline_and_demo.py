@@ -139,8 +139,8 @@ def test_demo_config_passes_freqtrades_start_up_validation(fake_bingx, decoy_liv
         assert "BTC/USDT:USDT" in exchange.markets
         # Caches of the demo host sit beside the live ones, never in their place.
         datadir = Path(config["datadir"])
-        assert exchange._markets_snapshot_path() == datadir / "bingx_markets_futures_demo.json"
-        assert exchange._markets_snapshot_path().is_file()
+        assert exchange.markets_snapshot_path() == datadir / "bingx_markets_futures_demo.json"
+        assert exchange.markets_snapshot_path().is_file()
         assert not (datadir / "bingx_markets_futures.json").exists()
         tier_cache = exchange.tier_cache_path()
         assert tier_cache == datadir / "futures" / "bingx_leverage_tiers_USDT_demo.json"

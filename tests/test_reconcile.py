@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freqtrade.exceptions import DDosProtection, ExchangeError, TemporaryError
 
-from freqtrade_bingx import paging, reconcile
+from freqtrade_bingx import paging, replies
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.server import FORCE_ORDERS_PATH, FULL_ORDER_PATH
 
@@ -202,8 +202,8 @@ def test_a_garbled_reply_is_a_temporary_error(make_exchange, fake_bingx, data):
 
 
 def test_no_orders_key_is_no_force_orders():
-    assert reconcile.force_order_rows({"code": 0, "msg": "", "data": {}}) == []
-    assert reconcile.force_order_rows({"code": 0, "msg": ""}) == []
+    assert replies.force_orders({}) == []  # {"code": 0, "msg": "", "data": {}}
+    assert replies.force_orders(None) == []  # {"code": 0, "msg": ""}
 
 
 def test_dry_run_sends_nothing(make_exchange, fake_bingx):

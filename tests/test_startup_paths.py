@@ -118,7 +118,7 @@ def test_live_futures_without_keys_reads_public_data(fake_bingx, runmode):
         candles = exchange.get_historic_ohlcv(PAIR, "1h", since_ms=since, candle_type="futures")
         assert len(candles) > 0
         assert not exchange.can_sign()
-        assert exchange._bingx_transport is None  # nothing signed was ever built
+        assert exchange.link.built is None  # nothing signed was ever built
     finally:
         exchange.close()
 

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from freqtrade_bingx import tiers
+from freqtrade_bingx import replies, tiers
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.accounts import leverage_tiers
 
@@ -16,7 +16,7 @@ XRP = "XRP/USDT:USDT"  # the fake's contract list says 75x; its accounts may use
 def test_bingx_rows_become_freqtrade_tiers_with_a_max_leverage():
     rows = leverage_tiers("BTC-USDT", 125)
     assert all("maxLeverage" not in row for row in rows)  # what BingX sends
-    parsed = tiers.parse_tiers(list(reversed(rows)), pair_max=125)
+    parsed = tiers.parse_tiers(replies.tiers(list(reversed(rows)), "BTC-USDT"), pair_max=125)
     assert [t["minNotional"] for t in parsed] == sorted(t["minNotional"] for t in parsed)
     # Tier 1 rate 0.4% -> floor(1 / 0.008) = 125 = the pair max; tier 2 0.8% -> 62.
     assert [t["maxLeverage"] for t in parsed[:3]] == [125.0, 62.0, 25.0]
@@ -25,7 +25,7 @@ def test_bingx_rows_become_freqtrade_tiers_with_a_max_leverage():
 
 
 def test_recap_derives_each_tier_again_under_a_new_maximum():
-    parsed = tiers.parse_tiers(leverage_tiers("XRP-USDT", 100), pair_max=75)
+    parsed = tiers.parse_tiers(replies.tiers(leverage_tiers("XRP-USDT", 100), "XRP-USDT"), 75)
     assert [t["maxLeverage"] for t in parsed[:2]] == [75.0, 50.0]
     raised = tiers.recap(parsed, 100)
     assert [t["maxLeverage"] for t in raised[:2]] == [100.0, 50.0]
@@ -44,7 +44,7 @@ def test_pair_max_caps_every_tier():
             "maintAmount": "0",
         }
     ]
-    assert tiers.parse_tiers(rows, pair_max=20)[0]["maxLeverage"] == 20.0
+    assert tiers.parse_tiers(replies.tiers(rows, "BTC-USDT"), pair_max=20)[0]["maxLeverage"] == 20.0
 
 
 @pytest.mark.parametrize(
@@ -63,8 +63,8 @@ def test_pair_max_caps_every_tier():
     ],
 )
 def test_garbled_tier_replies_are_refused(rows):
-    with pytest.raises(ValueError):
-        tiers.parse_tiers(rows, 10)
+    with pytest.raises(replies.BingxBadData):
+        replies.tiers(rows, "BTC-USDT")
 
 
 def test_live_load_fetches_whitelist_tiers_once_and_caches_them(

@@ -7,14 +7,8 @@ See https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html
 
 from typing import Any
 
+from freqtrade_bingx.endpoints import LEVERAGE, MARGIN_TYPE, POSITION_MODE, POSITIONS, TIERS
 from freqtrade_bingx.transport import BingxTransport
-
-
-LEVERAGE = "/openApi/swap/v2/trade/leverage"
-POSITION_MODE = "/openApi/swap/v1/positionSide/dual"
-MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
-POSITIONS = "/openApi/swap/v2/user/positions"
-TIERS = "/openApi/swap/v1/maintMarginRatio"
 
 
 def get_leverage(t: BingxTransport, symbol: str) -> dict[str, Any]:

@@ -27,13 +27,13 @@ from typing import Any
 from freqtrade.enums import MarginMode
 from freqtrade.exceptions import OperationalException
 
+from freqtrade_bingx.endpoints import ASSET_MODE
 from freqtrade_bingx.replies import BingxBadData
 from freqtrade_bingx.transport import BingxTransport
 
 
 logger = logging.getLogger(__name__)
 
-ASSET_MODE = "/openApi/swap/v1/trade/assetMode"
 SINGLE_ASSET = "singleAssetMode"
 MULTI_ASSETS = "multiAssetsMode"
 

@@ -9,7 +9,8 @@ table's freqtrade exception. The same code gets the same behaviour whichever pat
 Spot is left to ccxt, as in freqtrade's stock ``Bingx``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +77,43 @@ def ccxt_exception_class(exception: type[Exception]) -> type[ccxt.BaseError]:
         if cls in CCXT_EXCEPTIONS:
             return CCXT_EXCEPTIONS[cls]
     return ccxt.ExchangeNotAvailable
+
+
+# The columns of the table above that the plugin's own ccxt calls follow.
+CREATE_ORDER, FETCH_ORDER, OTHERS = "create_order", "fetch_order", "others"
+
+
+@contextmanager
+def ccxt_to_freqtrade(action: str, like: str = OTHERS) -> Iterator[None]:
+    """ccxt's exceptions raised inside the block as freqtrade's: the one mapping every override
+    of the plugin uses for its own ccxt calls, by freqtrade's own ladder for the method the
+    call is ``like`` (a column of the table above).
+
+    ``CREATE_ORDER``: an order refusal and missing funds arrive as themselves
+    (InvalidOrderException, InsufficientFundsError). ``FETCH_ORDER``: an order refusal arrives
+    as itself, missing funds as a TemporaryError. ``OTHERS`` (balances, positions, funding,
+    market data): both are a TemporaryError. A DDoSProtection is freqtrade's, ccxt's other
+    exchange and network errors a TemporaryError, anything else of ccxt's (such as
+    BingxNeedsAttention) an OperationalException. What is not ccxt's passes unchanged.
+    """
+    try:
+        yield
+    except ccxt.DDoSProtection as e:
+        raise DDosProtection(f"Could not {action}: {e}") from e
+    except ccxt.InsufficientFunds as e:
+        if like == CREATE_ORDER:
+            raise InsufficientFundsError(f"Could not {action}: {e}") from e
+        raise TemporaryError(f"Could not {action}: {e}") from e
+    except ccxt.InvalidOrder as e:
+        if like in (CREATE_ORDER, FETCH_ORDER):
+            raise InvalidOrderException(f"Could not {action}: {e}") from e
+        raise TemporaryError(f"Could not {action}: {e}") from e
+    except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
+        raise TemporaryError(
+            f"Could not {action} due to {e.__class__.__name__}. Message: {e}"
+        ) from e
+    except ccxt.BaseError as e:
+        raise OperationalException(f"Could not {action}: {e}") from e
 
 
 def is_bingx_envelope(response: Any) -> bool:

@@ -104,6 +104,7 @@ def load_exchange(
 
 def status(exchange) -> list[str]:
     from freqtrade_bingx import account, replies, stops
+    from freqtrade_bingx.leverage import swap_symbol
 
     mode = exchange.refresh_position_mode()
     lines = [
@@ -118,9 +119,9 @@ def status(exchange) -> list[str]:
         ),
     ]
     for pair in exchange._config["exchange"].get("pair_whitelist", []):
-        symbol = exchange._symbol(pair)
+        symbol = swap_symbol(exchange.markets, pair)
         lev = exchange.read_account_leverage(pair)
-        margin = exchange._call(
+        margin = exchange.link.call(
             f"read margin type of {symbol}",
             account.get_margin_type,
             symbol,
@@ -154,7 +155,7 @@ def save_offline(exchange) -> list[str]:
     exchange.fill_leverage_tiers()
     tier_cache = exchange.tier_cache_path()
     return [
-        f"markets snapshot: {exchange._markets_snapshot_path()} ({len(exchange.markets)} markets)",
+        f"markets snapshot: {exchange.markets_snapshot_path()} ({len(exchange.markets)} markets)",
         f"leverage tiers: {tier_cache} ({len(tiers.load_cache(tier_cache))} pairs)",
     ]
 

@@ -26,18 +26,16 @@ older export ``account__get_account_profit_and_loss_fund_flow.md``):
 
 :class:`FundingLedger` remembers, per pair, the payments read and the span they cover, so the
 next update (freqtrade asks every 30 minutes for every open trade) reads only what is new.
-The freqtrade glue is ``futures_data.py``.
+The freqtrade glue is ``funding_reads.py``.
 """
 
-import math
 import threading
 from dataclasses import dataclass
-from typing import Any
 
+from freqtrade_bingx.endpoints import INCOME
 from freqtrade_bingx.paging import Paging
 
 
-INCOME_PATH = "/openApi/swap/v2/user/income"
 FUNDING_FEE = "FUNDING_FEE"
 PAGE_LIMIT = 1000  # the page's maximum for ``limit``
 RETENTION_MS = 90 * 24 * 3600 * 1000  # "Only keep the last 3 months data" (at least 90 days)
@@ -46,17 +44,13 @@ HOUR_MS = 3600 * 1000
 # row per position, two positions (hedge mode); five times that for what the page leaves open.
 MAX_ROWS_PER_HOUR = 2 * 5
 INCOME_PAGING = Paging(
-    path=f"GET {INCOME_PATH}",
+    path=f"GET {INCOME}",
     limit=PAGE_LIMIT,
     min_window_ms=PAGE_LIMIT // MAX_ROWS_PER_HOUR * HOUR_MS,
     max_pages=64,  # 2**6 - 1 requests split a 90-day window down to the smallest one
 )
 # Rows this recent are read again next time: BingX may book a payment a little after its time.
 RECENT_MS = 10 * 60 * 1000
-
-
-class BadIncomeReply(ValueError):
-    """An income reply not shaped as BingX's page documents it."""
 
 
 @dataclass(frozen=True)
@@ -69,44 +63,6 @@ class FundingPayment:
 
     def in_window(self, start_ms: int, end_ms: int) -> bool:
         return start_ms <= self.time_ms <= end_ms
-
-
-def parse_income(data: Any, symbol: str) -> list[FundingPayment]:
-    """The rows of one income reply, checked; :class:`BadIncomeReply` says what is wrong.
-
-    Rows of another symbol or income type are left out (the request names both); a row that
-    is not shaped as the page documents fails the whole reply.
-    """
-    if data is None:
-        return []  # BingX sends no ``data`` when nothing matches
-    if not isinstance(data, list):
-        raise BadIncomeReply(f"income reply is not a list: {type(data).__name__}")
-    payments = []
-    for row in data:
-        if not isinstance(row, dict):
-            raise BadIncomeReply("an income row is not an object")
-        if row.get("symbol") != symbol or row.get("incomeType") != FUNDING_FEE:
-            continue
-        time_ms = _whole(row.get("time"))
-        amount = _finite(row.get("income"))
-        if time_ms is None or amount is None:
-            raise BadIncomeReply(
-                f"an income row of {symbol} has no valid time or income: "
-                f"time={row.get('time')!r} income={row.get('income')!r}"
-            )
-        payments.append(FundingPayment(_identity(row, time_ms, amount), time_ms, amount))
-    return payments
-
-
-def _identity(row: dict[str, Any], time_ms: int, amount: float) -> str:
-    """A payment's ``tranId`` (a string on the page; a whole number is the same identity, as
-    text); without one, its time and amount, the best there is."""
-    tran_id = row.get("tranId")
-    if isinstance(tran_id, int) and not isinstance(tran_id, bool):
-        return str(tran_id)
-    if isinstance(tran_id, str) and tran_id:
-        return tran_id
-    return f"{time_ms}:{amount!r}"
 
 
 class FundingLedger:
@@ -153,20 +109,3 @@ class FundingLedger:
     def count(self, since_ms: int) -> int:
         with self._lock:
             return sum(1 for p in self._payments.values() if p.time_ms >= since_ms)
-
-
-def _whole(value: Any) -> int | None:
-    number = _finite(value)
-    return int(number) if number is not None and number == int(number) and number > 0 else None
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    if isinstance(value, str) and len(value) > 64:
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None

@@ -24,9 +24,10 @@ which :func:`cross_margin_of_others` computes (freqtrade's Binance class treats 
 way: the others' PnL and maintenance at the mark price).
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from freqtrade_bingx.replies import finite
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,8 @@ def cross_margin_of_others(others: list[OtherPosition]) -> float:
 
 def positive_number(value: Any) -> float | None:
     """A finite number above zero (a price from a reply), else None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
+    number = finite(value)
+    return number if number is not None and number > 0 else None
 
 
 def liquidation_price(

@@ -15,24 +15,20 @@ here runs outside futures: spot is freqtrade's own ``Bingx``.
 """
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import ccxt
 from freqtrade.constants import BuySell
-from freqtrade.enums import RunMode, TradingMode
 from freqtrade.exceptions import (
-    DDosProtection,
     DependencyException,
     InvalidOrderException,
     OperationalException,
-    TemporaryError,
 )
-from freqtrade.exchange.common import API_RETRY_COUNT, retrier
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 
 from freqtrade_bingx import stops
+from freqtrade_bingx.ccxt_errors import FETCH_ORDER, ccxt_to_freqtrade
 from freqtrade_bingx.errors import names_position_side_mismatch
 from freqtrade_bingx.position_mode import PositionMode, position_side
 from freqtrade_bingx.stops import WORKING_TYPES
@@ -74,7 +70,7 @@ def swap_order_params(mode: PositionMode, side: BuySell, reduce_only: bool) -> d
     sends ``positionSide=BOTH`` and ``reduceOnly`` on exits. Hedge mode sends the position
     side and never ``reduceOnly``; ``hedged`` tells ccxt the account is hedged, which makes it
     drop a ``reduceOnly`` added after these parameters were built (see
-    :meth:`BingxOrdersMixin._get_stop_params`). ccxt does not send ``hedged`` itself, and the
+    :func:`stop_order_params`). ccxt does not send ``hedged`` itself, and the
     explicit ``positionSide`` (a documented ccxt parameter) wins over the side ccxt derives.
     """
     pos_side = position_side(mode, side, reduce_only)
@@ -86,152 +82,101 @@ def swap_order_params(mode: PositionMode, side: BuySell, reduce_only: bool) -> d
     return params
 
 
-class BingxOrdersMixin:
-    """Adds BingX's position parameters to freqtrade's order and stoploss parameters."""
+def again_after_mode_change(
+    place: Callable[[], Any],
+    built_with: PositionMode | None,
+    refresh_mode: Callable[[], PositionMode],
+) -> Any:
+    """Place an order; if BingX says its position side no longer fits the account's mode
+    (the user switched it on bingx.com), re-read the mode once and place it once more.
 
-    trading_mode: TradingMode
-    position_mode: PositionMode
-    _config: dict
-    _api: ccxt.Exchange
-    # Per thread: the order types of the create_stoploss call under way, else None
-    # (set up in BingxFuturesMixin.__init__, which also reads it in _lev_prep).
-    _stoploss_call: threading.local
+    freqtrade builds the order's parameters before the leverage step, and a leverage that
+    is already confirmed sends nothing, so the order itself is where a switch shows first.
+    BingX rejected the first order outright, so placing it again cannot double it. The
+    error table makes the refusal an OperationalException; when the mode did not change,
+    it stops the bot with advice, as on the leverage path.
 
-    def create_order(self, **kwargs):
-        return self._again_after_mode_change(super().create_order, **kwargs)
-
-    def create_stoploss(
-        self,
-        pair: str,
-        amount: float,
-        stop_price: float,
-        order_types: dict,
-        side: BuySell,
-        leverage: float,
-    ) -> CcxtOrder:
-        # freqtrade's create_stoploss asks _get_stop_params for the stop's parameters, which
-        # need the order types (the trigger price), and calls _lev_prep with the *exit* side,
-        # which in hedge mode names the opposite position: the leverage is left alone there.
-        self._stoploss_call.order_types = order_types
-        try:
-            return self._again_after_mode_change(
-                super().create_stoploss,
-                pair=pair,
-                amount=amount,
-                stop_price=stop_price,
-                order_types=order_types,
-                side=side,
-                leverage=leverage,
-            )
-        finally:
-            self._stoploss_call.order_types = None
-
-    def _again_after_mode_change(self, place, *args, **kwargs):
-        """Place an order; if BingX says its position side no longer fits the account's mode
-        (the user switched it on bingx.com), re-read the mode once and place it once more.
-
-        freqtrade builds the order's parameters before the leverage step, and a leverage that
-        is already confirmed sends nothing, so the order itself is where a switch shows first.
-        BingX rejected the first order outright, so placing it again cannot double it. The
-        error table makes the refusal an OperationalException; when the mode did not change,
-        it stops the bot with advice, as on the leverage path.
-        """
-        # The mode this order's position side is built from. The leverage step inside place()
-        # may meet the switch first and re-read the mode: compare with this, not with that.
-        built_with = self._position_mode
-        try:
-            return place(*args, **kwargs)
-        except (OperationalException, DependencyException) as e:
-            if self.trading_mode != TradingMode.FUTURES or not names_position_side_mismatch(str(e)):
-                raise
-            mode = self.refresh_position_mode()
-            if mode is built_with:
-                # Sending the same order again would not help.
-                raise OperationalException(
-                    f"{e} BingX refused the order's position side, yet it reports the account "
-                    f"in {mode.value} mode as before. Check the mode on BingX "
-                    "(Perpetual futures > Preferences > Position mode) or set "
-                    "exchange.position_mode to 'one_way' or 'hedge'."
-                ) from e
-            logger.warning(
-                "BingX position mode changed to %s while running; placing the order again",
-                mode.value,
-            )
-            return place(*args, **kwargs)
-
-    def _get_params(
-        self,
-        side: BuySell,
-        ordertype: str,
-        leverage: float,
-        reduceOnly: bool,
-        time_in_force: str = "GTC",
-    ) -> dict:
-        params = super()._get_params(
-            side=side,
-            ordertype=ordertype,
-            leverage=leverage,
-            reduceOnly=reduceOnly,
-            time_in_force=time_in_force,
+    ``built_with``: the mode this order's position side is built from. The leverage step
+    inside ``place`` may meet the switch first and re-read the mode: compare with this, not
+    with that.
+    """
+    try:
+        return place()
+    except (OperationalException, DependencyException) as e:
+        if not names_position_side_mismatch(str(e)):
+            raise
+        mode = refresh_mode()
+        if mode is built_with:
+            # Sending the same order again would not help.
+            raise OperationalException(
+                f"{e} BingX refused the order's position side, yet it reports the account "
+                f"in {mode.value} mode as before. Check the mode on BingX "
+                "(Perpetual futures > Preferences > Position mode) or set "
+                "exchange.position_mode to 'one_way' or 'hedge'."
+            ) from e
+        logger.warning(
+            "BingX position mode changed to %s while running; placing the order again",
+            mode.value,
         )
-        if self.trading_mode != TradingMode.FUTURES:
-            return params
-        # freqtrade's reduceOnly is replaced by what the account's mode allows.
-        params.pop("reduceOnly", None)
-        params.update(swap_order_params(self.position_mode, side, reduceOnly))
-        return params
+        return place()
 
-    def _get_stop_params(self, side: BuySell, ordertype: str, stop_price: float) -> dict:
-        if self.trading_mode != TradingMode.FUTURES:
-            return super()._get_stop_params(side=side, ordertype=ordertype, stop_price=stop_price)
-        order_types = getattr(self._stoploss_call, "order_types", None) or {}
-        return self.stop_order_params(side, ordertype, stop_price, order_types)
 
-    def stop_order_params(
-        self, side: BuySell, ordertype: str, stop_price: float, order_types: dict
-    ) -> dict:
-        """Every parameter of a BingX stop order beyond ccxt's own (symbol, type, side, amount,
-        limit price): the one builder of what the bot's stops send and what preflight tests.
+def order_params(params: dict, mode: PositionMode, side: BuySell, reduce_only: bool) -> dict:
+    """freqtrade's order ``params`` with its reduceOnly replaced by what ``mode`` allows."""
+    params = dict(params)
+    params.pop("reduceOnly", None)
+    params.update(swap_order_params(mode, side, reduce_only))
+    return params
 
-        freqtrade's stop parameters, the position side the exit side names in the account's
-        mode, ``reduceOnly`` and the trigger price (``workingType``, BingX's default said aloud
-        when ``order_types`` names none). freqtrade's create_stoploss takes these from
-        _get_stop_params and then sets ``reduceOnly`` and, when ``order_types`` names it, the
-        same ``workingType`` itself, on this dict, before handing it straight to ccxt. In hedge
-        mode the "hedged" flag from swap_order_params makes ccxt's BingX create_order_request
-        omit ``reduceOnly`` from the request (ccxt 4.5.90; pinned by tests/test_orders.py), so
-        BingX never sees it: ccxt's documented parameter for exactly this, and no override of
-        create_stoploss's body, which has no later hook.
-        """
-        params = super()._get_stop_params(side=side, ordertype=ordertype, stop_price=stop_price)
-        params.update(swap_order_params(self.position_mode, side, reduce_only=True))
-        params["reduceOnly"] = True
-        params[TRIGGER_FIELD] = stops.working_type(order_types)
-        return params
 
-    def validate_stop_ordertypes(self, order_types: dict) -> None:
-        if self.trading_mode == TradingMode.FUTURES:
-            stops.check_price_type(order_types)  # before freqtrade's check, which exits 0
-        super().validate_stop_ordertypes(order_types)
-        # freqtrade validates the config's order types, then again with the strategy's: the
-        # line is said once per distinct setting, in trading runs only.
-        if (
-            self.trading_mode != TradingMode.FUTURES
-            or not order_types.get("stoploss_on_exchange")
-            or self._config.get("runmode") not in (RunMode.LIVE, RunMode.DRY_RUN)
-        ):
-            return
+def stop_order_params(params: dict, mode: PositionMode, side: BuySell, order_types: dict) -> dict:
+    """Every parameter of a BingX stop order beyond ccxt's own (symbol, type, side, amount,
+    limit price), from freqtrade's stop ``params``: the one builder of what the bot's stops
+    send and what preflight tests.
+
+    The position side the exit side names in the account's mode, ``reduceOnly`` and the
+    trigger price (``workingType``, BingX's default said aloud when ``order_types`` names
+    none). freqtrade's create_stoploss takes these from _get_stop_params and then sets
+    ``reduceOnly`` and, when ``order_types`` names it, the same ``workingType`` itself, on
+    this dict, before handing it straight to ccxt. In hedge mode the "hedged" flag from
+    swap_order_params makes ccxt's BingX create_order_request omit ``reduceOnly`` from the
+    request (ccxt 4.5.90; pinned by tests/test_orders.py), so BingX never sees it: ccxt's
+    documented parameter for exactly this, and no override of create_stoploss's body, which
+    has no later hook.
+    """
+    params = dict(params)
+    params.update(swap_order_params(mode, side, reduce_only=True))
+    params["reduceOnly"] = True
+    params[TRIGGER_FIELD] = stops.working_type(order_types)
+    return params
+
+
+class StopOrders:
+    """A stop read back by its id, or, once triggered, its fill; the trigger line said once."""
+
+    def __init__(
+        self,
+        api: Callable[[], Any],
+        log_reply: Callable[..., None],
+        to_amount: Callable[[dict], CcxtOrder],
+    ) -> None:
+        """``api``: freqtrade's sync ccxt object; ``log_reply``: freqtrade's
+        ``_log_exchange_response``; ``to_amount``: its ``_order_contracts_to_amount``."""
+        self._api = api
+        self._log_reply = log_reply
+        self._to_amount = to_amount
+        self._without_fill: set[str] = set()  # triggered stops whose fill was not seen yet
+        # The stop trigger line last logged (freqtrade validates the order types twice).
+        self._trigger_said: str | None = None
+
+    def say_trigger(self, order_types: dict) -> None:
+        """Log the stop's trigger price once per distinct setting."""
         line = stops.describe_trigger(order_types)
-        if self.__dict__.get("_stop_trigger_said") != line:
+        if self._trigger_said != line:
             logger.info("BingX %s", line)
-            self.__dict__["_stop_trigger_said"] = line
+            self._trigger_said = line
 
-    # --- reading a stop back ----------------------------------------------------------
-
-    @retrier(retries=API_RETRY_COUNT)
-    def fetch_stoploss_order(
-        self, order_id: str, pair: str, params: dict | None = None
-    ) -> CcxtOrder:
+    def fetch(self, order_id: str, pair: str, params: dict | None) -> CcxtOrder:
         """The stop by its id, or, once triggered, its fill under the stop's id.
 
         BingX executes a triggered stop as another order linked by ``triggerOrderId``, and a
@@ -239,24 +184,23 @@ class BingxOrdersMixin:
         is looked up in the order history from the stop's id on. Nothing found anywhere is an
         ``InvalidOrderException``, sent once: freqtrade then places a new stop.
         """
-        if self._config["dry_run"] or self.trading_mode != TradingMode.FUTURES:
-            return super().fetch_stoploss_order(order_id, pair, params)
+        api = self._api()
         stop_id = str(order_id)
-        reply = self._read_orders(self._api.fetch_order, stop_id, pair, params=params or {})
+        reply = _read_orders(api.fetch_order, stop_id, pair, params=params or {})
         if reply is not None:
-            self._log_exchange_response("fetch_stoploss_order", reply)
+            self._log_reply("fetch_stoploss_order", reply)
             if stops.is_answer(reply, stop_id):
-                return self._order_contracts_to_amount(stops.as_stop(reply, stop_id))
+                return self._to_amount(stops.as_stop(reply, stop_id))
         # allOrders from the stop's id on (the executing order comes later). ccxt 4.5.90 does
         # not pass its own limit argument to this endpoint, so it goes in params.
-        history = self._read_orders(
-            self._api.fetch_canceled_and_closed_orders,
+        history = _read_orders(
+            api.fetch_canceled_and_closed_orders,
             pair,
             params={"orderId": stop_id, "limit": stops.HISTORY_LIMIT},
         )
         found = stops.find_in_history(history or [], stop_id)
         if found is not None:
-            self._log_exchange_response("fetch_stoploss_order_history", found)
+            self._log_reply("fetch_stoploss_order_history", found)
             logger.info(
                 "BingX stop %s of %s read from the order history (status %s, filled %s)",
                 stop_id,
@@ -264,19 +208,18 @@ class BingxOrdersMixin:
                 found.get("status"),
                 found.get("filled"),
             )
-            return self._order_contracts_to_amount(stops.as_stop(found, stop_id))
+            return self._to_amount(stops.as_stop(found, stop_id))
         if reply is not None:
             # Triggered, its fill not visible yet: still open to freqtrade, asked again next loop.
-            noted = self.__dict__.setdefault("_stops_without_fill", set())
             logger.log(
-                logging.DEBUG if stop_id in noted else logging.WARNING,
+                logging.DEBUG if stop_id in self._without_fill else logging.WARNING,
                 "BingX stop %s of %s answers status %r without a fill; waiting for it",
                 stop_id,
                 pair,
                 reply.get("status"),
             )
-            noted.add(stop_id)
-            waiting = self._order_contracts_to_amount(dict(reply))
+            self._without_fill.add(stop_id)
+            waiting = self._to_amount(dict(reply))
             waiting.update(id=stop_id, status="open")
             return waiting
         raise InvalidOrderException(
@@ -284,43 +227,12 @@ class BingxOrdersMixin:
             "BingX's order history."
         )
 
-    def cancel_stoploss_order(self, order_id: str, pair: str, params: dict | None = None) -> dict:
-        """Cancel a stop that is still waiting; a stop BingX already ended is only read.
 
-        With ``stoploss_blocks_assets`` False the stop stays while freqtrade exits, and once
-        the exit closes the position BingX cancels the closing orders left on it. freqtrade
-        then cancels the stop once more, which BingX would refuse (80018 / 109422), and each
-        refusal counts towards BingX blocking the endpoint after 20 failing requests in 8
-        minutes. A read is a successful request; freqtrade takes its answer as the cancel's.
-        """
-        if self._config["dry_run"] or self.trading_mode != TradingMode.FUTURES:
-            return super().cancel_stoploss_order(order_id, pair, params)
-        try:
-            current = self.fetch_stoploss_order(order_id, pair)
-        except InvalidOrderException:
-            current = None
-        if current is not None and current.get("status") != "open":
-            logger.debug("BingX stop %s of %s is %s already", order_id, pair, current["status"])
-            return current
-        return super().cancel_stoploss_order(order_id, pair, params)
-
-    @staticmethod
-    def _read_orders(method: Callable[..., Any], *args, **kwargs) -> Any:
-        """Call a ccxt order read; None when BingX says the order does not exist.
-
-        The other ccxt errors end as freqtrade's ``fetch_order`` ends them.
-        """
+def _read_orders(method: Callable[..., Any], *args, **kwargs) -> Any:
+    """Call a ccxt order read; None when BingX says the order does not exist. The other ccxt
+    errors end as freqtrade's ``fetch_order`` ends them."""
+    with ccxt_to_freqtrade("read the stoploss order", FETCH_ORDER):
         try:
             return method(*args, **kwargs)
         except ccxt.OrderNotFound:
             return None
-        except ccxt.InvalidOrder as e:
-            raise InvalidOrderException(f"Could not read the stoploss order: {e}") from e
-        except ccxt.DDoSProtection as e:
-            raise DDosProtection(e) from e
-        except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-            raise TemporaryError(
-                f"Could not get order due to {e.__class__.__name__}. Message: {e}"
-            ) from e
-        except ccxt.BaseError as e:
-            raise OperationalException(e) from e

@@ -50,9 +50,11 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 
 from freqtrade_bingx import account
+from freqtrade_bingx.endpoints import API_PERMISSIONS, OPEN_ORDERS, ORDER_TEST
 from freqtrade_bingx.errors import translate
-from freqtrade_bingx.exchange import MARGIN_TYPES
+from freqtrade_bingx.leverage import MARGIN_TYPES, swap_symbol
 from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.refusals import UNTIL_CLEARED, RefusalMemory
 from freqtrade_bingx.settings import POSITION_MODES
 from freqtrade_bingx.transport import BingxError
 
@@ -61,10 +63,6 @@ logger = logging.getLogger(__name__)
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
-# BingX's "Query user API Key permissions" (common / sub-account section of its API docs).
-API_PERMISSIONS = "/openApi/v1/account/apiPermissions"
-ORDER_TEST = "/openApi/swap/v2/trade/order/test"
-OPEN_ORDERS = "/openApi/swap/v2/trade/openOrders"
 PERMISSION_NAMES = {
     1: "spot trading",
     2: "read",
@@ -184,7 +182,9 @@ class Preflight:
         self._rates: dict[str, float] = {}
         # (pair, "long" / "short") -> the leverage freqtrade would trade with
         self._leverage: dict[tuple[str, str], float] = {}
-        self._orders_refused = False
+        # A test order BingX refused: no more sent this run (it blocks an endpoint after 20
+        # failing requests in 8 minutes).
+        self._refusals = RefusalMemory(for_s=UNTIL_CLEARED)
 
     @property
     def transport(self):
@@ -476,7 +476,7 @@ class Preflight:
 
     def _symbol_or_fail(self, name: str, pair: str) -> str | None:
         try:
-            return self.exchange._symbol(pair)
+            return swap_symbol(self.exchange.markets, pair)
         except InvalidOrderException as e:
             self._add(FAIL, f"{name} {pair}", str(e))
             return None
@@ -550,12 +550,13 @@ class Preflight:
                 if (pair, side) not in self._leverage:
                     self._add(SKIP, name, "not tested: no usable leverage or price above")
                     continue
-                if self._orders_refused:
+                refused = self._refusals.refused(ORDER_TEST)
+                if refused is not None:
                     self._add(
                         SKIP,
                         name,
-                        "not sent: BingX refused a test order above (it blocks an endpoint "
-                        "after 20 failing requests in 8 minutes)",
+                        f"not sent: BingX refused a test order above ({refused}; it blocks an "
+                        "endpoint after 20 failing requests in 8 minutes)",
                     )
                     continue
                 self._test_orders(pair, side, name, closing=side not in closing_tested)
@@ -582,7 +583,7 @@ class Preflight:
                 if kind != "entry" and e.code in NO_POSITION_CODES:
                     results.append(f"{kind} {described}: nothing to close yet ({e.code} {e.msg})")
                     continue
-                self._orders_refused = True
+                self._refusals.remember(ORDER_TEST, e)
                 self._stop_on_access_error(name, e, f"test the {kind} order")
                 self._add(
                     FAIL, name, f"{kind} {described}: {translate(e, f'test the {kind} order')}"

@@ -21,6 +21,8 @@ the local exchange imports this module too.
 
 from dataclasses import dataclass
 
+from freqtrade_bingx import endpoints as ep
+
 
 PLUGIN = "plugin"  # sent by the plugin's own transport
 CCXT = "ccxt"  # sent by ccxt on freqtrade's behalf
@@ -50,7 +52,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     # --- the plugin's own requests
     RateLimit(
         "POST",
-        "/openApi/swap/v2/trade/leverage",
+        ep.LEVERAGE,
         5,
         f"{_TRADE}: Set Leverage",
         PLUGIN,
@@ -61,87 +63,69 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     ),
     RateLimit(
         "GET",
-        "/openApi/swap/v2/trade/leverage",
+        ep.LEVERAGE,
         5,
         f"{_TRADE}: Query Leverage and Available Positions",
         PLUGIN,
     ),
-    RateLimit(
-        "POST", "/openApi/swap/v1/positionSide/dual", 2, f"{_TRADE}: Set Position Mode", PLUGIN
-    ),
-    RateLimit(
-        "GET", "/openApi/swap/v1/positionSide/dual", 2, f"{_TRADE}: Query position mode", PLUGIN
-    ),
-    RateLimit(
-        "POST", "/openApi/swap/v2/trade/marginType", 2, f"{_TRADE}: Change Margin Type", PLUGIN
-    ),
-    RateLimit(
-        "GET", "/openApi/swap/v2/trade/marginType", 2, f"{_TRADE}: Query Margin Type", PLUGIN
-    ),
+    RateLimit("POST", ep.POSITION_MODE, 2, f"{_TRADE}: Set Position Mode", PLUGIN),
+    RateLimit("GET", ep.POSITION_MODE, 2, f"{_TRADE}: Query position mode", PLUGIN),
+    RateLimit("POST", ep.MARGIN_TYPE, 2, f"{_TRADE}: Change Margin Type", PLUGIN),
+    RateLimit("GET", ep.MARGIN_TYPE, 2, f"{_TRADE}: Query Margin Type", PLUGIN),
     RateLimit(
         "GET",
-        "/openApi/swap/v1/maintMarginRatio",
+        ep.TIERS,
         5,
         f"{_TRADE}: Position and Maintenance Margin Ratio",
         PLUGIN,
     ),
     # Also ccxt's fetch_positions; the plugin reads it before switching the position mode.
-    RateLimit(
-        "GET", "/openApi/swap/v2/user/positions", 5, f"{_ACCOUNT}: Query position data", PLUGIN
-    ),
-    RateLimit(
-        "GET", "/openApi/swap/v1/trade/assetMode", 2, f"{_TRADE}: Query Multi-Assets Mode", PLUGIN
-    ),
+    RateLimit("GET", ep.POSITIONS, 5, f"{_ACCOUNT}: Query position data", PLUGIN),
+    RateLimit("GET", ep.ASSET_MODE, 2, f"{_TRADE}: Query Multi-Assets Mode", PLUGIN),
     # ``freqtrade-bingx preflight``: BingX's test-order page, and the key-permissions page of
     # its common account section (not a swap page).
-    RateLimit("POST", "/openApi/swap/v2/trade/order/test", 5, f"{_TRADE}: Test Order", PLUGIN),
-    RateLimit(
-        "GET", "/openApi/v1/account/apiPermissions", 2, "account: Query API Key Permissions", PLUGIN
-    ),
+    RateLimit("POST", ep.ORDER_TEST, 5, f"{_TRADE}: Test Order", PLUGIN),
+    RateLimit("GET", ep.API_PERMISSIONS, 2, "account: Query API Key Permissions", PLUGIN),
     # --- freqtrade's requests through ccxt
     RateLimit(
         "POST",
-        "/openApi/swap/v2/trade/order",
+        ep.ORDER,
         10,
         f"{_TRADE}: Place order",
         CCXT,
         lower=5,
         note="the current page says 10/s, the older export 5/s (trading__place_order)",
     ),
-    RateLimit("DELETE", "/openApi/swap/v2/trade/order", 5, f"{_TRADE}: Cancel Order", CCXT),
-    RateLimit("GET", "/openApi/swap/v2/trade/order", 5, f"{_TRADE}: Query Order details", CCXT),
-    RateLimit(
-        "GET", "/openApi/swap/v2/trade/openOrders", 5, f"{_TRADE}: Current All Open Orders", CCXT
-    ),
+    RateLimit("DELETE", ep.ORDER, 5, f"{_TRADE}: Cancel Order", CCXT),
+    RateLimit("GET", ep.ORDER, 5, f"{_TRADE}: Query Order details", CCXT),
+    RateLimit("GET", ep.OPEN_ORDERS, 5, f"{_TRADE}: Current All Open Orders", CCXT),
     RateLimit(
         "DELETE",
-        "/openApi/swap/v2/trade/allOpenOrders",
+        ep.ALL_OPEN_ORDERS,
         5,
         f"{_TRADE}: Cancel All Open Orders",
         CCXT,
     ),
-    RateLimit("GET", "/openApi/swap/v2/trade/allOrders", 5, f"{_TRADE}: Query Order history", CCXT),
-    RateLimit("GET", "/openApi/swap/v1/trade/fullOrder", 5, f"{_TRADE}: All Orders", CCXT),
+    RateLimit("GET", ep.ALL_ORDERS, 5, f"{_TRADE}: Query Order history", CCXT),
+    RateLimit("GET", ep.FULL_ORDER, 5, f"{_TRADE}: All Orders", CCXT),
     # Read by the plugin through ccxt's implicit method when freqtrade looks for orders it did
     # not place (reconcile.py); ccxt 4.5.90 costs it 1 x 100 ms = 10/s, as the page says.
-    RateLimit(
-        "GET", "/openApi/swap/v2/trade/forceOrders", 10, f"{_TRADE}: User's Force Orders", CCXT
-    ),
+    RateLimit("GET", ep.FORCE_ORDERS, 10, f"{_TRADE}: User's Force Orders", CCXT),
     RateLimit(
         "GET",
-        "/openApi/swap/v2/trade/allFillOrders",
+        ep.ALL_FILL_ORDERS,
         5,
         f"{_TRADE}: Query historical transaction orders",
         CCXT,
     ),
     RateLimit(
         "GET",
-        "/openApi/swap/v2/user/income",
+        ep.INCOME,
         5,
         f"{_ACCOUNT}: Get Account Profit and Loss Fund Flow",
         CCXT,
     ),
-    RateLimit("GET", "/openApi/swap/v3/user/balance", 5, f"{_ACCOUNT}: Query account data", CCXT),
+    RateLimit("GET", ep.BALANCE, 5, f"{_ACCOUNT}: Query account data", CCXT),
 )
 
 

@@ -22,9 +22,9 @@ What BingX needs for that to work:
 - **Forced orders.** Liquidation and ADL orders are served by
   ``GET /openApi/swap/v2/trade/forceOrders`` (page ``get_openapi_swap_v2_trade_forceorders.md``:
   autoCloseType "LIQUIDATION": liquidation order, "ADL": ADL liquidation order). BingX does not
-  say that the order history lists them too, so :meth:`BingxReconcileMixin._fetch_orders` adds
-  the pair's force orders of the same window, parsed by ccxt like any BingX order. A close on
-  bingx.com is an ordinary order and already in the history.
+  say that the order history lists them too, so :class:`ForceOrders` adds, for the adapter's
+  ``_fetch_orders``, the pair's force orders of the same window, parsed by ccxt like any BingX
+  order. A close on bingx.com is an ordinary order and already in the history.
 - **All of them.** The page answers at most 100 rows ("The default value is 50, the maximum
   value is 100") and does not say which ones when more match: the window is read with
   :mod:`freqtrade_bingx.paging`, split while a page is full, down to an hour (a hundred force
@@ -43,22 +43,25 @@ Only live futures send anything; dry-run and spot are freqtrade's own.
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from time import monotonic
 from typing import Any
 
 import ccxt
-from freqtrade.enums import TradingMode
-from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
+from freqtrade.exceptions import InvalidOrderException, TemporaryError
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 
-from freqtrade_bingx import paging
+from freqtrade_bingx import paging, replies
+from freqtrade_bingx.ccxt_errors import CREATE_ORDER, ccxt_to_freqtrade
+from freqtrade_bingx.endpoints import FORCE_ORDERS
+from freqtrade_bingx.errors import translate
+from freqtrade_bingx.refusals import RefusalMemory
+from freqtrade_bingx.transport import BingxError
 
 
 logger = logging.getLogger(__name__)
 
-FORCE_ORDERS = "/openApi/swap/v2/trade/forceOrders"
 # The forceOrders page: autoCloseType "LIQUIDATION": liquidation order, "ADL": ADL liquidation
 # order. Without it BingX returns both, and nothing in a row says which it is.
 AUTO_CLOSE_TYPES = ("LIQUIDATION", "ADL")
@@ -72,10 +75,11 @@ FORCE_ORDERS_PAGING = paging.Paging(
 )
 # freqtrade's _fetch_orders asks from 10 s before ``since``.
 FREQTRADE_SINCE_MARGIN_MS = 10_000
-# A permanent refusal of forceOrders (key without the trading permission, ...) is not sent
-# again for this long: BingX blocks an endpoint after more than 20 failing requests in 8 minutes,
-# and freqtrade looks for the orders on every loop while a position is missing.
-REFUSAL_MEMORY_S = 600.0
+# A permanent refusal of forceOrders (key without the trading permission, ...) is held in the
+# refusal memory (refusals.py) under this key: BingX blocks an endpoint after more than 20
+# failing requests in 8 minutes, and freqtrade looks for the orders on every loop while a
+# position is missing.
+REFUSED = ("force orders",)
 
 RECONCILE_FT_HAS_FUTURES: FtHas = {
     # 7 days: fullOrder's default window and the order history's limit (see the docstring).
@@ -83,48 +87,33 @@ RECONCILE_FT_HAS_FUTURES: FtHas = {
 }
 
 
-class BingxReconcileMixin:
-    """Adds BingX's force orders (liquidation, ADL) to what freqtrade's ``fetch_orders`` sees."""
-
-    _api: Any
-    _config: dict
-    _ft_has: FtHas
-    markets: dict
-    trading_mode: TradingMode
-
-    def __init__(self, *args, **kwargs) -> None:
-        self._force_orders_lock = threading.Lock()
-        self._force_orders_refused_until = 0.0
-        self._force_orders_reported: set[str] = set()
-        super().__init__(*args, **kwargs)
-
-    def _fetch_orders(
-        self, pair: str, since: datetime, params: dict | None = None
-    ) -> list[CcxtOrder]:
-        params = self._order_window(since, params)
-        orders = super()._fetch_orders(pair, since, params=params)
-        if self.trading_mode != TradingMode.FUTURES or self._config["dry_run"]:
-            return orders
-        known = {order["id"] for order in orders}
-        forced = self.fetch_force_orders(pair, since, params.get("until"))
-        return orders + [order for order in forced if order["id"] not in known]
-
-    def _order_window(self, since: datetime, params: dict | None) -> dict:
-        """``params`` with an end time, when ``since`` is further back than one request may
-        reach: freqtrade's loop in ``fetch_orders`` sends only a start."""
-        params = dict(params or {})
-        minutes = self._ft_has.get("fetch_orders_limit_minutes")
-        if minutes is None or "until" in params or self.trading_mode != TradingMode.FUTURES:
-            return params
-        # freqtrade's next step starts (minutes - 1) later; ending there leaves no gap, and the
-        # span, 10 s more, stays within the limit.
-        end = since + timedelta(minutes=minutes - 1)
-        if end < datetime.now(end.tzinfo):
-            params["until"] = int(end.timestamp() * 1000)
+def order_window(since: datetime, params: dict | None, limit_minutes: int | None) -> dict:
+    """``params`` with an end time, when ``since`` is further back than one request may
+    reach (``limit_minutes``): freqtrade's loop in ``fetch_orders`` sends only a start."""
+    params = dict(params or {})
+    if limit_minutes is None or "until" in params:
         return params
+    # freqtrade's next step starts (minutes - 1) later; ending there leaves no gap, and the
+    # span, 10 s more, stays within the limit.
+    end = since + timedelta(minutes=limit_minutes - 1)
+    if end < datetime.now(end.tzinfo):
+        params["until"] = int(end.timestamp() * 1000)
+    return params
 
-    def fetch_force_orders(
-        self, pair: str, since: datetime, until_ms: int | None = None
+
+class ForceOrders:
+    """Reads BingX's force orders (liquidation, ADL) of a pair for freqtrade's ``fetch_orders``."""
+
+    def __init__(self, api: Callable[[], Any], refusals: RefusalMemory) -> None:
+        """``api``: freqtrade's sync ccxt object; ``refusals``: where a refusal is held (for
+        its time, :data:`~freqtrade_bingx.refusals.REFUSAL_MEMORY_S`)."""
+        self._api = api
+        self.refusals = refusals
+        self._lock = threading.Lock()
+        self._reported: set[str] = set()
+
+    def fetch(
+        self, pair: str, market: dict, since: datetime, until_ms: int | None = None
     ) -> list[CcxtOrder]:
         """``pair``'s liquidation and ADL orders from ``since`` (to ``until_ms``, else now), as
         ccxt orders (amounts in contracts, as ccxt gives them; freqtrade's ``_fetch_orders``
@@ -134,32 +123,31 @@ class BingxReconcileMixin:
         found on the order history still count. A window the replies do not let it read raises
         :class:`~freqtrade_bingx.paging.WindowNotRead`, and is then skipped for as long.
         """
-        market = self.markets.get(pair) or {}
-        if not market.get("swap") or self._force_orders_refused():
+        if not market.get("swap") or self.refusals.refused(REFUSED) is not None:
             return []
         start = int(since.timestamp() * 1000) - FREQTRADE_SINCE_MARGIN_MS
-        end = until_ms if until_ms is not None else self._api.milliseconds()
+        end = until_ms if until_ms is not None else self._api().milliseconds()
         orders = []
         for kind in AUTO_CLOSE_TYPES:
-            fetch = self._force_orders_page(market["id"], kind)
+            fetch = self._page(market["id"], kind)
             try:
                 rows = paging.read_window(FORCE_ORDERS_PAGING, fetch, start, end)
-            except _Refused as refused:
-                self._refuse_force_orders(refused.error)
+            except InvalidOrderException as refused:
+                # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
+                self._refuse(refused)
                 return []
             except paging.WindowNotRead as e:
                 # Raised to freqtrade (which logs only "Error finding onexchange order"); not
                 # asked again for a while, so the order history counts on the next loops.
-                self._refuse_force_orders(e)
+                self._refuse(e)
                 raise
             found = self._as_orders(pair, market, [row.row for row in rows])
             self._report(pair, kind, found)
             orders += found
         return orders
 
-    def _force_orders_page(self, symbol: str, kind: str) -> paging.FetchPage["ForceOrderRow"]:
-        """One forceOrders request for a window, its rows checked; :class:`_Refused` if BingX
-        refused it for good."""
+    def _page(self, symbol: str, kind: str) -> paging.FetchPage["ForceOrderRow"]:
+        """One forceOrders request for a window, its rows checked."""
 
         def fetch(start_ms: int, end_ms: int) -> tuple[int, list[ForceOrderRow]]:
             request = {
@@ -169,18 +157,14 @@ class BingxReconcileMixin:
                 "endTime": end_ms,
                 "limit": FORCE_ORDERS_LIMIT,
             }
+            # A refusal and missing funds arrive as themselves: both need a person (see fetch).
+            with ccxt_to_freqtrade(f"read BingX force orders of {symbol}", CREATE_ORDER):
+                reply = self._api().swapV2PrivateGetTradeForceOrders(request)
+            data = reply.get("data") if isinstance(reply, dict) else None
             try:
-                reply = self._api.swapV2PrivateGetTradeForceOrders(request)
-            except ccxt.DDoSProtection as e:
-                raise DDosProtection(e) from e
-            except (ccxt.InvalidOrder, ccxt.InsufficientFunds) as e:
-                # The plugin's error table marks these permanent (ccxt_errors.py): send no more.
-                raise _Refused(e) from e
-            except (ccxt.OperationFailed, ccxt.ExchangeError) as e:
-                raise TemporaryError(f"Could not read BingX force orders of {symbol}: {e}") from e
-            except ccxt.BaseError as e:
-                raise OperationalException(e) from e
-            rows = force_order_rows(reply)
+                rows = replies.force_orders(data)
+            except BingxError as e:
+                raise translate(e, f"read BingX force orders of {symbol}") from e
             return len(rows), [ForceOrderRow.of(row) for row in rows]
 
         return fetch
@@ -188,33 +172,28 @@ class BingxReconcileMixin:
     def _as_orders(self, pair: str, market: dict, rows: list[dict[str, Any]]) -> list[CcxtOrder]:
         """Force order rows as ccxt orders of ``pair``."""
         try:
-            orders = [self._api.parse_order(row, market) for row in rows]
+            orders = [self._api().parse_order(row, market) for row in rows]
         except (ccxt.BaseError, TypeError, ValueError, ArithmeticError) as e:
             raise TemporaryError(f"BingX {FORCE_ORDERS}: an order ccxt cannot read: {e}") from e
         return [order for order in orders if order.get("symbol") == pair]
 
-    def _force_orders_refused(self) -> bool:
-        with self._force_orders_lock:
-            return monotonic() < self._force_orders_refused_until
-
-    def _refuse_force_orders(self, error: Exception) -> None:
-        with self._force_orders_lock:
-            self._force_orders_refused_until = monotonic() + REFUSAL_MEMORY_S
+    def _refuse(self, error: Exception) -> None:
+        self.refusals.remember(REFUSED, error)
         logger.warning(
             "BingX did not list force orders (%s): liquidations are not looked up for %d "
             "minutes. A trade BingX liquidated then closes only once its order shows in the "
             "order history.",
             error,
-            REFUSAL_MEMORY_S // 60,
+            self.refusals.for_s // 60,
         )
 
     def _report(self, pair: str, kind: str, orders: list[CcxtOrder]) -> None:
         """One warning per force order, the first time it is seen."""
         for order in orders:
-            with self._force_orders_lock:
-                if order["id"] in self._force_orders_reported:
+            with self._lock:
+                if order["id"] in self._reported:
                     continue
-                self._force_orders_reported.add(order["id"])
+                self._reported.add(order["id"])
             logger.warning(
                 "BingX closed %s itself (%s): force order %s, %s %s at %s. freqtrade records "
                 "the trade as closed on the exchange at that price.",
@@ -225,14 +204,6 @@ class BingxReconcileMixin:
                 order.get("filled"),
                 order.get("average"),
             )
-
-
-class _Refused(Exception):
-    """BingX refused forceOrders for good (never leaves this module)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 @dataclass(frozen=True)
@@ -246,40 +217,12 @@ class ForceOrderRow:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> "ForceOrderRow":
-        """A row :func:`force_order_rows` checked."""
-        return cls(str(row["orderId"]), _ms(row["time"]) or 0, _ms(row.get("updateTime")), row)
+        """A row :func:`~freqtrade_bingx.replies.force_orders` checked."""
+        time_ms = replies.int64(row["time"]) or 0
+        return cls(str(row["orderId"]), time_ms, replies.int64(row.get("updateTime")), row)
 
     def in_window(self, start_ms: int, end_ms: int) -> bool:
         # The page does not say which of its two times the window applies to: either counts.
         return any(
             t is not None and start_ms <= t <= end_ms for t in (self.time_ms, self.update_ms)
         )
-
-
-def force_order_rows(reply: Any) -> list[dict[str, Any]]:
-    """The order rows of a forceOrders reply, ``{"code": 0, "data": {"orders": [...]}}`` as the
-    page's example shows; anything else is a ``TemporaryError`` naming the endpoint."""
-    data = reply.get("data") if isinstance(reply, dict) else None
-    # No "data" or no "orders" is read as none, as ccxt reads fullOrder's reply
-    # (safe_dict(response, 'data', {}), safe_list(data, 'orders', [])).
-    data = {} if data is None else data
-    rows = data.get("orders") if isinstance(data, dict) else None
-    rows = [] if isinstance(data, dict) and rows is None else rows
-    if not isinstance(rows, list) or not all(_is_order_row(row) for row in rows):
-        raise TemporaryError(f"BingX {FORCE_ORDERS} answered data not shaped as documented")
-    return rows
-
-
-def _is_order_row(row: Any) -> bool:
-    if not isinstance(row, dict) or not isinstance(row.get("symbol"), str):
-        return False
-    return _ms(row.get("orderId")) is not None and _ms(row.get("time")) is not None
-
-
-def _ms(value: Any) -> int | None:
-    """An int64 of the page (an id, a time in ms) sent as a number or as digits; else None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        return int(value)
-    return None

@@ -15,16 +15,20 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from freqtrade_bingx.endpoints import (
+    FORCE_ORDERS,
+    INCOME,
+    LEVERAGE,
+    MARGIN_TYPE,
+    POSITION_MODE,
+    POSITIONS,
+    PREMIUM_INDEX,
+    TIERS,
+)
+from freqtrade_bingx.funding import FUNDING_FEE, FundingPayment
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.transport import BingxBadResponse
 
-
-LEVERAGE = "/openApi/swap/v2/trade/leverage"
-MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
-POSITION_MODE = "/openApi/swap/v1/positionSide/dual"
-POSITIONS = "/openApi/swap/v2/user/positions"
-TIERS = "/openApi/swap/v1/maintMarginRatio"
-PREMIUM_INDEX = "/openApi/swap/v2/quote/premiumIndex"
 
 # BingX writes maintenance rates with six decimals ("0.003300"): anything smaller than one
 # step of that is not a rate BingX sends, and 1 / (2 * rate) of a denormal overflows.
@@ -134,16 +138,81 @@ def tiers(data: Any, symbol: str) -> list[TierRow]:
     for row in check.rows(allow_empty=False):
         if row.get("symbol", symbol) != symbol:
             raise check.bad(f"a tier names another symbol than {symbol}")
-        low = check.number(row, "minPositionVal", minimum=0.0)
-        high = check.number(row, "maxPositionVal", minimum=0.0)
-        ratio = check.number(row, "maintMarginRatio", minimum=MIN_MAINT_MARGIN_RATE)
-        amount = check.number(row, "maintAmount", minimum=0.0)
-        if high <= low:
-            raise check.bad("a tier's maxPositionVal is not above its minPositionVal")
-        if ratio >= 1:
-            raise check.bad("a tier's maintMarginRatio is not below 1")
-        rows.append(TierRow(low, high, ratio, amount))
+        fields = ("minPositionVal", "maxPositionVal", "maintMarginRatio", "maintAmount")
+        tier = TierRow(*(check.number(row, key) for key in fields))
+        problem = tier_problem(tier)
+        if problem:
+            raise check.bad(f"a tier's {problem}")
+        rows.append(tier)
     return rows
+
+
+def tier_problem(tier: TierRow) -> str | None:
+    """What makes one maintenance tier unusable, or None: the one check of a tier's numbers,
+    for BingX's rows and for the plugin's tier cache (``tiers.py``) alike. A
+    ``max_position_value`` of infinity is a tier without an upper bound (the cache's None)."""
+    if tier.min_position_value < 0 or tier.maint_amount < 0:
+        return "position value or maintenance amount is negative"
+    if tier.max_position_value <= tier.min_position_value:
+        return "maximum position value is not above its minimum"
+    if not MIN_MAINT_MARGIN_RATE <= tier.maint_margin_ratio < 1:
+        return f"maintenance margin rate is not from {MIN_MAINT_MARGIN_RATE:g} to below 1"
+    return None
+
+
+def force_orders(data: Any) -> list[dict[str, Any]]:
+    """``GET /openApi/swap/v2/trade/forceOrders``: the order rows, ``{"orders": [...]}`` as the
+    page's example shows, each with a ``symbol``, an ``orderId`` and a ``time`` (int64s, sent as
+    numbers or digits). No ``data`` or no ``orders`` is read as none, as ccxt reads fullOrder's
+    reply (``safe_dict(response, 'data', {})``, ``safe_list(data, 'orders', [])``)."""
+    if data is None:
+        return []
+    rows = _Checker("GET", FORCE_ORDERS, data).mapping().get("orders")
+    if rows is None:
+        return []
+    check = _Checker("GET", FORCE_ORDERS, rows)
+    for row in check.rows(allow_empty=True):
+        if not isinstance(row.get("symbol"), str):
+            raise check.bad("an order's symbol is not a string")
+        for key in ("orderId", "time"):
+            if int64(row.get(key)) is None:
+                raise check.bad(f"an order's {key} is not an int64")
+    return rows
+
+
+def income(data: Any, symbol: str) -> list[FundingPayment]:
+    """``GET /openApi/swap/v2/user/income``: ``symbol``'s funding payments in one reply.
+
+    Rows of another symbol or income type are left out (the request names both); a row that
+    is not shaped as the page documents fails the whole reply. No ``data``: nothing matched.
+    """
+    if data is None:
+        return []
+    check = _Checker("GET", INCOME, data)
+    payments = []
+    for row in check.rows(allow_empty=True):
+        if row.get("symbol") != symbol or row.get("incomeType") != FUNDING_FEE:
+            continue
+        time_ms = finite(row.get("time"))
+        amount = finite(row.get("income"))
+        if time_ms is None or time_ms != int(time_ms) or time_ms <= 0 or amount is None:
+            raise check.bad(
+                f"an income row of {symbol} has no valid time or income: "
+                f"time={row.get('time')!r} income={row.get('income')!r}"
+            )
+        payments.append(FundingPayment(_identity(row, int(time_ms), amount), int(time_ms), amount))
+    return payments
+
+
+def _identity(row: dict[str, Any], time_ms: int, amount: float) -> str:
+    """A payment's ``tranId`` (a string on the page; a whole number is the same identity, as
+    text); without one, its time and amount, the best there is."""
+    tran_id = row.get("tranId")
+    if isinstance(tran_id, int) and not isinstance(tran_id, bool):
+        return str(tran_id)
+    if isinstance(tran_id, str) and tran_id:
+        return tran_id
+    return f"{time_ms}:{amount!r}"
 
 
 def funding_interval_hours(data: Any, symbol: str) -> int | None:
@@ -200,7 +269,7 @@ class _Checker:
         return row[key]
 
     def number(self, row: dict[str, Any], key: str, minimum: float | None = None) -> float:
-        value = _finite(self.field(row, key))
+        value = finite(self.field(row, key))
         if value is None:
             raise self.bad(f"{key} is not a finite number")
         if minimum is not None and value < minimum:
@@ -210,13 +279,22 @@ class _Checker:
     def whole(self, row: dict[str, Any], key: str, *, required: bool = True) -> int | None:
         if not required and row.get(key) in (None, ""):
             return None
-        value = _finite(self.field(row, key))
+        value = finite(self.field(row, key))
         if value is None or value != int(value) or value < 1:
             raise self.bad(f"{key} is not a whole number >= 1")
         return int(value)
 
 
-def _finite(value: Any) -> float | None:
+def int64(value: Any) -> int | None:
+    """An int64 of a page (an id, a time in ms) sent as a number or as digits; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None
+
+
+def finite(value: Any) -> float | None:
     """A JSON number or a numeric string as a finite float; None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None

@@ -21,8 +21,9 @@ from typing import Any
 
 from freqtrade.exceptions import OperationalException
 
+from freqtrade_bingx.endpoints import DEFAULT_RECV_WINDOW_MS
 
-DEFAULT_RECV_WINDOW_MS = 5000
+
 # BingX's pages give no upper bound for recvWindow; they reject requests more than 5 s
 # (signature page) or 30 s (base-info page) old by default. A minute is the bound Binance-style
 # APIs enforce, and a window that long already lets a delayed order through late.

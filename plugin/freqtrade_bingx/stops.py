@@ -43,7 +43,7 @@ public thread, U = not verified without a real account):
 8. When the position is gone, BingX cancels the closing stop orders left on it (L: the
    2026-07-30 report found no orphan order after the stop filled; U otherwise).
 
-So the plugin (``BingxOrdersMixin.fetch_stoploss_order``) reads a stop by its id; when the
+So the plugin (``orders.StopOrders.fetch``) reads a stop by its id; when the
 answer is the executing order, it returns that order's fill under the stop's id; when the id
 is "not found" or the answer is a trigger object without a fill, it looks in ``allOrders``
 from the stop's id on for the order whose ``triggerOrderId`` is the stop.

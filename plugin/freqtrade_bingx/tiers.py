@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from freqtrade_bingx import files
-from freqtrade_bingx.replies import MIN_MAINT_MARGIN_RATE
+from freqtrade_bingx.replies import TierRow, tier_problem
 
 
 logger = logging.getLogger(__name__)
@@ -31,38 +31,25 @@ CACHE_WHAT = "BingX tier cache"
 CACHED_NUMBERS = ("minNotional", "maintenanceMarginRate", "maxLeverage", "maintAmt")
 
 
-def _number(row: dict, key: str) -> float:
-    try:
-        return float(row[key])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"BingX tier row lacks a number in {key!r}: {row!r}") from e
-
-
 def tier_max_leverage(maint_margin_rate: float, pair_max: float) -> float:
     if maint_margin_rate <= 0:
         return float(pair_max)
     return float(max(1, min(int(pair_max), math.floor(1 / (2 * maint_margin_rate)))))
 
 
-def parse_tiers(rows: list[dict[str, Any]], pair_max: float) -> list[dict[str, Any]]:
-    """BingX tier rows -> freqtrade ``LeverageTier`` dicts, lowest tier first.
-
-    :raises ValueError: on a reply freqtrade could not use (empty, a field missing or garbled).
-    """
-    if not rows:
-        raise ValueError("BingX returned no tiers")
-    tiers = []
-    for row in rows:
-        rate = _number(row, "maintMarginRatio")
-        tiers.append(
-            {
-                "minNotional": _number(row, "minPositionVal"),
-                "maxNotional": _number(row, "maxPositionVal"),
-                "maintenanceMarginRate": rate,
-                "maxLeverage": tier_max_leverage(rate, pair_max),
-                "maintAmt": _number(row, "maintAmount"),
-            }
-        )
+def parse_tiers(rows: list[TierRow], pair_max: float) -> list[dict[str, Any]]:
+    """BingX's tier rows, checked by :func:`freqtrade_bingx.replies.tiers`, as freqtrade
+    ``LeverageTier`` dicts, lowest tier first."""
+    tiers = [
+        {
+            "minNotional": row.min_position_value,
+            "maxNotional": row.max_position_value,
+            "maintenanceMarginRate": row.maint_margin_ratio,
+            "maxLeverage": tier_max_leverage(row.maint_margin_ratio, pair_max),
+            "maintAmt": row.maint_amount,
+        }
+        for row in rows
+    ]
     tiers.sort(key=lambda tier: tier["minNotional"])
     return tiers
 
@@ -158,15 +145,15 @@ def _tier_problem(tier: Any) -> str | None:
     missing = [key for key, value in numbers.items() if value is None]
     if missing:
         return f"{', '.join(missing)} not a finite number"
-    if tier.get("maxNotional") is not None and (
-        _finite(tier["maxNotional"]) is None or tier["maxNotional"] <= numbers["minNotional"]
-    ):
-        return "maxNotional is not above minNotional"
-    if not MIN_MAINT_MARGIN_RATE <= numbers["maintenanceMarginRate"] < 1:
-        return f"maintenanceMarginRate is not from {MIN_MAINT_MARGIN_RATE:g} to below 1"
-    if numbers["maxLeverage"] < 1 or numbers["minNotional"] < 0 or numbers["maintAmt"] < 0:
-        return "maxLeverage below 1, or a negative notional or maintenance amount"
-    return None
+    high = math.inf if tier.get("maxNotional") is None else _finite(tier["maxNotional"])
+    if high is None:
+        return "maxNotional not a finite number"
+    if numbers["maxLeverage"] < 1:
+        return "maxLeverage below 1"
+    # The same check as BingX's rows get (replies.py), on the cached form of the tier.
+    return tier_problem(
+        TierRow(numbers["minNotional"], high, numbers["maintenanceMarginRate"], numbers["maintAmt"])
+    )
 
 
 def _finite(value: Any) -> float | None:

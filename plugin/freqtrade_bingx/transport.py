@@ -41,6 +41,7 @@ from freqtrade_bingx.bounded_http import (
     split_timeout,
 )
 from freqtrade_bingx.clock import ServerClock, is_plausible_offset
+from freqtrade_bingx.endpoints import DEFAULT_RECV_WINDOW_MS, SERVER_TIME
 from freqtrade_bingx.rate_limits import client_limits
 from freqtrade_bingx.redact import redact_signatures
 from freqtrade_bingx.throttle import (
@@ -64,8 +65,6 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 # stay within about one deadline of freqtrade's loop (BingX answers in well under a second).
 # Bots taking turns wait a fraction of a second each; only a pile-up of requests is refused.
 BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
-DEFAULT_RECV_WINDOW_MS = 5000
-SERVER_TIME_PATH = "/openApi/swap/v2/server/time"
 
 # Requests per second per endpoint, kept on the client so BingX never has to refuse one:
 # BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
@@ -335,14 +334,14 @@ class BingxTransport:
 
     def _read_offset(self) -> int:
         before = self.now_ms()
-        data = self.request("GET", SERVER_TIME_PATH, signed=False)
+        data = self.request("GET", SERVER_TIME, signed=False)
         after = self.now_ms()
         value = data.get("serverTime") if isinstance(data, dict) else None
         text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
         # int64 milliseconds on BingX's page: not a bool, a float (1e400 reads as inf) or text.
         if not (text.isdigit() and len(text) <= 16):
             raise BingxBadResponse(
-                "server time reply lacks serverTime in ms", method="GET", path=SERVER_TIME_PATH
+                "server time reply lacks serverTime in ms", method="GET", path=SERVER_TIME
             )
         server_ms = int(text)
         offset = server_ms - (before + after) // 2
@@ -351,7 +350,7 @@ class BingxTransport:
                 f"server time {server_ms} is more than a day from this machine's clock: "
                 "not believed",
                 method="GET",
-                path=SERVER_TIME_PATH,
+                path=SERVER_TIME,
             )
         return offset
 
