@@ -22,14 +22,14 @@ from freqtrade.exceptions import InvalidOrderException
 
 from freqtrade_bingx import replies
 from freqtrade_bingx.errors import translate
-from freqtrade_bingx.refusals import RefusalMemory
-from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.transport import (
+from freqtrade_bingx.failures import (
     BingxBadResponse,
     BingxBlocked,
     BingxRejected,
     BingxRequestFailed,
 )
+from freqtrade_bingx.refusals import RefusalMemory
+from freqtrade_bingx.sim import Fault
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH
 
 

@@ -19,7 +19,8 @@ from freqtrade.exceptions import OperationalException, TemporaryError
 
 from freqtrade_bingx.ccxt_errors import CCXT_EXCEPTIONS, ccxt_exception_class
 from freqtrade_bingx.errors import RULES, rule_for, translate
-from freqtrade_bingx.transport import BingxBadResponse, BingxError, BingxRejected, BingxTransport
+from freqtrade_bingx.failures import BingxBadResponse, BingxError, BingxRejected
+from freqtrade_bingx.transport import BingxTransport
 from tests import error_replies
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
 from tests.error_replies import (

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from freqtrade_bingx.errors import is_permanent, translate
+from freqtrade_bingx.failures import BingxRejected
 from freqtrade_bingx.rehearse import (
     REHEARSAL_KEY,
     REHEARSAL_SECRET,
@@ -48,7 +49,7 @@ from freqtrade_bingx.sim.server import (
     ORDER_PATH,
     SERVER_TIME_PATH,
 )
-from freqtrade_bingx.transport import BingxRejected, unblock_time_ms
+from freqtrade_bingx.transport import unblock_time_ms
 
 
 PAIRS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")

@@ -20,15 +20,15 @@ from freqtrade.enums import CandleType
 from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
 
 from freqtrade_bingx import account
-from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.throttle import MAX_BLOCK_S, PLAIN_RATE_LIMIT_BLOCK_S
-from freqtrade_bingx.transport import (
+from freqtrade_bingx.failures import (
     BingxBadResponse,
     BingxBlocked,
     BingxRejected,
     BingxRequestFailed,
-    BingxTransport,
 )
+from freqtrade_bingx.sim import Fault
+from freqtrade_bingx.throttle import MAX_BLOCK_S, PLAIN_RATE_LIMIT_BLOCK_S
+from freqtrade_bingx.transport import BingxTransport
 from tests.clocks import FakeClock
 from tests.configs import config_file, futures_config, trade_config
 from tests.conftest import (

@@ -17,8 +17,9 @@ from freqtrade.exceptions import TemporaryError
 from freqtrade_bingx import cli, files
 from freqtrade_bingx import clock as clock_module
 from freqtrade_bingx.clock import ServerClock
+from freqtrade_bingx.failures import BingxBadResponse
 from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.transport import BingxBadResponse, BingxTransport
+from freqtrade_bingx.transport import BingxTransport
 from tests.clocks import FakeClock
 from tests.conftest import (
     API_KEY,

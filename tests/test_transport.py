@@ -4,6 +4,7 @@ import pytest
 
 from freqtrade_bingx import rate_limits
 from freqtrade_bingx.account_budget import AccountBudget, local_budget
+from freqtrade_bingx.failures import BingxRequestFailed
 from freqtrade_bingx.rate_limits import RATE_LIMITS
 from freqtrade_bingx.throttle import (
     MAX_BLOCK_S,
@@ -15,7 +16,6 @@ from freqtrade_bingx.throttle import (
 )
 from freqtrade_bingx.transport import (
     DEFAULT_RATE_LIMITS,
-    BingxRequestFailed,
     BingxTransport,
     check_base_url,
     sign,

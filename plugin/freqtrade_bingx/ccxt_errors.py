@@ -24,15 +24,10 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 
-from freqtrade_bingx.errors import describe, exception_for
+from freqtrade_bingx.errors import describe, exception_for, is_clock_error
+from freqtrade_bingx.failures import BingxBadResponse, BingxError, BingxRejected
 from freqtrade_bingx.files import decode_json
-from freqtrade_bingx.transport import (
-    BingxBadResponse,
-    BingxError,
-    BingxRejected,
-    is_clock_error,
-    redact_signatures,
-)
+from freqtrade_bingx.transport import redact_signatures
 
 
 class BingxNeedsAttention(ccxt.BaseError):

@@ -30,14 +30,10 @@ import ccxt
 
 from freqtrade_bingx.account_budget import AccountBudget, NoRoomInTime, Ticket
 from freqtrade_bingx.bounded_http import MAX_REPLY_BYTES, BoundedSession, start_lookup
+from freqtrade_bingx.failures import BingxNoRoom
 from freqtrade_bingx.redact import redact
 from freqtrade_bingx.throttle import BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import (
-    BUDGET_WAIT_S,
-    BingxNoRoom,
-    check_base_url,
-    is_loopback_host,
-)
+from freqtrade_bingx.transport import BUDGET_WAIT_S, check_base_url, is_loopback_host
 
 
 class RefusedReplyAsync(aiohttp.ClientConnectionError):

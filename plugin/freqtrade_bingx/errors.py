@@ -41,7 +41,23 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 
-from freqtrade_bingx.transport import TIMESTAMP_TEXT, BingxError, BingxNoRoom
+from freqtrade_bingx.failures import BingxError, BingxNoRoom
+
+
+# Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
+# generic "Invalid parameters" ("Invalid parameters, err:EOF"; since 2025-10 sent as 109400, see
+# BingX's change log) and 100421 also answers "This pair is currently restricted from API
+# trading": only a message about the timestamp ("timestamp is invalid", "Null timestamp or
+# timestamp mismatch") is a clock problem.
+CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
+TIMESTAMP_TEXT = r"timestamp"
+
+
+def is_clock_error(code: int | None, msg: str) -> bool:
+    """True when BingX refused a request's timestamp (not another invalid parameter)."""
+    if code not in CLOCK_ERROR_CODES:
+        return False
+    return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
 class PositionModeMismatch(OperationalException):

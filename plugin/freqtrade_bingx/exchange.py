@@ -92,6 +92,7 @@ from freqtrade_bingx import (
     stops,
     tiers,
 )
+from freqtrade_bingx.failures import BingxSettingError
 from freqtrade_bingx.funding_reads import FundingReader
 from freqtrade_bingx.leverage import AccountSettings, swap_symbol
 from freqtrade_bingx.link import BingxLink, demo_switch
@@ -207,7 +208,7 @@ class BingxAdapter:
         try:
             super().validate_trading_mode_and_margin_mode(*args, **kwargs)
         except ConfigurationError as e:
-            raise settings.BingxSettingError(
+            raise BingxSettingError(
                 f"{e} BingX USDT-M futures take margin_mode isolated or cross."
             ) from None
 

@@ -16,7 +16,7 @@ from freqtrade.util.datetime_helpers import dt_from_ts
 from freqtrade_bingx import endpoints, funding, paging, replies
 from freqtrade_bingx.ccxt_errors import ccxt_to_freqtrade
 from freqtrade_bingx.errors import translate
-from freqtrade_bingx.transport import BingxError
+from freqtrade_bingx.failures import BingxError
 
 
 logger = logging.getLogger(__name__)

@@ -36,10 +36,10 @@ from freqtrade_bingx import account, replies, settings
 from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.confirmed import ConfirmedSettings
 from freqtrade_bingx.errors import PositionModeMismatch
+from freqtrade_bingx.failures import BingxBlocked, BingxError, BingxRejected, BingxSettingError
 from freqtrade_bingx.link import BingxLink
 from freqtrade_bingx.position_mode import PositionMode, PositionSide, position_side
 from freqtrade_bingx.refusals import RefusalMemory
-from freqtrade_bingx.transport import BingxBlocked, BingxError, BingxRejected
 
 
 logger = logging.getLogger(__name__)
@@ -424,7 +424,7 @@ class AccountSettings:
         symbol = self._symbol(pair)
         target = MARGIN_TYPES.get(margin_mode)
         if target is None:  # refused at start-up (validate_trading_mode_and_margin_mode)
-            raise settings.BingxSettingError(
+            raise BingxSettingError(
                 f"BingX futures support margin_mode isolated or cross, not {margin_mode!r}"
             )
         memory = self.margin_type_confirmed

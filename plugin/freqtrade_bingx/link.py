@@ -22,15 +22,11 @@ from freqtrade_bingx.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.clock import ServerClock
 from freqtrade_bingx.endpoints import LEVERAGE
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.failures import RATE_LIMIT_CODE, BingxError, BingxSettingError
 from freqtrade_bingx.rate_limits import client_limits
 from freqtrade_bingx.replies import finite
 from freqtrade_bingx.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
-from freqtrade_bingx.transport import (
-    DEFAULT_RATE_LIMITS,
-    RATE_LIMIT_CODE,
-    BingxError,
-    BingxTransport,
-)
+from freqtrade_bingx.transport import DEFAULT_RATE_LIMITS, BingxTransport
 
 
 logger = logging.getLogger(__name__)
@@ -59,7 +55,7 @@ def demo_switch(exchange_config: dict[str, Any], futures: bool) -> tuple[dict[st
         # BingX's demo (VST) host serves USDT-M perpetual swaps only (ccxt loads nothing
         # else there). Refused here, before any ccxt object exists, so a spot config with
         # demo_trading can never fall through to the live host, which takes the same keys.
-        raise settings.BingxSettingError(
+        raise BingxSettingError(
             "BingX's demo account (VST) trades USDT-M perpetual futures only: set "
             "trading_mode to futures, or use dry_run for spot"
         )
@@ -201,7 +197,7 @@ class BingxLink:
         try:
             ccxt_guard.check_urls(api)
         except ValueError as e:
-            raise settings.BingxSettingError(f"BingX: {e}") from None
+            raise BingxSettingError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
         ccxt_guard.share_account_budget(api, sync, self.shared_budget, self.blocks)

@@ -52,11 +52,11 @@ from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 from freqtrade_bingx import account
 from freqtrade_bingx.endpoints import API_PERMISSIONS, OPEN_ORDERS, ORDER_TEST
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.failures import BingxError
 from freqtrade_bingx.leverage import MARGIN_TYPES, swap_symbol
 from freqtrade_bingx.position_mode import PositionMode
 from freqtrade_bingx.refusals import UNTIL_CLEARED, RefusalMemory
 from freqtrade_bingx.settings import POSITION_MODES
-from freqtrade_bingx.transport import BingxError
 
 
 logger = logging.getLogger(__name__)

@@ -56,8 +56,8 @@ from freqtrade_bingx import paging, replies
 from freqtrade_bingx.ccxt_errors import CREATE_ORDER, ccxt_to_freqtrade
 from freqtrade_bingx.endpoints import FORCE_ORDERS
 from freqtrade_bingx.errors import translate
+from freqtrade_bingx.failures import BingxError
 from freqtrade_bingx.refusals import RefusalMemory
-from freqtrade_bingx.transport import BingxError
 
 
 logger = logging.getLogger(__name__)

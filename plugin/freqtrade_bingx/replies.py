@@ -3,7 +3,7 @@
 The transport hands back the envelope's ``data`` once ``code`` is 0; nothing guarantees that
 ``data`` has the shape the endpoint's page promises. One function per endpoint turns ``data``
 into clean, typed values or raises :class:`BingxBadData`, which names the endpoint and, like
-every :class:`~freqtrade_bingx.transport.BingxBadResponse`, becomes freqtrade's
+every :class:`~freqtrade_bingx.failures.BingxBadResponse`, becomes freqtrade's
 ``TemporaryError``. No other Python exception leaves this module.
 
 Shapes come from BingX's endpoint pages (``GET /openApi/swap/v1/positionSide/dual`` and so
@@ -25,9 +25,9 @@ from freqtrade_bingx.endpoints import (
     PREMIUM_INDEX,
     TIERS,
 )
+from freqtrade_bingx.failures import BingxBadResponse
 from freqtrade_bingx.funding import FUNDING_FEE, FundingPayment
 from freqtrade_bingx.position_mode import PositionMode
-from freqtrade_bingx.transport import BingxBadResponse
 
 
 # BingX writes maintenance rates with six decimals ("0.003300"): anything smaller than one

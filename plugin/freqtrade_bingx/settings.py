@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from freqtrade.exceptions import OperationalException
-
 from freqtrade_bingx.endpoints import DEFAULT_RECV_WINDOW_MS
+from freqtrade_bingx.failures import BingxSettingError
 
 
 # BingX's pages give no upper bound for recvWindow; they reject requests more than 5 s
@@ -38,14 +37,6 @@ POSITION_MODES = ("auto", "one_way", "hedge")
 LEVERAGE_CHECKS = ("shared", "read_before_entry")
 # freqtrade hands ccxt the first of these that is present (Exchange._init_ccxt).
 KEY_NAMES = ("api_key", "apiKey", "key")
-
-
-class BingxSettingError(OperationalException):
-    """The plugin refuses to start with this config (freqtrade exits with code 2).
-
-    Every start-up refusal of the plugin raises this class, with one line naming the setting,
-    the value (never a key or secret) and what is allowed.
-    """
 
 
 @dataclass(frozen=True)

@@ -422,7 +422,6 @@ class _Connections:
             found[1].add(id(store))
             return found
 
-
     def release(self, conn: sqlite3.Connection, store: object) -> None:
         with self._lock:
             for key, (open_conn, users, _configured) in list(self._open.items()):

@@ -64,7 +64,7 @@ from typing import Any
 
 from freqtrade.enums import PriceType
 
-from freqtrade_bingx.settings import BingxSettingError
+from freqtrade_bingx.failures import BingxSettingError
 
 
 logger = logging.getLogger(__name__)

@@ -7,15 +7,7 @@ else this bot's own, in memory: one of the two, never both) -> add ``timestamp``
 the whole request and a cap on the reply's size -> check the HTTP status -> unpack the
 ``{code, msg, data}`` envelope (and note a block BingX announces in it).
 
-Exceptions (all carry method, path, and where known the BingX code, msg and HTTP status;
-none carries the key, the secret, a signature or a signed URL)::
-
-    BingxError
-     +-- BingxRequestFailed   no answer: deadline passed, reply too large, refused or reset
-     +-- BingxBadResponse     an answer that is not a BingX envelope: HTTP 4xx/5xx, not JSON
-     +-- BingxRejected        an envelope with a non-zero ``code``
-     +-- BingxBlocked         refused locally: BingX blocked this endpoint until ``until_ms``
-     +-- BingxNoRoom          refused locally: no room in the account's shared budget in time
+It raises the exceptions of :mod:`freqtrade_bingx.failures` (their tree is drawn there).
 """
 
 import hashlib
@@ -42,6 +34,16 @@ from freqtrade_bingx.bounded_http import (
 )
 from freqtrade_bingx.clock import ServerClock, is_plausible_offset
 from freqtrade_bingx.endpoints import DEFAULT_RECV_WINDOW_MS, SERVER_TIME
+from freqtrade_bingx.errors import is_clock_error
+from freqtrade_bingx.failures import (
+    RATE_LIMIT_CODE,
+    BingxBadResponse,
+    BingxBlocked,
+    BingxError,
+    BingxNoRoom,
+    BingxRejected,
+    BingxRequestFailed,
+)
 from freqtrade_bingx.rate_limits import client_limits
 from freqtrade_bingx.redact import redact_signatures
 from freqtrade_bingx.throttle import (
@@ -70,86 +72,9 @@ BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
 # BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
 DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = client_limits()
 
-RATE_LIMIT_CODE = 100410
-# Codes after which our clock offset is suspect: re-read the server time. 80014 is BingX's
-# generic "Invalid parameters" ("Invalid parameters, err:EOF"; since 2025-10 sent as 109400, see
-# BingX's change log) and 100421 also answers "This pair is currently restricted from API
-# trading": only a message about the timestamp ("timestamp is invalid", "Null timestamp or
-# timestamp mismatch") is a clock problem.
-CLOCK_ERROR_CODES = frozenset({80014, 100421, 109400})
-TIMESTAMP_TEXT = r"timestamp"
 # Characters urlencode() leaves as they are; BingX's parameters (symbols, sides, numbers, times)
 # are almost always made of these alone, and quoting them one by one cost more than the HMAC.
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*")
-
-
-class BingxError(Exception):
-    def __init__(
-        self,
-        reason: str,
-        *,
-        method: str,
-        path: str,
-        code: int | None = None,
-        msg: str = "",
-        http_status: int | None = None,
-    ) -> None:
-        self.reason = reason
-        self.method = method
-        self.path = path
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        parts = [f"BingX {self.method} {self.path}: {self.reason}"]
-        if self.http_status is not None:
-            parts.append(f"HTTP {self.http_status}")
-        if self.code is not None:
-            parts.append(f"code {self.code}")
-        if self.msg:
-            parts.append(f"msg {self.msg!r}")
-        return ", ".join(parts)
-
-
-class BingxRequestFailed(BingxError):
-    """No usable answer. The request may or may not have reached BingX."""
-
-
-class BingxBadResponse(BingxError):
-    """BingX (or something in front of it) answered with something that is not an envelope."""
-
-
-class BingxRejected(BingxError):
-    """BingX answered with a non-zero ``code``."""
-
-
-class BingxBlocked(BingxError):
-    """Not sent: BingX said this endpoint is blocked until ``until_ms``."""
-
-    def __init__(self, *, method: str, path: str, until_ms: int, msg: str = "") -> None:
-        self.until_ms = until_ms
-        super().__init__(
-            f"endpoint blocked by BingX until {until_ms} (epoch ms), request not sent",
-            method=method,
-            path=path,
-            code=RATE_LIMIT_CODE,
-            msg=msg,
-        )
-
-
-class BingxNoRoom(BingxError):
-    """Not sent: the account's rate budget, shared with the other bots on it, had no room for
-    the request within :data:`BUDGET_WAIT_S`."""
-
-    def __init__(self, *, method: str, path: str, waited_s: float) -> None:
-        super().__init__(
-            f"no room in this BingX account's rate budget (shared with the other bots on it) "
-            f"within {waited_s:g} s, request not sent",
-            method=method,
-            path=path,
-        )
 
 
 def sign(secret: str, payload: str) -> str:
@@ -179,13 +104,6 @@ def check_base_url(base_url: str) -> None:
         f"Refusing to send BingX credentials to {parts.scheme}://{parts.hostname}: "
         "use https (plain http is only allowed to 127.0.0.1/localhost)"
     )
-
-
-def is_clock_error(code: int | None, msg: str) -> bool:
-    """True when BingX refused a request's timestamp (not another invalid parameter)."""
-    if code not in CLOCK_ERROR_CODES:
-        return False
-    return re.search(TIMESTAMP_TEXT, msg or "", re.IGNORECASE) is not None
 
 
 class BingxTransport:
