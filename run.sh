@@ -39,7 +39,7 @@ rm -rf build
 
 case "${1:-main}" in
     main)
-        exec "$VENV/bin/python" -m freqtrade_bingx.demo --configs configs --strategies strategies
+        exec "$VENV/bin/python" -m freqtrade_bingx.tools.demo --configs configs --strategies strategies
         ;;
     test)
         "$VENV/bin/python" -m ruff check .

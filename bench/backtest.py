@@ -1,6 +1,6 @@
 """freqtrade's backtesting loop with the plugin vs with the plugin's per-call additions off.
 
-Set-up, once: the shipped synthetic sample data (``freqtrade_bingx.sample_data``) in a
+Set-up, once: the shipped synthetic sample data (``freqtrade_bingx.tools.sample_data``) in a
 temporary ``user_data``, and the markets snapshot and leverage-tier cache saved from the fake
 BingX (``freqtrade-bingx save-offline``), as the main job and tests/test_backtest_offline.py
 do. Then one in-process freqtrade ``Backtesting`` object (``configs/backtest.json``, offline:
@@ -51,8 +51,8 @@ def backtesting(user_data: Path, strategies: list[str]):
     from freqtrade.enums import RunMode
     from freqtrade.optimize.backtesting import Backtesting
 
-    from freqtrade_bingx.demo import TIMERANGE
     from freqtrade_bingx.sim import CCXT_URL_SECTIONS
+    from freqtrade_bingx.tools.demo import TIMERANGE
 
     offline = user_data.parent / "offline.json"
     url = _closed_loopback_url()
@@ -121,7 +121,7 @@ def measure(runs: int, strategies: tuple[str, ...]) -> dict:
     }
     if impls["plugin"] is impls["stock"]:
         raise RuntimeError("the plugin no longer overrides dry_run_liquidation_price")
-    from freqtrade_bingx.demo import prepare_offline
+    from freqtrade_bingx.tools.demo import prepare_offline
 
     with tempfile.TemporaryDirectory(prefix="ftbx-backtest-") as tmp:
         quiet_logs()

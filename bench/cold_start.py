@@ -4,7 +4,7 @@ BingX lists about 600 USDT-M swaps and sends leverage tiers one signed request p
 the account's maximum leverage, two), each endpoint 5 requests/s. Loading them all before the
 first loop takes two minutes or more; the plugin loads the pairs the bot uses, on first use.
 
-Each run is a real ``freqtrade trade`` process (``freqtrade_bingx.rehearse``: the shipped live
+Each run is a real ``freqtrade trade`` process (``freqtrade_bingx.tools.rehearse``: the shipped live
 config, the fake BingX on 127.0.0.1 with 600 contracts, the rehearsal strategy, which enters
 within its first loop, ``max_open_trades`` 3) with ``VolumePairList`` (10 pairs by quote
 volume) over every swap and an empty ``pair_whitelist``:
@@ -55,7 +55,7 @@ def _pair(symbol: str) -> str:
 
 def write_full_cache(rehearsal, contracts: list[dict]) -> None:
     """The tier cache a full load would have left: every pair, at the account's maximum."""
-    from freqtrade_bingx import tiers
+    from freqtrade_bingx.bingx import tiers
     from freqtrade_bingx.sim.accounts import default_max_leverage, leverage_tiers
 
     cached = {}
@@ -76,8 +76,8 @@ def _marker_time(rehearsal, marker: str = MARKER) -> datetime | None:
 
 
 def one_start(warm: bool) -> dict:
-    from freqtrade_bingx.rehearse import Rehearsal
     from freqtrade_bingx.sim import many_contracts
+    from freqtrade_bingx.tools.rehearse import Rehearsal
 
     contracts = many_contracts(SWAPS)
     rehearsal = Rehearsal(
@@ -138,7 +138,7 @@ def main(runs: int = RUNS) -> list[dict]:
             f"{cold_after - warm_after:+.1f} s); {orders:.0f} order POSTs per run",
             "target": f"within {TARGET_S:.0f} s of the warm start: {verdict}",
             "how": (
-                "Real `freqtrade trade` processes (`freqtrade_bingx.rehearse`: shipped live "
+                "Real `freqtrade trade` processes (`freqtrade_bingx.tools.rehearse`: shipped live "
                 f"config, rehearsal strategy, max_open_trades 3) against the fake BingX with "
                 f"{SWAPS} USDT-M contracts (`sim.many_contracts`), `VolumePairList` "
                 "(10 by quote volume) and an empty whitelist; cold = fresh user_data, warm = "

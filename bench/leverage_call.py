@@ -99,7 +99,7 @@ BENCH_PER_S = 100_000
 
 
 def plugin_client(exchange, *, shared_budget: bool = True, state_file: bool = True):
-    from freqtrade_bingx.account_budget import Rate
+    from freqtrade_bingx.state.account_budget import Rate
 
     transport = exchange.bingx
     # The bot's own budget holds a request only when the shared one cannot: taken off here.

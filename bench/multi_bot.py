@@ -153,7 +153,7 @@ def _order_row() -> dict:
 
 def per_entry() -> dict[str, Counter]:
     """Requests per entry in steady state, per case."""
-    from freqtrade_bingx.rate_limits import page_limits
+    from freqtrade_bingx.bingx.rate_limits import page_limits
     from freqtrade_bingx.sim import FakeBingx
 
     cases = {

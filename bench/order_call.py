@@ -45,8 +45,8 @@ UNLIMITED_PER_S = 100_000
 
 def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, float]]]:
     """(wall, client-thread CPU) seconds per call for each client, interleaved call by call."""
-    from freqtrade_bingx.account_budget import Rate
     from freqtrade_bingx.sim import FakeBingx
+    from freqtrade_bingx.state.account_budget import Rate
 
     quiet_logs()
     with (

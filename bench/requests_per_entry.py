@@ -76,7 +76,7 @@ def real_changes(entries: list[tuple[str, int, str]]) -> tuple[int, int]:
 
 
 def _server(n_pairs: int):
-    from freqtrade_bingx.rate_limits import page_limits
+    from freqtrade_bingx.bingx.rate_limits import page_limits
     from freqtrade_bingx.sim import FakeBingx
 
     no_limits = dict.fromkeys(page_limits(), None)

@@ -108,7 +108,7 @@ def measure(runs: int = 3) -> dict[float, list[dict]]:
 
 
 def main(runs: int = 3) -> list[dict]:
-    from freqtrade_bingx.transport import DEFAULT_RATE_LIMITS
+    from freqtrade_bingx.net.transport import DEFAULT_RATE_LIMITS
 
     client_lev = DEFAULT_RATE_LIMITS[("POST", LEVERAGE_PATH)]
     client_margin = DEFAULT_RATE_LIMITS[("POST", MARGIN_PATH)]

@@ -4,7 +4,7 @@ fixed 3x leverage.
 
 This is an example of the plugin's moving parts (futures, shorting, the leverage callback,
 stop loss on the exchange), not trading advice: its parameters were not optimised and it
-has only been run on the plugin's SYNTHETIC sample data (freqtrade_bingx.sample_data).
+has only been run on the plugin's SYNTHETIC sample data (freqtrade_bingx.tools.sample_data).
 Indicators are computed with pandas only, so it needs neither TA-Lib nor pandas_ta.
 """
 

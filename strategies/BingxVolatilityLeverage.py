@@ -9,7 +9,7 @@ whatever the pair's volatility.
 
 This is an example of the plugin's moving parts, not trading advice: its parameters were
 not optimised and it has only been run on the plugin's SYNTHETIC sample data
-(freqtrade_bingx.sample_data). Indicators are computed with pandas only.
+(freqtrade_bingx.tools.sample_data). Indicators are computed with pandas only.
 """
 
 import logging

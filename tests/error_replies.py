@@ -34,7 +34,7 @@ from typing import Any
 import freqtrade.exceptions as ft
 import pytest
 
-from freqtrade_bingx.errors import PositionModeMismatch
+from freqtrade_bingx.bingx.errors import PositionModeMismatch
 from freqtrade_bingx.sim import FakeBingx, Fault
 from tests.configs import API_KEY, API_SECRET, futures_config
 

@@ -6,7 +6,7 @@ import pytest
 from freqtrade.exceptions import OperationalException, TemporaryError
 from freqtrade.exchange import Exchange
 
-from freqtrade_bingx import account_modes
+from freqtrade_bingx.adapter import account_modes
 
 
 ASSET_MODE_PATH = "/openApi/swap/v1/trade/assetMode"

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx import tiers
-from freqtrade_bingx.demo import (
+from freqtrade_bingx.bingx import tiers
+from freqtrade_bingx.bingx.liquidation import liquidation_price
+from freqtrade_bingx.tools.demo import (
     STRATEGIES,
     TIMERANGE,
     out_of_reach_backtest_config,
     prepare_offline,
 )
-from freqtrade_bingx.liquidation import liquidation_price
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from freqtrade.exceptions import DDosProtection
 
-from freqtrade_bingx import account_budget
-from freqtrade_bingx.account_budget import AccountBudget
-from freqtrade_bingx.transport import BUDGET_WAIT_S
+from freqtrade_bingx.net.transport import BUDGET_WAIT_S
+from freqtrade_bingx.state import account_budget
+from freqtrade_bingx.state.account_budget import AccountBudget
 from tests.clocks import FakeClock
 
 
@@ -155,7 +155,7 @@ def test_an_unusable_budget_leaves_ccxt_sending_as_before(
     path = exchange.bingx.budget.path
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
     fake_bingx.clear_requests()
 
     _buy(exchange)
@@ -182,7 +182,7 @@ def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
             [(f"POST {ORDER}", "not a time", f"damaged-{n}") for n in range(20)],
         )
     other.close()
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
     fake_bingx.clear_requests()
 
     _buy(exchange)

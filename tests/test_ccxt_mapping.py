@@ -16,7 +16,7 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 
-from freqtrade_bingx.ccxt_errors import (
+from freqtrade_bingx.net.ccxt_errors import (
     CREATE_ORDER,
     FETCH_ORDER,
     OTHERS,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx import cli
 from freqtrade_bingx.sim import Fault
+from freqtrade_bingx.tools import cli
 from tests import configs
 from tests.configs import API_SECRET, CONFIGS
 from tests.conftest import LEVERAGE_PATH, run_console_script
@@ -168,8 +168,8 @@ def test_console_script_is_installed_and_runs(fake_bingx, config_file):
 
 
 def test_the_main_jobs_local_account_keeps_its_state_in_the_work_folder(tmp_path, capsys):
-    from freqtrade_bingx import demo
     from freqtrade_bingx.sim import FakeBingx
+    from freqtrade_bingx.tools import demo
 
     (tmp_path / "user_data").mkdir()
     with FakeBingx(accounts={demo.DEMO_KEY: demo.DEMO_SECRET}) as server:

@@ -20,15 +20,15 @@ import pytest
 from freqtrade.enums import MarginMode
 from freqtrade.exceptions import InvalidOrderException
 
-from freqtrade_bingx import replies
-from freqtrade_bingx.errors import translate
-from freqtrade_bingx.failures import (
+from freqtrade_bingx.adapter.refusals import RefusalMemory
+from freqtrade_bingx.bingx import replies
+from freqtrade_bingx.bingx.errors import translate
+from freqtrade_bingx.bingx.failures import (
     BingxBadResponse,
     BingxBlocked,
     BingxRejected,
     BingxRequestFailed,
 )
-from freqtrade_bingx.refusals import RefusalMemory
 from freqtrade_bingx.sim import Fault
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH
 
@@ -289,7 +289,7 @@ REQUEST = {"method": "POST", "path": LEVERAGE_PATH}
     ids=["timeout", "HTTP 502", "busy", "100410", "HTTP 429", "blocked", "101209", "wrong side"],
 )
 def test_which_failed_requests_may_still_change_the_account(error, may_land):
-    from freqtrade_bingx.leverage import _may_have_landed
+    from freqtrade_bingx.adapter.leverage import _may_have_landed
 
     try:
         raise translate(error, "set leverage") from error

@@ -17,10 +17,10 @@ import ccxt
 import pytest
 from freqtrade.exceptions import OperationalException, TemporaryError
 
-from freqtrade_bingx.ccxt_errors import CCXT_EXCEPTIONS, ccxt_exception_class
-from freqtrade_bingx.errors import RULES, rule_for, translate
-from freqtrade_bingx.failures import BingxBadResponse, BingxError, BingxRejected
-from freqtrade_bingx.transport import BingxTransport
+from freqtrade_bingx.bingx.errors import RULES, rule_for, translate
+from freqtrade_bingx.bingx.failures import BingxBadResponse, BingxError, BingxRejected
+from freqtrade_bingx.net.ccxt_errors import CCXT_EXCEPTIONS, ccxt_exception_class
+from freqtrade_bingx.net.transport import BingxTransport
 from tests import error_replies
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
 from tests.error_replies import (

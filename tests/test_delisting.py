@@ -6,7 +6,7 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.plugins.pairlistmanager import PairListManager
 
-from freqtrade_bingx.delisting import stop_time_ms
+from freqtrade_bingx.bingx.delisting import stop_time_ms
 
 
 DAY_MS = 24 * 3600 * 1000

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx.rehearse import REHEARSAL_KEY, REHEARSAL_SECRET, Rehearsal
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import (
     CONTRACTS_PATH,
@@ -24,6 +23,7 @@ from freqtrade_bingx.sim.server import (
     LEVERAGE_PATH,
     ORDER_PATH,
 )
+from freqtrade_bingx.tools.rehearse import REHEARSAL_KEY, REHEARSAL_SECRET, Rehearsal
 
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

@@ -16,7 +16,7 @@ Five sessions run side by side (at most three at once), each with a schedule of 
   already crossed); freqtrade must exit the trade rather than leave it without a stop.
 
 Every assertion reads the exchange's request ledger, its positions, or freqtrade's database
-and log. The promises come from the plugin's error table (``freqtrade_bingx/errors.py``).
+and log. The promises come from the plugin's error table (``freqtrade_bingx/bingx/errors.py``).
 """
 
 from __future__ import annotations
@@ -31,15 +31,9 @@ from typing import Any
 
 import pytest
 
-from freqtrade_bingx.errors import is_permanent, translate
-from freqtrade_bingx.failures import BingxRejected
-from freqtrade_bingx.rehearse import (
-    REHEARSAL_KEY,
-    REHEARSAL_SECRET,
-    Rehearsal,
-    classify_order,
-    swap_symbol,
-)
+from freqtrade_bingx.bingx.errors import is_permanent, translate
+from freqtrade_bingx.bingx.failures import BingxRejected
+from freqtrade_bingx.net.transport import unblock_time_ms
 from freqtrade_bingx.sim import FakeBingx, Fault, RequestRecord, default_contracts, make_contract
 from freqtrade_bingx.sim.server import (
     DEPTH_PATH,
@@ -49,7 +43,13 @@ from freqtrade_bingx.sim.server import (
     ORDER_PATH,
     SERVER_TIME_PATH,
 )
-from freqtrade_bingx.transport import unblock_time_ms
+from freqtrade_bingx.tools.rehearse import (
+    REHEARSAL_KEY,
+    REHEARSAL_SECRET,
+    Rehearsal,
+    classify_order,
+    swap_symbol,
+)
 
 
 PAIRS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx.rehearse import REHEARSAL_KEY, Rehearsal
+from freqtrade_bingx.tools.rehearse import REHEARSAL_KEY, Rehearsal
 
 
 PAIR = "BTC/USDT:USDT"

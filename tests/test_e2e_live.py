@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 
-from freqtrade_bingx.rehearse import (
+from freqtrade_bingx.sim import Fault, RequestRecord
+from freqtrade_bingx.sim.server import LEVERAGE_PATH, MARGIN_TYPE_PATH, ORDER_PATH
+from freqtrade_bingx.sim.strategies.rehearsal_strategy import BingxRehearsal
+from freqtrade_bingx.tools.rehearse import (
     REHEARSAL_KEY,
     REHEARSAL_SECRET,
     Rehearsal,
@@ -29,9 +32,6 @@ from freqtrade_bingx.rehearse import (
     reconcile,
     swap_symbol,
 )
-from freqtrade_bingx.sim import Fault, RequestRecord
-from freqtrade_bingx.sim.server import LEVERAGE_PATH, MARGIN_TYPE_PATH, ORDER_PATH
-from freqtrade_bingx.sim.strategies.rehearsal_strategy import BingxRehearsal
 
 
 # Long enough for three rounds of trades (BTC long, short, long) at ~18 s a round.

@@ -1,7 +1,8 @@
 """A stop on the exchange triggers during a real ``freqtrade trade`` session.
 
 The fake BingX runs in one-way mode with BTC only and answers a triggered stop's id with
-"order does not exist", the worst case reported for BingX (freqtrade_bingx.stops). Once freqtrade
+"order does not exist", the worst case reported for BingX (freqtrade_bingx.bingx.stops). Once
+freqtrade
 has its first trade protected by a stop, the test drives the mark and last price through it.
 freqtrade must close the trade at the price of the order that executed the stop, with exit
 reason ``stoploss_on_exchange``, and create no second stop for a position that is gone.
@@ -12,9 +13,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from freqtrade_bingx.rehearse import REHEARSAL_KEY, Rehearsal
 from freqtrade_bingx.sim.orders import QUERY_NOT_FOUND
 from freqtrade_bingx.sim.server import ORDER_PATH
+from freqtrade_bingx.tools.rehearse import REHEARSAL_KEY, Rehearsal
 
 
 PAIR = "BTC/USDT:USDT"

@@ -17,7 +17,7 @@ from freqtrade.exceptions import (
     InvalidOrderException,
 )
 
-from freqtrade_bingx.refusals import REFUSAL_MEMORY_S
+from freqtrade_bingx.adapter.refusals import REFUSAL_MEMORY_S
 from freqtrade_bingx.sim import Fault
 from tests.conftest import API_KEY, API_SECRET, LEVERAGE_PATH, TIME_PATH
 from tests.error_replies import DISABLED_PERIOD, LEVERAGE, PAIR, REPLIES, outcome, sends

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 from freqtrade.exceptions import InvalidOrderException, RetryableOrderError
 
-from freqtrade_bingx.errors import PositionModeMismatch
+from freqtrade_bingx.bingx.errors import PositionModeMismatch
 from freqtrade_bingx.sim import Fault
 from tests import error_replies
 from tests.conftest import MODE_PATH, TIME_PATH

@@ -12,7 +12,7 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
-from freqtrade_bingx import markets_cache, tiers
+from freqtrade_bingx.bingx import markets_cache, tiers
 from tests.conftest import futures_config
 
 
@@ -66,7 +66,7 @@ def test_a_full_disk_is_logged_and_leaves_nothing_behind(make_exchange, tmp_path
 WRITER = """
 import sys
 from pathlib import Path
-from freqtrade_bingx import markets_cache
+from freqtrade_bingx.bingx import markets_cache
 path, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 market = {"id": "BTC-USDT", "symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT",
           "type": "swap", "spot": False, "swap": True, "future": False, "option": False,

@@ -10,7 +10,7 @@ import pytest
 from freqtrade.exceptions import TemporaryError
 from freqtrade.persistence import Trade
 
-from freqtrade_bingx import funding, paging
+from freqtrade_bingx.bingx import funding, paging
 from freqtrade_bingx.sim import Fault
 
 

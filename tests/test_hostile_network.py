@@ -19,16 +19,16 @@ import pytest
 from freqtrade.enums import CandleType
 from freqtrade.exceptions import DDosProtection, OperationalException, TemporaryError
 
-from freqtrade_bingx import account
-from freqtrade_bingx.failures import (
+from freqtrade_bingx.bingx.failures import (
     BingxBadResponse,
     BingxBlocked,
     BingxRejected,
     BingxRequestFailed,
 )
+from freqtrade_bingx.net import account
+from freqtrade_bingx.net.throttle import MAX_BLOCK_S, PLAIN_RATE_LIMIT_BLOCK_S
+from freqtrade_bingx.net.transport import BingxTransport
 from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.throttle import MAX_BLOCK_S, PLAIN_RATE_LIMIT_BLOCK_S
-from freqtrade_bingx.transport import BingxTransport
 from tests.clocks import FakeClock
 from tests.configs import config_file, futures_config, trade_config
 from tests.conftest import (
@@ -132,7 +132,7 @@ def test_ccxt_async_name_look_ups_leave_the_event_loop_free(make_exchange, monke
     import socket
     from functools import partial
 
-    from freqtrade_bingx import bounded_http
+    from freqtrade_bingx.net import bounded_http
 
     exchange = make_exchange()
     answer = threading.Event()
@@ -511,7 +511,7 @@ def test_a_proxy_url_over_https_or_to_loopback_is_allowed(fake_bingx, url):
     ],
 )
 def test_every_ccxt_url_section_is_checked(section, url, refused):
-    from freqtrade_bingx import ccxt_guard
+    from freqtrade_bingx.net import ccxt_guard
 
     api = ccxt.bingx()
     api.urls["api"][section] = url
@@ -527,7 +527,7 @@ def test_every_ccxt_url_section_is_checked(section, url, refused):
 
 
 def test_records_of_any_logger_and_their_tracebacks_are_scrubbed(caplog):
-    from freqtrade_bingx import redact
+    from freqtrade_bingx.net import redact
 
     key, signature, encoded = "k" * 64, "ab" * 32, "cd" * 32
     redact.install()

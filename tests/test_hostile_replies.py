@@ -14,12 +14,13 @@ import pytest
 from freqtrade.enums import MarginMode
 from freqtrade.exceptions import TemporaryError
 
-from freqtrade_bingx import cli, files
-from freqtrade_bingx import clock as clock_module
-from freqtrade_bingx.clock import ServerClock
-from freqtrade_bingx.failures import BingxBadResponse
+from freqtrade_bingx.base import files
+from freqtrade_bingx.bingx.failures import BingxBadResponse
+from freqtrade_bingx.net import clock as clock_module
+from freqtrade_bingx.net.clock import ServerClock
+from freqtrade_bingx.net.transport import BingxTransport
 from freqtrade_bingx.sim import Fault
-from freqtrade_bingx.transport import BingxTransport
+from freqtrade_bingx.tools import cli
 from tests.clocks import FakeClock
 from tests.conftest import (
     API_KEY,

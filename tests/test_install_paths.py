@@ -138,7 +138,7 @@ def test_a_fresh_interpreter_resolves_the_plugins_bingx(user_install):
     assert Path(seen["user_site"]) == user_install["user_site"]
     assert seen["pth_ran"] and seen["armed"]
     assert Path(seen["plugin_file"]).is_relative_to(user_install["user_site"])
-    assert seen["class"] == "freqtrade_bingx.exchange.Bingx"
+    assert seen["class"] == "freqtrade_bingx.adapter.exchange.Bingx"
 
 
 def test_autoload_off_keeps_freqtrades_own_bingx(user_install):

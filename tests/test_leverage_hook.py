@@ -8,8 +8,8 @@ import re
 import pytest
 from freqtrade.exceptions import InvalidOrderException, OperationalException
 
-from freqtrade_bingx import shared_settings as shared
 from freqtrade_bingx.sim import Fault
+from freqtrade_bingx.state import shared_settings as shared
 from tests.conftest import LEVERAGE_PATH, MARGIN_PATH, MODE_PATH
 
 

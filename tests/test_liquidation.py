@@ -7,10 +7,10 @@ both at the liquidation price P.
 
 import pytest
 
-from freqtrade_bingx import replies
-from freqtrade_bingx.liquidation import liquidation_price
+from freqtrade_bingx.bingx import replies
+from freqtrade_bingx.bingx.liquidation import liquidation_price
+from freqtrade_bingx.bingx.tiers import parse_tiers
 from freqtrade_bingx.sim.accounts import leverage_tiers
-from freqtrade_bingx.tiers import parse_tiers
 
 
 FEE = 0.0005

@@ -9,7 +9,7 @@ leverage step's re-read.
 
 import pytest
 
-from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.bingx.position_mode import PositionMode
 from tests.conftest import LEVERAGE_PATH
 
 

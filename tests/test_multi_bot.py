@@ -20,8 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from freqtrade_bingx import account_budget, shared_settings, state_store
 from freqtrade_bingx.sim import FakeBingx
+from freqtrade_bingx.state import account_budget, shared_settings, state_store
 from tests.clocks import FakeClock
 from tests.configs import config_file, trade_config
 
@@ -97,7 +97,7 @@ def test_a_removed_state_file_leaves_per_process_limits_and_says_so_once(tmp_pat
     budget = _budget(path, clock)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
 
     assert budget.acquire("POST", LEVERAGE_PATH) is None
     assert budget.acquire("POST", LEVERAGE_PATH) is None
@@ -309,7 +309,7 @@ def test_requests_per_entry_in_steady_state(make_exchange, fake_bingx, check, ex
 
 
 def test_two_bots_setting_at_once_leave_it_unknown_to_both(make_exchange, fake_bingx):
-    from freqtrade_bingx import shared_settings as shared
+    from freqtrade_bingx.state import shared_settings as shared
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
@@ -327,7 +327,7 @@ def test_two_bots_setting_at_once_leave_it_unknown_to_both(make_exchange, fake_b
 
 
 def test_a_request_overlapped_in_one_bot_leaves_the_row_unknown(make_exchange, fake_bingx):
-    from freqtrade_bingx import shared_settings as shared
+    from freqtrade_bingx.state import shared_settings as shared
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
@@ -346,7 +346,7 @@ def test_a_request_overlapped_in_one_bot_leaves_the_row_unknown(make_exchange, f
 def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
     make_exchange, fake_bingx, mocker
 ):
-    from freqtrade_bingx import shared_settings as shared
+    from freqtrade_bingx.state import shared_settings as shared
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
@@ -477,7 +477,7 @@ def _most_in_one_second(arrivals_ms: list[int]) -> int:
 
 
 def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_path, mocker):
-    from freqtrade_bingx.link import BingxLink
+    from freqtrade_bingx.adapter.link import BingxLink
 
     # As before orders went through the budget: ccxt's own throttle per bot (5 orders/s), no
     # shared budget for ccxt's requests.
@@ -621,7 +621,7 @@ def test_a_lock_held_by_a_stuck_bot_does_not_freeze_this_one(tmp_path, caplog, m
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     budget = _budget(path, clock)
-    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.account_budget")
     held = _HeldLock(path)
     answers = []
     waiter = threading.Thread(target=lambda: answers.append(budget.acquire("POST", LEVERAGE_PATH)))
@@ -669,7 +669,7 @@ def test_a_bot_starting_while_the_lock_is_held_shares_the_budget_once_it_is_free
     clock = FakeClock()
     path = tmp_path / "account.sqlite"
     running = _budget(path, clock)  # a bot already trading on the account
-    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.account_budget")
     starting = _budget_started_while_busy(path, clock)
     assert starting.acquire("POST", LEVERAGE_PATH) is None  # per process meanwhile
     clock.sleep(state_store.BUSY_PAUSE_S)
@@ -706,7 +706,7 @@ def test_a_settings_file_busy_when_a_bot_starts_is_read_once_it_is_free(
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = FakeClock()
-    caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.shared_settings")
 
     bot_a = _settings_started_while_busy(path, clock)  # starts anyway
     with pytest.raises(shared_settings.Busy):  # and trusts no memory meanwhile
@@ -739,7 +739,7 @@ def test_a_state_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     _remove_state_file(path)  # meanwhile the folder was cleared, and a later bot made the file
     later_bot = _budget(path, clock)
     clock.sleep(state_store.BUSY_PAUSE_S)
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
 
     # This bot's connection holds the removed file, which no other bot sees: not shared.
     assert starting.acquire("POST", LEVERAGE_PATH) is None
@@ -759,7 +759,7 @@ def test_a_settings_file_replaced_while_a_starting_bot_waited_for_it_is_noticed(
     _remove_state_file(path)  # meanwhile the folder was cleared, and bot B made the file
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     clock.sleep(state_store.BUSY_PAUSE_S)
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.shared_settings")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.shared_settings")
 
     # Bot A would write to the removed file, which bot B never reads: it trusts no memory.
     assert bot_a.read(*key) is None
@@ -902,7 +902,7 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
     bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
     assert bot_b.confirm(*key, 3, bot_b.claim(*key))
-    caplog.set_level(logging.DEBUG, "freqtrade_bingx.shared_settings")
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.shared_settings")
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another bot, a backup: the file's write lock is held
 
@@ -1078,7 +1078,7 @@ def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
 ):
     from freqtrade.exceptions import OperationalException
 
-    from freqtrade_bingx import leverage as plugin_exchange_module
+    from freqtrade_bingx.adapter import leverage as plugin_exchange_module
     from tests.conftest import MODE_PATH
 
     monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0.2)
@@ -1164,7 +1164,7 @@ def test_a_state_file_created_again_by_a_later_bot_is_noticed(tmp_path, caplog):
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     later_bot = _budget(path, clock)  # its file has the old name, not this bot's connection
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
 
     assert budget.acquire("POST", LEVERAGE_PATH) is None
     assert later_bot.acquire("POST", LEVERAGE_PATH) is not None
@@ -1241,7 +1241,7 @@ def test_threads_failing_at_once_say_so_once(tmp_path, caplog, monkeypatch):
 
 
 def test_a_request_counts_in_flight_for_longer_than_the_transport_lets_it_travel():
-    from freqtrade_bingx.transport import DEFAULT_TIMEOUT
+    from freqtrade_bingx.net.transport import DEFAULT_TIMEOUT
 
     # An in-flight stamp that ran out before the request's deadline would let another bot send
     # while this request may still arrive at BingX.
@@ -1253,7 +1253,7 @@ CLOCK_AHEAD_S = 86_400
 _BOT_ON_ITS_OWN_CLOCK = """
 import sys, time
 from pathlib import Path
-from freqtrade_bingx import account_budget
+from freqtrade_bingx.state import account_budget
 budget = account_budget.AccountBudget(Path(sys.argv[1]), {("POST", sys.argv[2]): 2})
 for _ in range(2):  # the account's 2/s, used up on its clock
     budget.settle(budget.acquire("POST", sys.argv[2]))
@@ -1279,7 +1279,7 @@ def test_stamps_of_a_bot_on_another_monotonic_clock_block_no_other_bot(tmp_path,
     path = tmp_path / "account.sqlite"
     limits = {("POST", LEVERAGE_PATH): 2}
     ours = account_budget.AccountBudget(path, limits)  # running before the other bot starts
-    caplog.set_level(logging.WARNING, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
 
     other = subprocess.run(
         ["unshare", "-T", "--fork", "--monotonic", str(CLOCK_AHEAD_S), sys.executable, "-c"]
@@ -1309,7 +1309,7 @@ def test_stamps_from_the_future_are_dropped_whatever_wrote_them(tmp_path, caplog
     other = _budget(path, ahead)
     for _ in range(2):  # the account's 2/s, used up on its clock
         other.settle(other.acquire("POST", LEVERAGE_PATH))
-    caplog.set_level(logging.DEBUG, "freqtrade_bingx.account_budget")
+    caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.account_budget")
 
     # Two requests in flight (their stamps IN_FLIGHT_S ahead): those count, the others' not.
     assert ours.acquire("POST", LEVERAGE_PATH, max_wait_s=0) is not None

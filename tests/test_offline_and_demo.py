@@ -11,7 +11,7 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
-from freqtrade_bingx.failures import BingxSettingError
+from freqtrade_bingx.bingx.failures import BingxSettingError
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import CONTRACTS_PATH, TIERS_PATH
 from tests.configs import API_KEY, API_SECRET, config_file, futures_config, trade_config

@@ -24,7 +24,7 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
-from freqtrade_bingx import markets_cache
+from freqtrade_bingx.bingx import markets_cache
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import TIERS_PATH
 from tests.configs import API_KEY, API_SECRET, futures_config

@@ -12,9 +12,9 @@ from freqtrade.enums import PriceType
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import Exchange
 
-from freqtrade_bingx.failures import BingxSettingError
-from freqtrade_bingx.orders import WORKING_TYPES, swap_order_params
-from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.adapter.orders import WORKING_TYPES, swap_order_params
+from freqtrade_bingx.bingx.failures import BingxSettingError
+from freqtrade_bingx.bingx.position_mode import PositionMode
 from freqtrade_bingx.sim import Fault
 from tests.conftest import LEVERAGE_PATH, MODE_PATH
 

@@ -1,6 +1,6 @@
 import pytest
 
-from freqtrade_bingx.position_mode import PositionMode, position_side
+from freqtrade_bingx.bingx.position_mode import PositionMode, position_side
 
 
 ONE_WAY, HEDGE = PositionMode.ONE_WAY, PositionMode.HEDGE

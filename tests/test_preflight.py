@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from freqtrade_bingx import cli
-from freqtrade_bingx import preflight as checks
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.accounts import DEFAULT_LEVERAGE, DEFAULT_MARGIN_TYPE
 from freqtrade_bingx.sim.server import (
@@ -18,6 +16,8 @@ from freqtrade_bingx.sim.server import (
     ORDER_PATH,
     ORDER_TEST_PATH,
 )
+from freqtrade_bingx.tools import cli
+from freqtrade_bingx.tools import preflight as checks
 from tests.configs import API_KEY, API_SECRET, config_file
 from tests.conftest import run_console_script
 

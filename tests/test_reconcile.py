@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freqtrade.exceptions import DDosProtection, ExchangeError, TemporaryError
 
-from freqtrade_bingx import paging, replies
+from freqtrade_bingx.bingx import paging, replies
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.server import FORCE_ORDERS_PATH, FULL_ORDER_PATH
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from freqtrade.exceptions import InvalidOrderException, OperationalException
 
-from freqtrade_bingx.refusals import REFUSAL_MEMORY_S, RefusalMemory
+from freqtrade_bingx.adapter.refusals import REFUSAL_MEMORY_S, RefusalMemory
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.server import FORCE_ORDERS_PATH
 from tests.clocks import FakeClock

@@ -50,14 +50,14 @@ def test_interpreter_start_imports_nothing_heavy():
 
 def test_freqtrade_resolves_the_plugin_class():
     out = run_python("import freqtrade.exchange as e, freqtrade_bingx; print(e.Bingx)")
-    assert out == "<class 'freqtrade_bingx.exchange.Bingx'>"
+    assert out == "<class 'freqtrade_bingx.adapter.exchange.Bingx'>"
     resolved = run_python(
         "from freqtrade.resolvers.exchange_resolver import exchanges; "
         "from freqtrade.exchange.bingx import Bingx as Stock; "
         "print(exchanges.Bingx.__module__, issubclass(exchanges.Bingx, Stock))"
     )
     # What freqtrade's resolver looks up is the plugin's class, and it extends the stock one.
-    assert resolved == "freqtrade_bingx.exchange True"
+    assert resolved == "freqtrade_bingx.adapter.exchange True"
 
 
 def test_environment_variable_switches_registration_off_and_register_turns_it_on():
@@ -67,7 +67,7 @@ def test_environment_variable_switches_registration_off_and_register_turns_it_on
         "import freqtrade.exchange as e, freqtrade_bingx; freqtrade_bingx.register(); "
         "print(e.Bingx.__module__)"
     )
-    assert run_python(code, **{DISABLE_ENV: "0"}) == "freqtrade_bingx.exchange"
+    assert run_python(code, **{DISABLE_ENV: "0"}) == "freqtrade_bingx.adapter.exchange"
 
 
 def test_hook_is_gone_after_it_fired():
@@ -79,7 +79,7 @@ def test_hook_is_gone_after_it_fired():
 def test_futures_modes_are_accepted_where_stock_freqtrade_refuses(margin_mode):
     from freqtrade.exchange.bingx import Bingx as StockBingx
 
-    from freqtrade_bingx.exchange import Bingx
+    from freqtrade_bingx.adapter.exchange import Bingx
 
     def check(cls):
         # freqtrade's own check, run against each class's declared capabilities.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import signal
 from contextlib import contextmanager
 
-from freqtrade_bingx.rehearse import Rehearsal
 from freqtrade_bingx.sim.server import ORDER_PATH
+from freqtrade_bingx.tools.rehearse import Rehearsal
 
 
 MAX_SECONDS = 45.0

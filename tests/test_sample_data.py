@@ -1,4 +1,4 @@
-"""Tests of the synthetic sample data generator (freqtrade_bingx.sample_data)."""
+"""Tests of the synthetic sample data generator (freqtrade_bingx.tools.sample_data)."""
 
 from pathlib import Path
 
@@ -9,8 +9,8 @@ from freqtrade.data.history.datahandlers import get_datahandler
 from freqtrade.enums import CandleType, TradingMode
 from freqtrade.exchange import Exchange
 
-from freqtrade_bingx import sample_data
-from freqtrade_bingx.sample_data import build_pair_frames, generate_sample_data
+from freqtrade_bingx.tools import sample_data
+from freqtrade_bingx.tools.sample_data import build_pair_frames, generate_sample_data
 
 
 PAIRS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")

@@ -12,8 +12,9 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import ConfigurationError, OperationalException
 from freqtrade.resolvers import ExchangeResolver
 
-from freqtrade_bingx import cli, settings
-from freqtrade_bingx.rehearse import freqtrade_executable
+from freqtrade_bingx.adapter import settings
+from freqtrade_bingx.tools import cli
+from freqtrade_bingx.tools.rehearse import freqtrade_executable
 from tests.configs import API_KEY, API_SECRET, config_file, futures_config
 from tests.hostile import hostile_server
 

@@ -26,11 +26,11 @@ import ccxt
 import pytest
 import requests
 
-from freqtrade_bingx import account as bingx_account
-from freqtrade_bingx.failures import BingxRejected
+from freqtrade_bingx.bingx.failures import BingxRejected
+from freqtrade_bingx.net import account as bingx_account
+from freqtrade_bingx.net.transport import BingxTransport
 from freqtrade_bingx.sim import FakeBingx, Fault
 from freqtrade_bingx.sim.faults import RATE_LIMIT_RECOVERY_S
-from freqtrade_bingx.transport import BingxTransport
 from tests.configs import ccxt_bingx
 from tests.reference import bingx_page
 

@@ -13,7 +13,7 @@ import ccxt
 import pytest
 import requests
 
-from freqtrade_bingx.rate_limits import page_limits
+from freqtrade_bingx.bingx.rate_limits import page_limits
 from freqtrade_bingx.sim import FakeBingx
 from tests.configs import ccxt_bingx
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from freqtrade_bingx.rehearse import Rehearsal
 from freqtrade_bingx.sim import FakeBingx
+from freqtrade_bingx.tools.rehearse import Rehearsal
 from tests.configs import ccxt_bingx
 
 

@@ -15,7 +15,7 @@ from tests.configs import futures_config
 
 
 PAIR = "BTC/USDT:USDT"
-PLUGIN_CLASS = "freqtrade_bingx.exchange"
+PLUGIN_CLASS = "freqtrade_bingx.adapter.exchange"
 STOCK_CLASS = "freqtrade.exchange.bingx"
 
 
@@ -38,11 +38,11 @@ def finish(process: subprocess.Popen) -> tuple[str, str]:
 
 # The plugin modules that import freqtrade themselves, the command, and freqtrade's own way in.
 FIRST_IMPORTS = [
-    "from freqtrade_bingx.exchange import Bingx",
-    "import freqtrade_bingx.orders",
-    "import freqtrade_bingx.futures_data",
-    "import freqtrade_bingx.settings",
-    "import freqtrade_bingx.cli",
+    "from freqtrade_bingx.adapter.exchange import Bingx",
+    "import freqtrade_bingx.adapter.orders",
+    "import freqtrade_bingx.adapter.futures_data",
+    "import freqtrade_bingx.adapter.settings",
+    "import freqtrade_bingx.tools.cli",
     "import freqtrade.resolvers",
 ]
 
@@ -61,12 +61,12 @@ def test_any_first_import_registers_the_plugin():
 
 # The plugin's exchange module made unimportable in two ways: an ImportError (a missing
 # dependency), and an arbitrary exception while the module runs.
-BREAK_IMPORT = "import sys; sys.modules['freqtrade_bingx.exchange'] = None\n"
+BREAK_IMPORT = "import sys; sys.modules['freqtrade_bingx.adapter.exchange'] = None\n"
 BREAK_EXECUTION = """
 import sys
 class Broken:
     def find_spec(self, name, path=None, target=None):
-        if name == "freqtrade_bingx.exchange":
+        if name == "freqtrade_bingx.adapter.exchange":
             import importlib.util
             return importlib.util.spec_from_loader(name, self)
     def create_module(self, spec):

@@ -1,6 +1,7 @@
 """A stop order's life on BingX, read through freqtrade's Exchange methods against the fake.
 
-A triggered stop is executed by another order linked by ``triggerOrderId`` (freqtrade_bingx.stops
+A triggered stop is executed by another order linked by ``triggerOrderId``
+(freqtrade_bingx.bingx.stops
 gives the sources). freqtrade must still read it as its stop, closed at the fill's price and
 amount, whether BingX answers the stop's id with the executing order, says "not found", or
 answers with the stop itself and no fill.
@@ -13,8 +14,8 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import ConfigurationError, InvalidOrderException, OperationalException
 from freqtrade.resolvers import ExchangeResolver
 
-from freqtrade_bingx import stops
-from freqtrade_bingx.position_mode import PositionMode
+from freqtrade_bingx.bingx import stops
+from freqtrade_bingx.bingx.position_mode import PositionMode
 from freqtrade_bingx.sim.orders import TRIGGERED_LOOKUPS
 from tests.configs import futures_config
 
@@ -197,7 +198,7 @@ def test_stub_without_a_fill_anywhere_waits_and_says_so_once(fake_bingx, live, m
     fake_bingx.set_mark_price(SYMBOL, 56800.0)
     # The executing order not in the history yet.
     mocker.patch.object(exchange._api, "fetch_canceled_and_closed_orders", return_value=[])
-    caplog.set_level(logging.DEBUG, logger="freqtrade_bingx.orders")
+    caplog.set_level(logging.DEBUG, logger="freqtrade_bingx.adapter.orders")
 
     first = exchange.fetch_stoploss_order(order["id"], PAIR)
     second = exchange.fetch_stoploss_order(order["id"], PAIR)
@@ -376,7 +377,7 @@ def test_last_price_stop_fires_on_the_last_price(fake_bingx, live):
 )
 def test_trigger_price_said_once_at_start_up(live, caplog, order_types, expected):
     exchange = live(PositionMode.ONE_WAY)
-    caplog.set_level(logging.INFO, logger="freqtrade_bingx.orders")
+    caplog.set_level(logging.INFO, logger="freqtrade_bingx.adapter.orders")
 
     # freqtrade validates the order types twice at start-up (config, then strategy).
     exchange.validate_stop_ordertypes(order_types)
@@ -391,7 +392,7 @@ def test_trigger_price_said_once_at_start_up(live, caplog, order_types, expected
 def test_trigger_price_not_said_in_backtesting(live, caplog):
     exchange = live(PositionMode.ONE_WAY)
     exchange._config["runmode"] = RunMode.BACKTEST
-    caplog.set_level(logging.INFO, logger="freqtrade_bingx.orders")
+    caplog.set_level(logging.INFO, logger="freqtrade_bingx.adapter.orders")
 
     exchange.validate_stop_ordertypes({"stoploss_on_exchange": True})
 

@@ -11,7 +11,7 @@ from freqtrade.data.history.datahandlers import get_datahandler
 from freqtrade.enums import CandleType, RunMode
 from freqtrade.resolvers import StrategyResolver
 
-from freqtrade_bingx.sample_data import generate_sample_data
+from freqtrade_bingx.tools.sample_data import generate_sample_data
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from freqtrade_bingx import replies, tiers
+from freqtrade_bingx.bingx import replies, tiers
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.sim.accounts import leverage_tiers
 

@@ -2,11 +2,10 @@ import threading
 
 import pytest
 
-from freqtrade_bingx import rate_limits
-from freqtrade_bingx.account_budget import AccountBudget, local_budget
-from freqtrade_bingx.failures import BingxRequestFailed
-from freqtrade_bingx.rate_limits import RATE_LIMITS
-from freqtrade_bingx.throttle import (
+from freqtrade_bingx.bingx import rate_limits
+from freqtrade_bingx.bingx.failures import BingxRequestFailed
+from freqtrade_bingx.bingx.rate_limits import RATE_LIMITS
+from freqtrade_bingx.net.throttle import (
     MAX_BLOCK_S,
     MIN_BLOCK_S,
     PLAIN_RATE_LIMIT_BLOCK_S,
@@ -14,13 +13,14 @@ from freqtrade_bingx.throttle import (
     endpoint_key,
     retry_after_s,
 )
-from freqtrade_bingx.transport import (
+from freqtrade_bingx.net.transport import (
     DEFAULT_RATE_LIMITS,
     BingxTransport,
     check_base_url,
     sign,
     unblock_time_ms,
 )
+from freqtrade_bingx.state.account_budget import AccountBudget, local_budget
 from tests.clocks import FakeClock
 from tests.reference import bingx_page
 
@@ -332,7 +332,9 @@ def test_environment_proxies_are_read_once(monkeypatch):
 
 
 def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
-    from freqtrade_bingx import account, account_modes, preflight
+    from freqtrade_bingx.adapter import account_modes
+    from freqtrade_bingx.net import account
+    from freqtrade_bingx.tools import preflight
 
     plugin_rows = {(r.method, r.path): r for r in RATE_LIMITS if r.caller == rate_limits.PLUGIN}
     used = {
@@ -383,7 +385,7 @@ def test_page_figures_match_the_stored_pages():
 
 
 def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, make_exchange):
-    from freqtrade_bingx import account
+    from freqtrade_bingx.net import account
 
     default = make_exchange()
     assert ("POST", account.LEVERAGE) in default.bingx.local_budget.rates
@@ -406,7 +408,7 @@ def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, m
 def test_query_is_encoded_exactly_as_urlencode(params):
     from urllib.parse import urlencode
 
-    from freqtrade_bingx.transport import _form_encode
+    from freqtrade_bingx.net.transport import _form_encode
 
     assert _form_encode(params) == urlencode(params)
 
@@ -448,7 +450,7 @@ class _Recorder:
 def test_bounded_session_sends_what_a_requests_session_sends():
     import requests
 
-    from freqtrade_bingx.bounded_http import BoundedSession
+    from freqtrade_bingx.net.bounded_http import BoundedSession
 
     recorder = _Recorder()
     try:
@@ -468,7 +470,7 @@ def test_bounded_session_sends_what_a_requests_session_sends():
 
 
 def test_bounded_session_keeps_and_sends_back_cookies_as_a_session_does():
-    from freqtrade_bingx.bounded_http import BoundedSession
+    from freqtrade_bingx.net.bounded_http import BoundedSession
 
     recorder = _Recorder(set_cookie="__cf_bm=abc; Path=/")
     try:
@@ -489,7 +491,7 @@ def test_a_short_deadline_after_many_long_ones_still_holds():
     ended requests are dropped from its heap lazily: neither may delay a short deadline."""
     import time
 
-    from freqtrade_bingx import bounded_http
+    from freqtrade_bingx.net import bounded_http
     from tests.hostile import hostile_server
 
     watchdog = bounded_http._WATCHDOG
@@ -516,7 +518,7 @@ def test_a_forked_child_closes_the_deadline_descriptors_it_inherited():
     import socket
     import time
 
-    from freqtrade_bingx import bounded_http
+    from freqtrade_bingx.net import bounded_http
 
     watchdog = bounded_http._WATCHDOG
     ours, theirs = socket.socketpair()
@@ -552,7 +554,7 @@ def test_name_look_ups_end_at_the_deadline_and_hold_a_bounded_number_of_threads(
 
     import requests
 
-    from freqtrade_bingx import bounded_http
+    from freqtrade_bingx.net import bounded_http
 
     answer = threading.Event()
     real_getaddrinfo = socket.getaddrinfo

@@ -7,7 +7,8 @@ at interpreter start. ``arm`` only puts a small finder on ``sys.meta_path``. Whe
 imports ``freqtrade.exchange``, the finder makes its ``Bingx`` attribute lazy: the plugin is
 imported on first use of ``freqtrade.exchange.Bingx`` (freqtrade's exchange resolver), when
 every import is complete. Importing it any earlier would break whenever a plugin module is
-what imported ``freqtrade.exchange`` (``import freqtrade_bingx.exchange`` as the first line):
+what imported ``freqtrade.exchange`` (``import freqtrade_bingx.adapter.exchange`` as the first
+line):
 that module would still be half-initialised.
 
 If the plugin cannot be loaded, one error is logged and freqtrade's own ``Bingx`` stays in
@@ -27,7 +28,7 @@ def register_now() -> type:
     """Install the plugin's class now; an import error is raised to the caller."""
     import freqtrade.exchange
 
-    from freqtrade_bingx.exchange import Bingx
+    from freqtrade_bingx.adapter.exchange import Bingx
 
     freqtrade.exchange.Bingx = Bingx
     return Bingx
@@ -57,7 +58,7 @@ def install_lazily(module) -> None:
 def _load_plugin_class(stock: type) -> type:
     """The plugin's ``Bingx``, or freqtrade's own when the plugin cannot be imported."""
     try:
-        from freqtrade_bingx.exchange import Bingx
+        from freqtrade_bingx.adapter.exchange import Bingx
     except Exception as e:  # whatever breaks in the plugin must not break freqtrade
         import logging
 

@@ -43,7 +43,7 @@ latin-1 string), ``GET /_sim/requests``, ``POST /_sim/reset``, ``POST /_sim/posi
 Ledger entries (``srv.requests``) carry method, path, params (without the signature), the API
 key, HTTP status, ``code`` and ``msg`` of the answer. pytest fixtures: ``bingx_sim`` and
 ``bingx_rehearsal`` in ``freqtrade_bingx.sim.pytest_fixture``; a live freqtrade session against
-this server: ``freqtrade_bingx.rehearse``.
+this server: ``freqtrade_bingx.tools.rehearse``.
 """
 
 from .accounts import Account, default_contracts, leverage_tiers, make_contract, many_contracts

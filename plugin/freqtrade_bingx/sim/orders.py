@@ -17,7 +17,7 @@ a background tick, always against the current prices of the ``PriceModel``:
 * A triggered STOP_MARKET / STOP does not fill under its own id: it hands over to a new order
   (its child) that carries ``triggerOrderId`` = the stop's id, and the child fills. A query by
   the stop's id answers with the child; the lists show the child. See ``TRIGGERED_LOOKUPS``
-  and ``freqtrade_bingx.stops`` for the sources and the variants.
+  and ``freqtrade_bingx.bingx.stops`` for the sources and the variants.
 * A closing stop reserves nothing: a reduce-only / closing LIMIT exit for the whole position
   can rest next to it, in either mode. Whichever fills first closes the position; BingX then
   cancels the closing orders left on it (see ``_cancel_position_orders``), and a closing order

@@ -17,7 +17,7 @@ parametrisation::
     @pytest.mark.parametrize("bingx_sim", [{"hedge_mode": True}], indirect=True)
     def test_hedge(bingx_sim): ...
 
-``bingx_rehearsal`` builds :class:`~freqtrade_bingx.rehearse.Rehearsal` objects (a fake BingX
+``bingx_rehearsal`` builds :class:`~freqtrade_bingx.tools.rehearse.Rehearsal` objects (a fake BingX
 plus a real ``freqtrade trade``) in the test's temporary directory and stops them afterwards::
 
     def test_my_strategy(bingx_rehearsal):
@@ -38,7 +38,7 @@ from .server import FakeBingx
 
 
 if TYPE_CHECKING:
-    from freqtrade_bingx.rehearse import Rehearsal
+    from freqtrade_bingx.tools.rehearse import Rehearsal
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def bingx_sim(request: pytest.FixtureRequest) -> Iterator[FakeBingx]:
 @pytest.fixture
 def bingx_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Rehearsal]]:
     """A factory of rehearsals; each is stopped (freqtrade and the fake) after the test."""
-    from freqtrade_bingx.rehearse import Rehearsal
+    from freqtrade_bingx.tools.rehearse import Rehearsal
 
     made: list[Rehearsal] = []
 

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from freqtrade_bingx.rate_limits import page_limits
+from freqtrade_bingx.bingx.rate_limits import page_limits
 
 from . import income
 from .accounts import (
@@ -101,7 +101,8 @@ CCXT_URL_SECTIONS = (
 
 # Server-side limits per (api key, method, path) in requests per rolling second: the figure
 # each of BingX's endpoint pages states per UID, for every private endpoint modelled here (the
-# table with its page per row is freqtrade_bingx/rate_limits.py). Market data is limited per IP
+# table with its page per row is freqtrade_bingx/bingx/rate_limits.py). Market data is limited per
+# IP
 # group only (500 requests per 10 s), which is not modelled.
 DEFAULT_RATE_LIMITS: dict[tuple[str, str], float | None] = dict(page_limits())
 TICK_INTERVAL_S = 0.2

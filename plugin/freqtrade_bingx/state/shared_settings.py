@@ -1,0 +1,277 @@
+"""Account settings confirmed by any bot on this machine, so no bot trades on a stale memory.
+
+Leverage (per symbol and position side), margin type (per symbol) and position mode are
+account-wide on BingX. Each bot remembers what BingX confirmed to it, to send nothing when an
+entry needs no change; once another bot on the same account sets a different value, that memory
+is wrong. So each confirmation is also written here, in the ``confirmed`` table of the account's
+state file (:mod:`freqtrade_bingx.state.state_store`), and a bot checks its memory against it
+before an
+entry: a row with another value means "send it again".
+
+A bot marks the row unknown before it sends a request that may change the setting
+(:meth:`SharedSettings.claim`): while the request travels, and for good if its outcome is never
+known (a timeout: BingX may still have handled it), no other bot trusts its memory. If the mark
+cannot be written (the file is busy), the request is not sent: :meth:`~SharedSettings.claim`
+raises :class:`Busy`, and the caller tries again later. The answer is written compare-and-set
+on the version the claim left: only if no one wrote in between. Otherwise the order in which
+the two requests reached BingX is unknown, and the row stays unknown, so every bot sends its
+value again before its next entry.
+
+If the file fails (removed, replaced, corrupt, unreadable), this bot can no longer see what
+the others change: it then trusts no memory of a setting, and sets it again before every entry
+(see ``exchange.py``). If the file is only busy past its timeout (another bot holds its lock, a
+load spike), :meth:`SharedSettings.read` raises :class:`Busy` and the bot trusts no memory for
+that entry, nor for the next :data:`~freqtrade_bingx.state.state_store.BUSY_PAUSE_S` (the file is
+left alone meanwhile, so a lock held by a stopped bot costs no wait on every entry); then it
+reads the file again. A file busy when the bot starts is opened that way too, after the pause.
+
+Only bots on this machine, using the same state folder, see each other here. A change made on
+bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
+"read_before_entry"`` (see ``exchange.py``).
+"""
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from freqtrade_bingx.state import state_store
+from freqtrade_bingx.state.state_store import FirstWarning, StateStore, StoreBusy, StoreFailed
+
+
+logger = logging.getLogger(__name__)
+
+LEVERAGE = "leverage"
+MARGIN_TYPE = "margin type"
+POSITION_MODE = "position mode"
+UNKNOWN = None  # a row's value when two bots changed it at the same moment
+
+_READ = "SELECT value, writer, version FROM confirmed WHERE kind=? AND symbol=? AND side=?"
+_CONFIRM = (
+    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+    "VALUES (?, ?, ?, ?, ?, 1) "
+    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=excluded.value, "
+    "writer=excluded.writer, version=version+1 WHERE version=?"
+)
+_CLAIM = (
+    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+    "VALUES (?, ?, ?, NULL, ?, 1) "
+    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+    "writer=excluded.writer, version=version+1 RETURNING version"
+)
+_FORGET = (
+    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
+    "VALUES (?, ?, ?, NULL, ?, 1) "
+    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
+    "writer=excluded.writer, version=version+1"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: str | None  # None: unknown (two bots changed it at once)
+    writer: str  # "bot_name (pid N)" of the bot that wrote it
+    version: int
+    mine: bool  # written by this process
+
+
+class Busy(Exception):
+    """The shared file was busy past its timeout (or still is, see
+    :data:`~freqtrade_bingx.state.state_store.BUSY_PAUSE_S`): what other bots confirmed could not be
+    read, so no memory of the setting is to be trusted."""
+
+
+class SharedSettings:
+    """The ``confirmed`` table of one account's state file.
+
+    Once the file failed (logged once), :attr:`active` is False and every method answers as if
+    no other bot existed: the caller must then trust no memory of its own (see module doc).
+    While it is busy, :meth:`read` and :meth:`confirm` raise :class:`Busy` (see module doc).
+
+    :param clock: monotonic seconds, for the busy pause (public as ``store.clock``).
+    :raises OSError, sqlite3.Error: the file cannot be made or opened (and is not only busy).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        bot_name: str = "freqtrade",
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.path = path
+        self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
+        self._sleep = sleep
+        self._busy_said = FirstWarning(logger)
+        # Settings to mark unknown, after their request was sent, that the busy file did not
+        # take yet (see _mark_later).
+        self._unwritten: set[tuple[str, str, str]] = set()
+        self._unwritten_lock = threading.Lock()
+        self.store = StateStore(
+            path, on_busy=self._said_busy, on_failed=self._said_failed, clock=clock
+        )
+
+    def __repr__(self) -> str:
+        return f"SharedSettings(path={str(self.path)!r})"
+
+    @property
+    def active(self) -> bool:
+        return self.store.active
+
+    def read(self, kind: str, symbol: str, side: str = "") -> Entry | None:
+        """The row for the setting; None when no bot here has confirmed it (or the file failed
+        for good). :class:`Busy` when the file is busy."""
+        row = self._run(
+            lambda conn: conn.execute(_READ, (kind, symbol, side)).fetchone(), begin=False
+        )
+        if not row:
+            return None
+        value, writer, version = row
+        return Entry(value, writer, version, writer == self.writer)
+
+    def version(self, kind: str, symbol: str, side: str = "") -> int:
+        """The row's version, 0 when there is none; :class:`Busy` when the file is busy."""
+        entry = self.read(kind, symbol, side)
+        return entry.version if entry else 0
+
+    def confirm(self, kind: str, symbol: str, side: str, value: object, seen_version: int) -> bool:
+        """Record ``value`` as confirmed by BingX, unless another bot wrote after
+        ``seen_version`` (from :meth:`claim`, or read before sending): then mark it unknown and
+        return False.
+
+        :class:`Busy` when the file is busy: not recorded, and marked unknown once the file
+        takes a statement again (another bot may have written between the claim and now).
+        """
+        if not self.store.active:
+            return True
+        args = (kind, symbol, side, str(value), self.writer, seen_version)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(_CONFIRM, args)
+            written = cursor.rowcount > 0
+            cursor.close()
+            return written
+
+        try:
+            written = self._run(write, begin=False)
+        except Busy:
+            self._mark_later(kind, symbol, side)
+            raise
+        if written is None or written:
+            return True
+        self.forget(kind, symbol, side)  # another bot wrote meanwhile: unknown
+        return False
+
+    def claim(self, kind: str, symbol: str, side: str = "", *, wait_s: float = 0.0) -> int:
+        """Mark the setting unknown before sending a request that may change it; returns the
+        row's version to pass to :meth:`confirm` with BingX's answer (0 once the file failed:
+        nothing is shared then).
+
+        :class:`Busy` when the mark could not be written within ``wait_s`` seconds (the file is
+        busy; each try waits up to its timeout, and none is made during the busy pause): the
+        request must not be sent, as the other bots would go on trusting the old value.
+        """
+        store = self.store
+        give_up = store.clock() + wait_s
+        args = (kind, symbol, side, self.writer)
+        while True:
+            try:
+                row = self._run(lambda conn: conn.execute(_CLAIM, args).fetchone(), begin=False)
+                return row[0] if row else 0
+            except Busy:
+                now, next_try = store.clock(), store.busy_until
+                if next_try >= give_up:
+                    raise
+                self._sleep(max(next_try - now, 0.0))  # no lock is held here
+
+    def forget(self, kind: str, symbol: str, side: str = "") -> None:
+        """Mark the setting unknown for every bot (this one did not learn what BingX holds).
+
+        A missing row is written as unknown too: another bot may remember a value it read.
+        While the file is busy, it is written before the next statement that gets through.
+        """
+        try:
+            args = (kind, symbol, side, self.writer)
+            self._run(lambda conn: conn.execute(_FORGET, args).close(), begin=False)
+        except Busy:
+            self._mark_later(kind, symbol, side)
+
+    def _mark_later(self, kind: str, symbol: str, side: str) -> None:
+        """After a request was sent: mark the row unknown before the next statement that gets
+        through the busy file (nothing better is left: the request cannot be called back)."""
+        with self._unwritten_lock:
+            self._unwritten.add((kind, symbol, side))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _run(self, work, *, begin: bool = True):
+        """``work`` in one transaction, after the marks the busy file did not take; None once
+        the file failed; :class:`Busy` while it is busy. Without ``begin``, ``work`` is one
+        statement (its own transaction, unless marks are written first)."""
+        with self._unwritten_lock:
+            unwritten = sorted(self._unwritten)
+
+        def marked_first(conn: sqlite3.Connection):
+            for key in unwritten:
+                conn.execute(_FORGET, (*key, self.writer)).close()
+            return work(conn)
+
+        try:
+            if unwritten:
+                result = self.store.run(marked_first)
+            else:
+                result = self.store.run(work, begin=begin)
+        except StoreBusy as e:
+            raise Busy(str(e)) from None
+        except StoreFailed:
+            return None
+        if unwritten:
+            with self._unwritten_lock:
+                self._unwritten.difference_update(unwritten)
+        return result
+
+    def _said_failed(self, error: BaseException) -> None:
+        logger.warning(
+            "BingX settings confirmed by other bots on this account can no longer be seen: "
+            "%s failed (%s). This bot sets its leverage and margin type again before every "
+            "entry from now on (exchange.leverage_check 'read_before_entry' reads them "
+            "instead); restart it with a working exchange.account_state_dir.",
+            self.path,
+            error,
+        )
+
+    def _said_busy(self, error: BaseException) -> None:
+        """The file was busy past its timeout: trust no memory for a while, keep sharing."""
+        self._busy_said.say(
+            "BingX settings confirmed by other bots on this account could not be read: %s was "
+            "busy for more than %g s (another bot holds it, or the machine is loaded: %s). For "
+            "the next %g s this bot trusts no memory of its leverage and margin type, and sends "
+            "no change of them (the other bots could not be told); then it tries the file again.",
+            self.path,
+            state_store.SQLITE_TIMEOUT_S,
+            error,
+            state_store.BUSY_PAUSE_S,
+        )
+
+
+def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
+    """The account's shared settings, or None (logged once) if the file cannot be used."""
+    try:
+        return SharedSettings(path, bot_name)
+    except (OSError, sqlite3.Error) as e:
+        logger.warning(
+            "BingX settings cannot be shared with other bots on this account: %s (%s). This "
+            "bot sets its leverage and margin type again before every entry, as it cannot see "
+            "another bot change them (exchange.leverage_check 'read_before_entry' reads them "
+            "instead); set exchange.account_state_dir to a writable folder.",
+            path,
+            e,
+        )
+        return None
