@@ -50,7 +50,8 @@ def test_every_module_lies_in_a_layer():
     outside = [
         str(path.relative_to(PACKAGE))
         for path in MODULES
-        if path.parent == PACKAGE and path.stem not in TOP_LEVEL
+        if path.parent == PACKAGE
+        and path.stem not in TOP_LEVEL
         or path.parent != PACKAGE
         and path.relative_to(PACKAGE).parts[0] not in {*LAYERS, *APART}
     ]

@@ -59,6 +59,17 @@ def write_json(path: Path, content: Any) -> None:
         raise
 
 
+def save_json(path: Path, content: Any, what: str) -> bool:
+    """:func:`write_json` for a cache: a failure is logged (naming ``what``), not raised; True
+    when it was written."""
+    try:
+        write_json(path, content)
+    except (OSError, TypeError, ValueError) as e:
+        logger.warning("Could not write the %s %s: %s", what, path, e)
+        return False
+    return True
+
+
 def read_json(path: Path) -> Any:
     """The JSON in ``path``.
 

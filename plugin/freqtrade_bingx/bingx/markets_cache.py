@@ -8,7 +8,6 @@ checked when read: a snapshot that is not ccxt's market structure is ignored, ne
 ccxt.
 """
 
-import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +15,6 @@ from typing import Any
 
 from freqtrade_bingx.base import files
 
-
-logger = logging.getLogger(__name__)
 
 WHAT = "BingX markets snapshot"
 # ccxt's unified market fields that ccxt's set_markets and freqtrade read, by type.
@@ -32,12 +29,7 @@ def snapshot_path(datadir: Path, trading_mode: str) -> Path:
 def save(path: Path, markets: dict[str, Any], source: str) -> bool:
     """Write the snapshot; a failure is logged, not raised. True when it was written."""
     content = {"saved": datetime.now(UTC).isoformat(), "source": source, "markets": markets}
-    try:
-        files.write_json(path, content)
-    except (OSError, TypeError, ValueError) as e:
-        logger.warning("Could not write the %s %s: %s", WHAT, path, e)
-        return False
-    return True
+    return files.save_json(path, content, WHAT)
 
 
 def load(path: Path) -> tuple[dict[str, Any], str] | None:

@@ -114,12 +114,7 @@ def load_cache(path: Path, now: datetime | None = None) -> dict[str, list[dict]]
 def save_cache(path: Path, tiers: dict[str, list[dict]], now: datetime | None = None) -> bool:
     """Write the cache; a failure is logged, not raised. True when it was written."""
     content = {"updated": (now or datetime.now(UTC)).isoformat(), "source": SOURCE, "data": tiers}
-    try:
-        files.write_json(path, content)
-    except (OSError, TypeError, ValueError) as e:
-        logger.warning("Could not write the %s %s: %s", CACHE_WHAT, path, e)
-        return False
-    return True
+    return files.save_json(path, content, CACHE_WHAT)
 
 
 def _cache_problem(updated: datetime, data: Any) -> str | None:
