@@ -258,6 +258,23 @@ def test_a_request_in_flight_holds_its_slot_until_its_reply():
     assert got_slot_at == [pytest.approx(1000.0 + 0.4 + 1.0)]
 
 
+def test_a_stamp_from_another_clock_in_the_own_budget_does_not_hang_the_next_request():
+    # A stamp later than this clock can carry (the own budget adopted the shared budget's
+    # stamps at a switch, and the two clocks differ) is dropped while the next request is
+    # admitted. It was dropped through the in-memory store a second time, under its lock,
+    # which is not re-entrant: every later request of the bot hung.
+    clock = FakeClock()
+    limiter = own_budget(5, clock)
+    limiter.acquire(*ENDPOINT)
+    clock.t -= 100  # the first stamp now lies 100 s in this clock's future
+    answer: list = []
+    second = threading.Thread(target=lambda: answer.append(limiter.acquire(*ENDPOINT)), daemon=True)
+    second.start()
+    second.join(5.0)
+    assert not second.is_alive(), "the second request hung in the own budget"
+    assert answer and answer[0] is not None
+
+
 @pytest.mark.parametrize("per_second, capacity, window", [(2.5, 2, 1.0), (0.5, 1, 2.0)])
 def test_a_fractional_limit_never_allows_more_than_its_whole_part_per_second(
     per_second, capacity, window

@@ -262,7 +262,9 @@ class AccountBudget:
     ) -> int:
         """One statement (its own transaction, with SQLite's write lock from its start): this
         request's stamp if the window has room, not counting stamps of another clock; else 0.
-        Stamps of another clock found meanwhile are dropped (and said) in a second one."""
+        Stamps of another clock found meanwhile are dropped (and said) on the same connection,
+        not through the store again: the in-memory store's lock is held here and not re-entrant.
+        """
         at = now + int(IN_FLIGHT_S * 1000)
         bound = self._future_bound_ms()
         args = (endpoint, at, name, now - rate.interval, bound, rate.limit - 1)
@@ -272,7 +274,7 @@ class AccountBudget:
         if row is None:
             return 0
         if int(row[0]) > bound:  # int(): a damaged row fails the file
-            self.store.run(lambda conn: self._drop_future(conn, endpoint))
+            self._drop_future(conn, endpoint)
         return at
 
     def settle(self, ticket: Ticket | None) -> None:
