@@ -67,6 +67,35 @@ def test_two_budgets_on_one_file_share_one_limit(tmp_path):
     assert clock.ms - used_up_at < 1100
 
 
+def test_a_forked_child_uses_a_connection_of_its_own(tmp_path):
+    # SQLite's locks are per process: a child using its parent's connection corrupts the file
+    # ("How To Corrupt An SQLite Database File", 2.6). The child opens its own, and leaves the
+    # parent's open (closing it could checkpoint the parent's WAL under it).
+    settings = shared_settings.SharedSettings(tmp_path / "account.sqlite", "parent")
+    try:
+        settings.read(shared_settings.LEVERAGE, "BTC-USDT", "LONG")
+        parent = id(settings.store.connection())
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: report, then leave at once (no pytest teardown here)
+            try:
+                own = id(settings.store.connection()) != parent
+                settings.confirm(shared_settings.LEVERAGE, "BTC-USDT", "LONG", 3, 0)
+                settings.close()
+                os.write(write, b"own" if own else b"parent's")
+            finally:
+                os._exit(0)
+        os.close(write)
+        answer = os.read(read, 16)
+        os.close(read)
+        os.waitpid(child, 0)
+        assert answer == b"own"
+        assert id(settings.store.connection()) == parent  # the parent's is still its own, open
+        assert settings.read(shared_settings.LEVERAGE, "BTC-USDT", "LONG") is not None
+    finally:
+        settings.close()
+
+
 def test_a_request_counts_until_its_reply_comes_in(tmp_path):
     clock = FakeClock()
     path = tmp_path / "account.sqlite"

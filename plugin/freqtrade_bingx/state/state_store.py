@@ -277,7 +277,7 @@ class StateStore:
         """This thread's connection to the file (made on its first use, or shared with the
         other stores of this process on the same file: see :class:`_Connections`)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or self._local.pid != os.getpid():  # none yet, or the parent's (fork)
             entry = _CONNECTIONS.take(self.path, self._identity, self)
             conn = entry[0]
             with self._lock:
@@ -286,7 +286,7 @@ class StateStore:
             if not entry[2]:
                 conn.execute("PRAGMA synchronous=NORMAL").close()  # per connection; may be busy
                 entry[2] = True
-            self._local.conn = conn
+            self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
     def open_schema(self, conn: sqlite3.Connection) -> None:
@@ -395,6 +395,10 @@ class _Connections:
     """One connection per file and thread for the whole process, shared by the stores on it
     (the rate budget and the confirmed settings of a bot, and of bots sharing a process).
 
+    A forked child never uses its parent's connections (SQLite's "How To Corrupt An SQLite
+    Database File", 2.6: its locks are not the parent's): they are set aside, still open, as
+    closing one could checkpoint the parent's WAL, and the child opens its own.
+
     A connection reads its cached pages again after another connection wrote to the file:
     one connection for both tables saves those reads, about a third of each transaction's
     cost (bench/leverage_call.py). A file's identity is part of the key: a store on a file
@@ -405,6 +409,14 @@ class _Connections:
         self._lock = threading.Lock()
         # (path, identity, thread) -> [connection, its stores, its pragma set]
         self._open: dict[tuple[str, tuple[int, int], int], list] = {}
+        self._inherited: list[dict] = []  # a forked child's parent connections, never used
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: the parent's connections (and a lock another thread of the
+        parent may have held) are not this process's."""
+        self._lock = threading.Lock()
+        self._inherited.append(self._open)
+        self._open = {}
 
     def take(self, path: Path, identity: tuple[int, int], store: object) -> list:
         """``[connection, its stores, its pragma set]``, made if needed: it holds the file open
@@ -425,6 +437,8 @@ class _Connections:
 
     def release(self, conn: sqlite3.Connection, store: object) -> None:
         with self._lock:
+            if any(entry[0] is conn for parent in self._inherited for entry in parent.values()):
+                return  # the parent's: left open (see the class doc)
             for key, (open_conn, users, _configured) in list(self._open.items()):
                 if open_conn is conn:
                     users.discard(id(store))
@@ -436,3 +450,4 @@ class _Connections:
 
 
 _CONNECTIONS = _Connections()
+os.register_at_fork(after_in_child=_CONNECTIONS.forget_after_fork)
