@@ -552,3 +552,36 @@ def test_a_leverage_bingx_confirms_other_than_asked_refuses_the_entry(
     with pytest.raises(InvalidOrderException, match="not sent again"):
         enter()
     assert len(sent(fake_bingx, LEVERAGE_PATH)) == 1
+
+
+@pytest.mark.parametrize("hedge", [False, True], ids=["one_way", "hedge"])
+def test_an_order_adding_to_a_trade_is_not_placed_at_a_leverage_bingx_did_not_confirm(
+    fake_bingx, make_exchange, hedge
+):
+    # freqtrade accepts a failed leverage change for an order that adds to an open trade
+    # (create_order(..., initial_order=False) -> _lev_prep(accept_fail=True)); a leverage BingX
+    # confirmed other than asked is not such a failure: the order is not placed.
+    fake_bingx.account().hedge_mode = hedge
+    exchange = make_exchange()
+    exchange._lev_prep(PAIR, 2.0, "buy")
+    fake_bingx.clear_requests()
+    # TEST-ONLY REPLY, as in the test above: no BingX page shows this answer.
+    other = {"code": 0, "msg": "", "data": {"leverage": 5, "symbol": "BTC-USDT"}}
+    fake_bingx.inject(Fault(LEVERAGE_PATH, method="POST", body=json.dumps(other).encode()))
+
+    def add_to_trade():
+        return exchange.create_order(
+            pair=PAIR,
+            ordertype="market",
+            side="buy",
+            amount=0.01,
+            rate=60000.0,
+            leverage=3.0,
+            initial_order=False,
+        )
+
+    with pytest.raises(InvalidOrderException, match=r"confirmed leverage 5x .* asked for 3x"):
+        add_to_trade()
+    with pytest.raises(InvalidOrderException, match="not sent again"):
+        add_to_trade()  # the refusal held is not accepted either
+    assert sent(fake_bingx, "/openApi/swap/v2/trade/order") == []

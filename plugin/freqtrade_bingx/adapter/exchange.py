@@ -88,7 +88,7 @@ from freqtrade_bingx.adapter.reconcile import RECONCILE_FT_HAS_FUTURES, ForceOrd
 from freqtrade_bingx.adapter.refusals import RefusalMemory
 from freqtrade_bingx.adapter.tier_book import TierBook
 from freqtrade_bingx.bingx import delisting, liquidation, markets_cache, replies, stops, tiers
-from freqtrade_bingx.bingx.failures import BingxSettingError
+from freqtrade_bingx.bingx.failures import BingxSettingError, LeverageMismatch
 from freqtrade_bingx.bingx.position_mode import PositionMode, PositionSide
 from freqtrade_bingx.net import redact
 from freqtrade_bingx.net.transport import BingxTransport
@@ -583,9 +583,12 @@ class BingxAdapter:
 
 
 def _accepting(accept_fail: bool, change: Any, *args: Any) -> Any:
-    """``change(*args)``; with ``accept_fail``, a refusal is logged and None returned."""
+    """``change(*args)``; with ``accept_fail``, a refusal is logged and None returned (never a
+    leverage BingX confirmed other than asked: :class:`LeverageMismatch`)."""
     try:
         return change(*args)
+    except LeverageMismatch:
+        raise
     except InvalidOrderException as e:
         if not accept_fail:
             raise

@@ -44,6 +44,7 @@ from freqtrade_bingx.bingx.failures import (
     BingxError,
     BingxRejected,
     BingxSettingError,
+    LeverageMismatch,
 )
 from freqtrade_bingx.bingx.position_mode import PositionMode, PositionSide, position_side
 from freqtrade_bingx.net import account
@@ -316,7 +317,7 @@ class AccountSettings:
                     # the entry (freqtrade skips it). Nothing is remembered, here or in the
                     # shared file, and the refusal is held (not sent again for a while).
                     self._share_answer(False, shared.LEVERAGE, symbol, pos_side, confirmed, seen)
-                    raise InvalidOrderException(
+                    raise LeverageMismatch(
                         f"BingX confirmed leverage {confirmed}x for {symbol} {pos_side}, asked "
                         f"for {leverage}x: entry refused, since freqtrade would trade it at "
                         f"{leverage}x"

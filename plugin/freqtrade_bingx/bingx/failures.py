@@ -14,7 +14,7 @@ and HTTP status; none carries the key, the secret, a signature or a signed URL):
 refuses raises :class:`BingxSettingError`.
 """
 
-from freqtrade.exceptions import OperationalException
+from freqtrade.exceptions import InvalidOrderException, OperationalException
 
 
 # BingX's code for "rate limited" and "endpoint blocked until ..." (its rate-limit page).
@@ -96,3 +96,9 @@ class BingxSettingError(OperationalException):
     Every start-up refusal of the plugin raises this class, with one line naming the setting,
     the value (never a key or secret) and what is allowed.
     """
+
+
+class LeverageMismatch(InvalidOrderException):
+    """BingX confirmed another leverage than the one asked: the order is not placed, also where
+    freqtrade accepts a failed leverage change (``accept_fail``: the orders that add to an open
+    position), since freqtrade would size and risk it at the leverage it asked for."""
