@@ -27,7 +27,7 @@ from freqtrade_bingx.net.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.net.clock import ServerClock
 from freqtrade_bingx.net.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
 from freqtrade_bingx.net.transport import DEFAULT_RATE_LIMITS, BingxTransport
-from freqtrade_bingx.state import account_budget
+from freqtrade_bingx.state import account_budget, state_store
 from freqtrade_bingx.state import shared_settings as shared
 
 
@@ -138,8 +138,8 @@ class BingxLink:
     ) -> None:
         """Share rate limits and confirmed settings with the other bots on this account."""
         name = self._settings.account_state_name
-        account = account_budget.account_id(f"name:{name}" if name else key, base_url)
-        path = account_budget.state_file(account, self._settings.account_state_dir)
+        account = state_store.account_id(f"name:{name}" if name else key, base_url)
+        path = state_store.state_file(account, self._settings.account_state_dir)
         # Every endpoint BingX limits per account, freqtrade's requests through ccxt included
         # (share_account_budget in ccxt_guard.py); the plugin's own at the transport's figures.
         limits = {**client_limits(caller=None), **DEFAULT_RATE_LIMITS, **overrides}

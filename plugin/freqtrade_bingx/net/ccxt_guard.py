@@ -244,7 +244,7 @@ def share_account_budget(
     within ``max_wait_s``: refused before sending with ``ccxt.DDoSProtection`` (freqtrade's
     ``DDosProtection``: it backs off and tries again later). Public requests (market data,
     limited per IP only) never touch the budget. The async object waits in a worker thread:
-    the budget's wait and its file lock block, and freqtrade's event loop must not.
+    the budget's wait and SQLite's lock on its file block, and freqtrade's event loop must not.
 
     An endpoint BingX blocked is refused here already (as :func:`refuse_blocked` does at
     sending): a request that cannot go must neither wait for room nor take a slot the other

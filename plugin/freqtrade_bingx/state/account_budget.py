@@ -50,21 +50,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 from freqtrade_bingx.state import state_store
-from freqtrade_bingx.state.state_store import (  # noqa: F401  (account_id, state_file: exchange.py's)
+from freqtrade_bingx.state.state_store import (
     FirstWarning,
     StateStore,
     StoreBusy,
     StoreFailed,
-    account_id,
-    state_file,
 )
 
 
 logger = logging.getLogger(__name__)
 
 # A request counts for certain until its reply, and at most this long without one: longer than
-# the transport's connect timeout plus its whole-request deadline (3.05 s + 10 s). A process
-# killed mid-request leaves its slot taken until then.
+# the transport's deadline for the whole request (10 s, look-up and connecting included). A
+# process killed mid-request leaves its slot taken until then.
 IN_FLIGHT_S = 15.0
 # A stamp later than now + IN_FLIGHT_S + this is from another clock (see the module doc).
 FUTURE_MARGIN_S = 1.0
