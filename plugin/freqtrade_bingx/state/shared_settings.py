@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 LEVERAGE = "leverage"
 MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
-UNKNOWN = None  # a row's value when two bots changed it at the same moment
 
 _READ = "SELECT value, writer, version FROM confirmed WHERE kind=? AND symbol=? AND side=?"
 _CONFIRM = (
@@ -77,7 +76,6 @@ class Entry:
     value: str | None  # None: unknown (two bots changed it at once)
     writer: str  # "bot_name (pid N)" of the bot that wrote it
     version: int
-    mine: bool  # written by this process
 
 
 class Busy(Exception):
@@ -133,7 +131,7 @@ class SharedSettings:
         if not row:
             return None
         value, writer, version = row
-        return Entry(value, writer, version, writer == self.writer)
+        return Entry(value, writer, version)
 
     def version(self, kind: str, symbol: str, side: str = "") -> int:
         """The row's version, 0 when there is none; :class:`Busy` when the file is busy."""
