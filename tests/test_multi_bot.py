@@ -921,15 +921,22 @@ def test_only_a_busy_file_is_a_passing_failure(tmp_path, make_error, transient):
     assert state_store.is_transient(make_error(tmp_path / "account.sqlite")) is transient
 
 
-def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
-    tmp_path, caplog, monkeypatch
-):
+def _two_bots_sharing_settings(tmp_path, monkeypatch):
+    """The leverage row's key, the file, a fake clock, and bots A and B sharing the file's
+    settings (SQLite waits 0.1 s for a lock another connection holds)."""
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
     key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
     path = tmp_path / "account.sqlite"
     clock = FakeClock()
     bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
     bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    return key, path, clock, bot_a, bot_b
+
+
+def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
+    tmp_path, caplog, monkeypatch
+):
+    key, path, clock, bot_a, bot_b = _two_bots_sharing_settings(tmp_path, monkeypatch)
     assert bot_b.confirm(*key, 3, bot_b.claim(*key))
     caplog.set_level(logging.DEBUG, "freqtrade_bingx.state.shared_settings")
     other = sqlite3.connect(path, isolation_level=None)
@@ -960,12 +967,7 @@ def test_a_busy_settings_file_is_trusted_for_nothing_until_it_is_free_again(
 def test_an_answer_the_busy_file_did_not_take_leaves_the_row_unknown_once_it_is_free(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.1)
-    key = (shared_settings.LEVERAGE, "BTC-USDT", "LONG")
-    path = tmp_path / "account.sqlite"
-    clock = FakeClock()
-    bot_a = shared_settings.SharedSettings(path, "a", clock=clock)
-    bot_b = shared_settings.SharedSettings(path, "b", clock=clock)
+    key, path, clock, bot_a, bot_b = _two_bots_sharing_settings(tmp_path, monkeypatch)
     seen_a = bot_a.claim(*key)  # bot A sends 3x ...
     assert bot_b.confirm(*key, 10, bot_b.claim(*key))  # ... bot B sends 10x, answered first
     # Bot A's answer comes in while the file is busy: which of the two BingX handled last is
