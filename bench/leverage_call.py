@@ -103,14 +103,14 @@ def plugin_client(exchange, *, shared_budget: bool = True, state_file: bool = Tr
 
     transport = exchange.bingx
     # The bot's own budget holds a request only when the shared one cannot: taken off here.
-    transport.local_budget.rates.pop(("POST", LEVERAGE_PATH), None)
+    transport.pipeline.local_budget.rates.pop(("POST", LEVERAGE_PATH), None)
     if shared_budget:
-        budget = transport.budget
+        budget = transport.pipeline.budget
         if budget is None or not budget.active:
             raise RuntimeError("the plugin opened no shared account budget")
         budget.rates[("POST", LEVERAGE_PATH)] = Rate(BENCH_PER_S, 1000)
     else:
-        transport.budget = None
+        transport.pipeline.budget = None
     if not state_file:
         exchange.link.shared = None  # no confirmed-settings rows either: the transport's share
 

@@ -183,7 +183,7 @@ def per_entry() -> dict[str, Counter]:
             ]
             p = pair(server.contracts[0]["symbol"])
             for bot, leverage in zip(bots, leverages, strict=True):
-                bot.bingx.local_budget.rates.clear()  # counts, not timing
+                bot.bingx.pipeline.local_budget.rates.clear()  # counts, not timing
                 bot._lev_prep(p, leverage, "buy")
             since = len(server.requests)
             for i in range(ENTRIES):

@@ -5,7 +5,7 @@ interleaved call by call (the order rotates every round):
 
 - plugin: the ccxt object freqtrade's exchange of the plugin made (``exchange._api``), with the
   plugin's guards on it: the account's shared rate budget (a slot taken before signing and
-  settled at the reply, ccxt_guard.share_account_budget), the refusal of blocked endpoints,
+  settled at the reply: the pipeline's stages, net/pipeline.py), the refusal of blocked endpoints,
   BingX's clock for the timestamp, the whole-request deadline and reply cap, the error routing
   through the plugin's table, the block noting. The budget is on, as for every user, with the
   order endpoint's figure raised so that no call waits for a slot.
@@ -57,7 +57,7 @@ def measure(calls: int = 300, warmup: int = 20) -> dict[str, list[tuple[float, f
         ) as server,
         plugin_exchange(server, account_state_dir=state) as exchange,
     ):
-        budget = exchange.bingx.budget
+        budget = exchange.bingx.pipeline.budget
         if budget is None or not budget.active:
             raise RuntimeError("the plugin opened no shared account budget")
         budget.rates[("POST", ORDER_PATH)] = Rate(UNLIMITED_PER_S, 1000)

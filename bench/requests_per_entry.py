@@ -94,7 +94,8 @@ def _ledger(server, since: int) -> Counter:
 
 def run_plugin(entries) -> tuple[Counter, dict]:
     with no_nagle_stalls(), _server(PAIRS) as server, plugin_exchange(server) as exchange:
-        exchange.bingx.local_budget.rates.clear()  # counts, not timing: no client-side waits
+        # Counts, not timing: no client-side waits.
+        exchange.bingx.pipeline.local_budget.rates.clear()
         since = len(server.requests)
         for p, leverage, side in entries:
             exchange._lev_prep(p, leverage, side)  # any error here is a failed benchmark

@@ -1,9 +1,10 @@
 """freqtrade's signed requests through ccxt take a slot in the account's shared rate budget.
 
 BingX limits orders, cancels and order, balance and position reads per account (UID), not per
-bot (rate_limits.py, rows marked CCXT). ccxt_guard.share_account_budget makes each signed ccxt
-request to such an endpoint wait for room in the budget the bots on this machine share
-(account_budget.py), as the plugin's own requests do; public requests never touch it.
+bot (rate_limits.py, rows marked CCXT). ccxt_guard.run_through sends each signed ccxt request
+through the pipeline the plugin's own requests pass (pipeline.py): it waits for room in the
+budget the bots on this machine share, or takes a slot of the bot's own when the shared file
+cannot take it; public requests never touch either.
 """
 
 import logging
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from freqtrade.exceptions import DDosProtection
 
-from freqtrade_bingx.net.transport import BUDGET_WAIT_S
+from freqtrade_bingx.net.pipeline import BUDGET_WAIT_S
 from freqtrade_bingx.state import account_budget
 from freqtrade_bingx.state.account_budget import AccountBudget
 from tests.clocks import FakeClock
@@ -97,7 +98,7 @@ def test_a_public_request_never_touches_the_budget(make_exchange, fake_bingx, bu
 def test_no_room_in_time_is_refused_before_sending(make_exchange, fake_bingx):
     exchange = make_exchange()
     _buy(exchange)  # leverage and margin type set: only the order is left to send
-    budget = exchange.bingx.budget
+    budget = exchange.bingx.pipeline.budget
     # That order's slot is free again: its stamp lies over a whole window back (at exactly one
     # window back it would still count, until the first 1 ms wait frees it).
     clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
@@ -131,13 +132,13 @@ def test_every_ccxt_object_is_wrapped(make_exchange):
 
     apis = [exchange._api, exchange._api_async, exchange._ws_async]
     wrapped = [api.fetch2.__name__ for api in apis if api is not None]
-    assert wrapped and set(wrapped) == {"budgeted_fetch2"}
+    assert wrapped and set(wrapped) == {"admitted_fetch2"}
     assert len(wrapped) >= 2
 
 
 def test_the_budget_is_opened_for_ccxts_first_signed_request(make_exchange, budget_calls):
     exchange = make_exchange()
-    exchange.bingx.budget.close()
+    exchange.bingx.pipeline.budget.close()
     exchange.link.reset()  # as if the plugin had sent nothing yet
 
     exchange.get_balances()
@@ -147,12 +148,12 @@ def test_the_budget_is_opened_for_ccxts_first_signed_request(make_exchange, budg
     assert ticket is not None
 
 
-def test_an_unusable_budget_leaves_ccxt_sending_as_before(
+def test_an_unusable_budget_leaves_ccxt_orders_to_the_bots_own_limits(
     make_exchange, fake_bingx, budget_calls, caplog
 ):
     exchange = make_exchange()
     _buy(exchange)
-    path = exchange.bingx.budget.path
+    path = exchange.bingx.pipeline.budget.path
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     caplog.set_level(logging.WARNING, "freqtrade_bingx.state.account_budget")
@@ -163,7 +164,10 @@ def test_an_unusable_budget_leaves_ccxt_sending_as_before(
 
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
     assert [r.code for r in posts] == [0, 0]
-    assert [c[4] for c in _on(budget_calls, ORDER)][-2:] == [None, None]
+    # Each order: no slot of the lost file, then one of the bot's own budget (never neither).
+    taken = [c[4] is not None for c in _on(budget_calls, ORDER)][-4:]
+    assert taken == [False, True, False, True]
+    assert len(exchange.bingx.pipeline.local_budget.recent("POST", ORDER)) == 2
     said = [r for r in caplog.records if "no longer shared" in r.getMessage()]
     assert len(said) == 1
 
@@ -175,7 +179,7 @@ def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
     # reach freqtrade as a raw ValueError; the bot keeps to its own limits, as for a lost file.
     exchange = make_exchange()
     _buy(exchange)
-    other = sqlite3.connect(exchange.bingx.budget.path)  # another program writing there
+    other = sqlite3.connect(exchange.bingx.pipeline.budget.path)  # another program writing there
     with other:
         other.executemany(
             "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)",
@@ -189,7 +193,8 @@ def test_a_damaged_stamp_in_the_state_file_leaves_ccxt_sending(
 
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", ORDER)]
     assert [r.code for r in posts] == [0]
-    assert [c[4] for c in _on(budget_calls, ORDER)][-1] is None
+    taken = [c[4] is not None for c in _on(budget_calls, ORDER)][-2:]
+    assert taken == [False, True]  # the bot's own budget took the order
     assert any("no longer shared" in r.getMessage() for r in caplog.records)
 
 
@@ -198,10 +203,10 @@ def test_a_blocked_endpoint_is_refused_without_waiting_for_or_taking_a_slot(
 ):
     exchange = make_exchange()
     _buy(exchange)
-    budget = exchange.bingx.budget
+    budget = exchange.bingx.pipeline.budget
     clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
     budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
-    exchange.link.blocks.block(f"POST {ORDER}", 60, "100410 from another request")
+    exchange.link.pipeline.blocks.block(f"POST {ORDER}", 60, "100410 from another request")
     fake_bingx.clear_requests()
     budget_calls.clear()
 
@@ -220,7 +225,7 @@ def test_the_plugins_own_request_finding_no_room_in_time_is_refused_before_sendi
     # freqtrade's loop is never held past about one request deadline by other bots' traffic.
     exchange = make_exchange()
     exchange._lev_prep(PAIR, 3, "buy")
-    budget = exchange.bingx.budget
+    budget = exchange.bingx.pipeline.budget
     clock = FakeClock((account_budget._now_ms() + 2000) / 1000)
     budget.clock_ms, budget.sleep = clock.now_ms, clock.sleep
     started_ms = clock.ms

@@ -89,7 +89,7 @@ def test_ccxt_endpoint(exchange, mocker, row, where):
     """The reply through ccxt's reply check (sync and async), then freqtrade's method; only a
     timestamp refusal marks BingX's clock for a new reading."""
     method, path, ccxt_call = ENDPOINTS[where]
-    clock = exchange.link.clock
+    clock = exchange.link.pipeline.server_clock
     clock.record(clock.offset_ms)  # a fresh reading: not stale
     url = f"http://127.0.0.1:1{path}?symbol=BTC-USDT&timestamp=1&signature=" + "ab" * 32
     if row.code is None:

@@ -31,7 +31,7 @@ def exchange(fake_bingx, make_exchange):
     fake_bingx.account().margin_type["BTC-USDT"] = "ISOLATED"
     # The client-side limiter (2/s) is tested on its own; here it would only slow retries down.
     ex = make_exchange()
-    ex.bingx.local_budget.rates.pop(("POST", LEVERAGE_PATH))
+    ex.bingx.pipeline.local_budget.rates.pop(("POST", LEVERAGE_PATH))
     ex.bingx.timeout = (1.0, 0.3)
     ex._lev_prep(PAIR, 2, "buy")  # margin type confirmed: only the leverage POST is under test
     fake_bingx.clear_requests()
@@ -107,7 +107,7 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
     # Past the unblock time (61 s on; BingX's clock with ours). Blocks count on the
     # monotonic clock; the wall clock moves too, so that timestamps still match BingX's.
     fake_bingx.clock_skew_ms = 61_000
-    mocker.patch.object(exchange.link.blocks, "_clock", lambda: time.monotonic() + 61)
+    mocker.patch.object(exchange.link.pipeline.blocks, "_clock", lambda: time.monotonic() + 61)
     mocker.patch.object(exchange.bingx, "_clock", lambda: time.time() + 61)
     exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2

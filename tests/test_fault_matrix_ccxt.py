@@ -48,7 +48,7 @@ def _clean(server, exchange, mocker):
     mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off, instant
     server.clear_faults()
     server.clear_requests()
-    exchange.link.blocks.clear()  # a 100410 row blocks its endpoint: each row starts afresh
+    exchange.link.pipeline.blocks.clear()  # a 100410 row blocks its endpoint: rows start afresh
     yield
     server.clear_faults()
 

@@ -17,7 +17,6 @@ from freqtrade.exceptions import TemporaryError
 from freqtrade_bingx.base import files
 from freqtrade_bingx.bingx.failures import BingxBadResponse
 from freqtrade_bingx.net import clock as clock_module
-from freqtrade_bingx.net.clock import ServerClock
 from freqtrade_bingx.net.transport import BingxTransport
 from freqtrade_bingx.sim import Fault
 from freqtrade_bingx.tools import cli
@@ -179,7 +178,7 @@ def test_server_time(fake_bingx, make_exchange, reply):
     # A broken clock reading is not asked for again on every request: the next signed ones go
     # out with the last offset, and the clock is read again after a back-off.
     fake_bingx.clear_requests()
-    exchange.link.clock.mark_stale()
+    exchange.link.pipeline.server_clock.mark_stale()
     exchange._set_leverage(3, PAIR, side="buy")
     assert fake_bingx.count(TIME_PATH, "GET") == 0
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 1
@@ -344,9 +343,7 @@ def test_the_clock_reading_is_released_whatever_the_reading_raises(fake_bingx, m
     """Not only BingX's errors end a reading: any exception out of it (a bug, a RecursionError)
     must release it, or the clock is never read again."""
     clock = FakeClock()
-    transport = BingxTransport(
-        API_KEY, API_SECRET, fake_bingx.base_url, server_clock=ServerClock(clock)
-    )
+    transport = BingxTransport(API_KEY, API_SECRET, fake_bingx.base_url, monotonic=clock)
     real_read = transport._read_offset
 
     def broken_read() -> int:

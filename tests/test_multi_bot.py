@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -148,7 +147,7 @@ def test_an_unusable_state_folder_is_said_once_and_the_bot_still_trades(
     exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
     exchange._lev_prep("BTC/USDT:USDT", 3, "buy")
 
-    assert exchange.bingx.budget is None
+    assert exchange.bingx.pipeline.budget is None
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
     # Another bot's change could not be seen: the leverage is set again before every entry.
     assert [r.code for r in posts] == [0, 0]
@@ -235,7 +234,7 @@ def test_the_state_files_are_private_in_a_folder_that_existed(
     bot = make_exchange(exchange={"account_state_dir": str(state)})
     bot._lev_prep("BTC/USDT:USDT", 5, "buy")  # SQLite's -wal and -shm files are in use now
 
-    path = bot.bingx.budget.path
+    path = bot.bingx.pipeline.budget.path
     made = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state.iterdir()}
     names = [path.name, f"{path.name}-wal", f"{path.name}-shm"]
     assert {name: made.get(name) for name in names} == dict.fromkeys(names, 0o600)
@@ -271,14 +270,12 @@ def test_bots_with_different_keys_of_one_account_share_a_named_state_file(make_e
     unnamed = make_exchange(exchange=state)
 
     def state_file_with_key(exchange, key):
-        transport = SimpleNamespace(budget=None)
-        exchange.link.open_account_state(transport, key, exchange.bingx.base_url, {})
-        return transport.budget.path
+        return exchange.link.state_path(key, exchange.bingx.base_url)
 
-    assert state_file_with_key(named, "another-key") == named.bingx.budget.path
-    assert state_file_with_key(unnamed, "another-key") != unnamed.bingx.budget.path
-    assert named.bingx.budget.path != unnamed.bingx.budget.path
-    assert "main" not in named.bingx.budget.path.name
+    assert state_file_with_key(named, "another-key") == named.bingx.pipeline.budget.path
+    assert state_file_with_key(unnamed, "another-key") != unnamed.bingx.pipeline.budget.path
+    assert named.bingx.pipeline.budget.path != unnamed.bingx.pipeline.budget.path
+    assert "main" not in named.bingx.pipeline.budget.path.name
 
 
 # --- leverage changed by another bot: in one process, the truth table -----------------------
@@ -505,12 +502,9 @@ def _most_in_one_second(arrivals_ms: list[int]) -> int:
 # --- the same burst without the shared budget: it must fail (the test can fail) -------------
 
 
-def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_path, mocker):
-    from freqtrade_bingx.adapter.link import BingxLink
-
-    # As before orders went through the budget: ccxt's own throttle per bot (5 orders/s), no
-    # shared budget for ccxt's requests.
-    mocker.patch.object(BingxLink, "shared_budget", return_value=None)
+def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_path):
+    # Three bots sharing nothing (a state folder each, as on three machines): each keeps to the
+    # account's figures on its own, and together they exceed them.
     ccxt_throttle_on = {"enableRateLimit": True}
     with FakeBingx(accounts={API_KEY: API_SECRET}, contracts=contracts(3)) as server:
         with contextlib.ExitStack() as stack:
@@ -518,11 +512,11 @@ def test_without_the_shared_budget_three_bots_placing_orders_draw_100410(tmp_pat
                 stack.enter_context(
                     plugin_exchange(
                         server,
-                        account_state_dir=str(tmp_path / "shared"),
+                        account_state_dir=str(tmp_path / f"bot-{n}"),
                         ccxt_config={"urls": {"api": server.ccxt_urls["api"]}, **ccxt_throttle_on},
                     )
                 )
-                for _ in range(3)
+                for n in range(3)
             ]
             own_pairs = _pairs(server, 0, 3)
             for bot, p in zip(bots, own_pairs, strict=True):
@@ -1229,7 +1223,7 @@ def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
 ):
     state = tmp_path / "state"
     bot = make_exchange(exchange={"account_state_dir": str(state)})
-    path = bot.bingx.budget.path
+    path = bot.bingx.pipeline.budget.path
     bot.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -1241,7 +1235,7 @@ def test_a_corrupt_state_file_is_said_once_and_trusted_for_nothing(
     bot._lev_prep("BTC/USDT:USDT", 3, "buy")
     bot._lev_prep("BTC/USDT:USDT", 3, "buy")
 
-    assert bot.bingx.budget is None
+    assert bot.bingx.pipeline.budget is None
     posts = [r for r in fake_bingx.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)]
     assert [r.code for r in posts] == [0, 0]
     said = [r for r in caplog.records if "cannot be shared" in r.getMessage()]

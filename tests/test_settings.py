@@ -143,7 +143,7 @@ def test_good_settings_are_typed(fake_bingx, exchange, expected):
 def test_the_transport_uses_the_settings(make_exchange):
     exchange = make_exchange(exchange={"recv_window": 7000, "leverage_rate_limit": 0.5})
     assert exchange.bingx.recv_window_ms == 7000
-    rate = exchange.bingx.local_budget.rates[("POST", "/openApi/swap/v2/trade/leverage")]
+    rate = exchange.bingx.pipeline.local_budget.rates[("POST", "/openApi/swap/v2/trade/leverage")]
     assert rate.interval == 2000  # one request per two seconds, in ms
 
 

@@ -5,6 +5,7 @@ import pytest
 from freqtrade_bingx.bingx import rate_limits
 from freqtrade_bingx.bingx.failures import BingxRequestFailed
 from freqtrade_bingx.bingx.rate_limits import RATE_LIMITS
+from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.throttle import (
     MAX_BLOCK_S,
     MIN_BLOCK_S,
@@ -297,7 +298,7 @@ def test_the_transport_keeps_to_its_own_limits_when_nothing_is_shared():
     transport._send = lambda *_args: sent.append(clock.t) or _Reply()
     for _ in range(5):
         transport.request(*ENDPOINT, {"symbol": "BTC-USDT"}, signed=False)
-    assert transport.budget is None
+    assert transport.pipeline.budget is None
     assert sent == pytest.approx([1000.0, 1000.0, 1001.0, 1001.0, 1002.0])  # 2/s, from replies
 
 
@@ -311,17 +312,18 @@ def test_a_request_takes_one_slot_the_shared_one_while_the_file_takes_it(tmp_pat
     shared = AccountBudget(
         path, {ENDPOINT: 2}, clock_ms=lambda: round(clock() * 1000), sleep=clock.sleep
     )
-    transport = BingxTransport(
-        "k", "s", "https://open-api.bingx.com", budget=shared, monotonic=clock, sleep=clock.sleep
-    )
+    pipeline = RequestPipeline({ENDPOINT: 2}, monotonic=clock, sleep=clock.sleep)
+    pipeline.budget = shared
+    transport = BingxTransport("k", "s", "https://open-api.bingx.com", pipeline=pipeline)
     sent: list[float] = []
     transport._send = lambda *_args: sent.append(clock.t) or _Reply()
-    assert isinstance(transport.local_budget, AccountBudget)  # the same component, in memory
-    assert not transport.local_budget.store.shared
+    own = transport.pipeline.local_budget
+    assert isinstance(own, AccountBudget)  # the same component, in memory
+    assert not own.store.shared
 
     for _ in range(2):
         transport.request(*ENDPOINT, {"symbol": "BTC-USDT"}, signed=False)
-    assert (_stamps(shared), _stamps(transport.local_budget)) == (2, 0)  # never both
+    assert (_stamps(shared), _stamps(transport.pipeline.local_budget)) == (2, 0)  # never both
 
     path.unlink()  # the shared file is lost: the bot's own limits hold its requests
     for _ in range(2):
@@ -329,7 +331,7 @@ def test_a_request_takes_one_slot_the_shared_one_while_the_file_takes_it(tmp_pat
     assert not shared.active
     # The 2/s hold across the switch: the two requests the shared budget let go count.
     assert sent == pytest.approx([1000.0, 1000.0, 1001.0, 1001.0])
-    assert _stamps(transport.local_budget) == 4
+    assert _stamps(transport.pipeline.local_budget) == 4
 
 
 class _Reply:
@@ -405,11 +407,12 @@ def test_the_leverage_rate_limit_setting_still_overrides_the_table(fake_bingx, m
     from freqtrade_bingx.net import account
 
     default = make_exchange()
-    assert ("POST", account.LEVERAGE) in default.bingx.local_budget.rates
+    assert ("POST", account.LEVERAGE) in default.bingx.pipeline.local_budget.rates
     slower = make_exchange(exchange={"leverage_rate_limit": 0.5})
-    assert slower.bingx.local_budget.rates[("POST", account.LEVERAGE)].interval == 2000
-    assert slower.bingx.budget.rates[("POST", account.LEVERAGE)].interval == 2000  # shared too
-    assert ("GET", account.LEVERAGE) in slower.bingx.local_budget.rates  # the rest stays
+    assert slower.bingx.pipeline.local_budget.rates[("POST", account.LEVERAGE)].interval == 2000
+    shared = slower.bingx.pipeline.budget
+    assert shared.rates[("POST", account.LEVERAGE)].interval == 2000  # shared too
+    assert ("GET", account.LEVERAGE) in slower.bingx.pipeline.local_budget.rates  # the rest stays
 
 
 # --- the hot path: the same request on the wire as requests' own session would send ----------

@@ -1,31 +1,29 @@
 """The plugin's connection to BingX: its signed transport, the account state it shares with the
 other bots on this account, and the rules it puts on freqtrade's ccxt objects.
 
-One :class:`BingxLink` per exchange object. ccxt's objects and the transport share the
-registry of endpoints BingX blocked (a block announced to one holds for all), BingX's measured
-clock (all stamp signed requests with it) and the account's rate budget.
+One :class:`BingxLink` per exchange object. ccxt's objects and the transport send through one
+:class:`~freqtrade_bingx.net.pipeline.RequestPipeline`: the registry of endpoints BingX blocked
+(a block announced to one holds for all), BingX's measured clock (all stamp signed requests with
+it) and the account's rate budget.
 """
 
+import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from freqtrade.exceptions import OperationalException
 
 from freqtrade_bingx.adapter import settings
 from freqtrade_bingx.bingx.endpoints import LEVERAGE
 from freqtrade_bingx.bingx.errors import translate
-from freqtrade_bingx.bingx.failures import RATE_LIMIT_CODE, BingxError, BingxSettingError
+from freqtrade_bingx.bingx.failures import BingxError, BingxSettingError
 from freqtrade_bingx.bingx.rate_limits import client_limits
-from freqtrade_bingx.bingx.replies import finite
 from freqtrade_bingx.net import ccxt_guard, redact
-from freqtrade_bingx.net.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
-from freqtrade_bingx.net.ccxt_errors import route_errors as route_ccxt_errors
-from freqtrade_bingx.net.clock import ServerClock
-from freqtrade_bingx.net.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
+from freqtrade_bingx.net.ccxt_errors import redact_ccxt_errors
+from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.transport import DEFAULT_RATE_LIMITS, BingxTransport
 from freqtrade_bingx.state import account_budget, state_store
 from freqtrade_bingx.state import shared_settings as shared
@@ -81,8 +79,11 @@ class BingxLink:
         self._api = api
         self._bot_name = bot_name
         self._futures = futures
-        self.blocks = BlockRegistry()
-        self.clock = ServerClock()
+        # Every endpoint BingX limits per account, freqtrade's requests through ccxt included;
+        # the plugin's own at the transport's figures.
+        limits = {**client_limits(caller=None), **DEFAULT_RATE_LIMITS}
+        self._limits = {**limits, **_rate_limit_overrides(config)}
+        self.pipeline = RequestPipeline(self._limits, open_shared=self._open_shared)
         self._transport: BingxTransport | None = None
         self._transport_lock = threading.Lock()
         # The settings confirmed by any bot on this account and machine (shared_settings.py).
@@ -106,20 +107,17 @@ class BingxLink:
                 try:
                     key, secret = self._credentials()
                     base_url = swap_base_url(self._api())
-                    overrides = _rate_limit_overrides(self._settings)
                     transport = BingxTransport(
                         key,
                         secret,
                         base_url,
                         recv_window_ms=self._settings.recv_window_ms,
-                        rate_limits=overrides,
-                        blocks=self.blocks,
-                        server_clock=self.clock,
+                        pipeline=self.pipeline,
                     )
                 except ValueError as e:
                     raise OperationalException(f"BingX futures: {e}") from e
                 # Before any thread can use it: no request leaves outside the account's budget.
-                self.open_account_state(transport, key, base_url, overrides)
+                self.open_account_state(key, base_url)
                 self._transport = transport
             return self._transport
 
@@ -133,24 +131,31 @@ class BingxLink:
         with self._transport_lock:
             self._transport = None
 
-    def open_account_state(
-        self, transport: BingxTransport, key: str, base_url: str, overrides: dict
-    ) -> None:
-        """Share rate limits and confirmed settings with the other bots on this account."""
+    def state_path(self, key: str, base_url: str) -> Path:
+        """The account's state file for ``key`` on ``base_url`` (or the account's name)."""
         name = self._settings.account_state_name
         account = state_store.account_id(f"name:{name}" if name else key, base_url)
-        path = state_store.state_file(account, self._settings.account_state_dir)
-        # Every endpoint BingX limits per account, freqtrade's requests through ccxt included
-        # (share_account_budget in ccxt_guard.py); the plugin's own at the transport's figures.
-        limits = {**client_limits(caller=None), **DEFAULT_RATE_LIMITS, **overrides}
-        transport.budget = account_budget.open_budget(path, limits)
+        return state_store.state_file(account, self._settings.account_state_dir)
+
+    def open_account_state(self, key: str, base_url: str) -> None:
+        """Share rate limits and confirmed settings with the other bots on this account."""
+        path = self.state_path(key, base_url)
+        self.pipeline.budget = account_budget.open_budget(path, self._limits)
         self.shared = shared.open_shared(path, self._bot_name)
+
+    def _open_shared(self) -> None:
+        """Before ccxt's first signed request (it may come before the plugin's own, in any
+        order freqtrade calls them): the account's state, opened with the transport. Nothing is
+        shared for spot (freqtrade's stock Bingx), without keys, or with a bad host."""
+        if self._futures() and self.can_sign():
+            with contextlib.suppress(OperationalException):  # said when the transport is built
+                _ = self.transport
 
     def shared_state_file(self) -> str | None:
         """The account's state file while this bot shares both its rate budget and its
         confirmed settings with the other bots on this machine; None when it does not (the
         reason was logged)."""
-        budget, confirmed = self.transport.budget, self.shared
+        budget, confirmed = self.pipeline.budget, self.shared
         if budget is None or confirmed is None or not (budget.active and confirmed.active):
             return None
         return str(budget.path)
@@ -184,65 +189,31 @@ class BingxLink:
     # --- freqtrade's ccxt objects -------------------------------------------------------------
 
     def prepare_ccxt(self, api: Any, sync: bool, live: bool) -> None:
-        """The plugin's rules on one of freqtrade's ccxt objects (``live``: not dry-run)."""
-        self._apply_network_rules(api, sync)
-        redact_ccxt_errors(api, sync)
-        if self._futures():  # spot: freqtrade's stock Bingx
-            self._route_ccxt_replies(api, sync, live)
-        # Last, since the routing replaces handle_errors: a block BingX announces in any reply
-        # to ccxt holds for ccxt and the transport alike.
-        ccxt_guard.note_blocks(api, self._note_block)
-
-    def _apply_network_rules(self, api: Any, sync: bool) -> None:
-        """Plain http only to loopback in every URL section, a deadline and a size cap on every
-        request, no request to a blocked endpoint, no key or signature in ccxt's verbose
-        output."""
+        """The plugin's rules on one of freqtrade's ccxt objects (``live``: not dry-run): plain
+        http only to loopback in every URL section, a deadline and a size cap on every request,
+        no key or signature in its errors or verbose output, and every request through the
+        pipeline the plugin's own requests pass (futures: replies judged by the error table;
+        spot, freqtrade's stock Bingx: blocks noted, ccxt's own mapping)."""
         try:
             ccxt_guard.check_urls(api)
         except ValueError as e:
             raise BingxSettingError(f"BingX: {e}") from None
         redact.remember(api.apiKey, api.secret)
         ccxt_guard.bound_requests(api, sync)
-        ccxt_guard.share_account_budget(api, sync, self.shared_budget, self.blocks)
-        ccxt_guard.refuse_blocked(api, sync, self.blocks)
+        ccxt_guard.run_through(api, sync, self.pipeline, judge=self._futures())
+        redact_ccxt_errors(api, sync)
         ccxt_guard.redact_verbose_log(api)
-
-    def _route_ccxt_replies(self, api: Any, sync: bool, live: bool) -> None:
-        if live:
+        if self._futures() and live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.
-            # Stamp them with BingX's clock as the transport measures it instead, and re-read
-            # that clock after BingX refused one of ccxt's timestamps. Only the sync object
-            # may read the clock: the async one runs inside freqtrade's event loop, where a
-            # blocking request would stall everything, so it takes the last offset.
+            # Stamp them with BingX's clock as the transport measures it instead (re-read
+            # after BingX refused one of ccxt's timestamps). Only the sync object may read the
+            # clock: the async one runs inside freqtrade's event loop, where a blocking
+            # request would stall everything, so it takes the last offset.
             if sync:
                 api.nonce = lambda: api.milliseconds() + self.clock_offset_ms()
             else:
-                api.nonce = lambda: api.milliseconds() + self.clock.offset_ms
-        # BingX's errors on ccxt's requests go through the plugin's table, as its own do.
-        route_ccxt_errors(api, on_clock_error=self.clock.mark_stale if live else None)
-
-    def shared_budget(self) -> account_budget.AccountBudget | None:
-        """The account's budget shared with other bots, opened on first use (ccxt's first
-        signed request may come before the plugin's own, in any order freqtrade calls them);
-        None when nothing is shared: spot, no keys, or the file could not be opened."""
-        if not self._futures() or not self.can_sign():
-            return None
-        try:
-            return self.transport.budget
-        except OperationalException:
-            return None
-
-    def _note_block(self, method: str, url: str, status: Any, headers: Any, reply: Any) -> None:
-        """Record a block BingX announced in a reply to ccxt (100410, 429/418 Retry-After),
-        in the registry the transport uses too."""
-        key = endpoint_key(method, urlsplit(url).path)
-        if status in RATE_LIMIT_STATUSES:
-            self.blocks.note_retry_after(key, status, headers, time.time())
-        if is_bingx_envelope(reply) and finite(reply.get("code")) == RATE_LIMIT_CODE:
-            server_now_ms = int(time.time() * 1000) + self.clock.offset_ms
-            msg = str(reply.get("msg") or "")
-            self.blocks.note_rate_limit(key, msg, headers, server_now_ms)
+                api.nonce = lambda: api.milliseconds() + self.pipeline.server_clock.offset_ms
 
     def clock_offset_ms(self) -> int:
         """BingX's clock minus ours; read on first use and after a timestamp error, unless a
@@ -251,7 +222,7 @@ class BingxLink:
             # ccxt stamps public requests too, and without keys nothing is ever signed: its
             # own clock is good enough, and the signed transport cannot be built.
             self.transport.refresh_clock_if_due()
-        return self.clock.offset_ms
+        return self.pipeline.server_clock.offset_ms
 
 
 def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str], float]:

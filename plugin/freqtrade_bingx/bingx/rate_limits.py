@@ -14,8 +14,9 @@ requests per 10 s, BingX's "Rate limit" page), which no row here models.
 
 Rows marked ``CCXT`` are endpoints freqtrade reaches through ccxt, which throttles them per bot.
 Like the plugin's own, every signed request to any endpoint here also takes a slot in the
-account's budget shared by the bots on this machine, at ``client_per_second``
-(``account_budget.py``; for ccxt, ``ccxt_guard.share_account_budget``). Standard library only:
+account's budget shared by the bots on this machine, at ``client_per_second``, or in the bot's
+own when the shared one cannot take it (``net/pipeline.py``, for the plugin's requests and
+ccxt's alike). Standard library only:
 the local exchange imports this module too.
 """
 

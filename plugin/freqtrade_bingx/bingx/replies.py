@@ -294,6 +294,14 @@ def int64(value: Any) -> int | None:
     return None
 
 
+def whole(value: Any) -> int | None:
+    """A whole JSON number or a string of digits (an envelope's ``code``) as an int; else None."""
+    number = finite(value)
+    if number is None or number != int(number) or abs(number) > 2**63:
+        return None
+    return int(value) if isinstance(value, int) else int(number)
+
+
 def finite(value: Any) -> float | None:
     """A JSON number or a numeric string as a finite float; None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):

@@ -9,10 +9,9 @@ table's freqtrade exception. The same code gets the same behaviour whichever pat
 Spot is left to ccxt, as in freqtrade's stock ``Bingx``.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import ccxt
 from freqtrade.exceptions import (
@@ -24,10 +23,9 @@ from freqtrade.exceptions import (
     TemporaryError,
 )
 
-from freqtrade_bingx.base.files import decode_json
-from freqtrade_bingx.bingx.errors import describe, exception_for, is_clock_error
-from freqtrade_bingx.bingx.failures import BingxBadResponse, BingxError, BingxRejected
-from freqtrade_bingx.net.transport import redact_signatures
+from freqtrade_bingx.bingx.errors import describe, exception_for
+from freqtrade_bingx.bingx.failures import BingxError
+from freqtrade_bingx.net.redact import redact_signatures
 
 
 class BingxNeedsAttention(ccxt.BaseError):
@@ -111,59 +109,9 @@ def ccxt_to_freqtrade(action: str, like: str = OTHERS) -> Iterator[None]:
         raise OperationalException(f"Could not {action}: {e}") from e
 
 
-def is_bingx_envelope(response: Any) -> bool:
-    """BingX answers every REST call with ``{"code": ..., "msg": ..., "data": ...}``."""
-    return isinstance(response, dict) and "code" in response
-
-
-def reply_error(method: str, url: str, http_status: int, response: Any) -> BingxError | None:
-    """The error in one of ccxt's replies, judged as the plugin's transport judges its own."""
-    path = urlsplit(url).path  # never the query: it holds the signature
-    if not is_bingx_envelope(response):
-        # ccxt reads a truncated or non-JSON 200 reply as an empty result (an order with id
-        # None, which freqtrade then records as a trade): an error, like any non-envelope.
-        reason = "HTTP error" if http_status != 200 else "reply is not a BingX envelope"
-        return BingxBadResponse(reason, method=method, path=path, http_status=http_status)
-    code = _as_int(response.get("code"))
-    msg = str(response.get("msg") or "")
-    if code == 0 and http_status == 200:
-        return None
-    if code is None or code == 0:
-        return BingxBadResponse(
-            "HTTP error", method=method, path=path, http_status=http_status, msg=msg
-        )
-    return BingxRejected(
-        "rejected", method=method, path=path, code=code, msg=msg, http_status=http_status
-    )
-
-
 def ccxt_error(error: BingxError) -> ccxt.BaseError:
     """The ccxt exception for ``error``, worded with the table's hint."""
     return ccxt_exception_class(exception_for(error))(describe(error))
-
-
-def route_errors(api: Any, on_clock_error: Callable[[], None] | None = None) -> None:
-    """Make ``api`` (a sync or async ccxt BingX object) raise from the plugin's table.
-
-    ``on_clock_error`` is called when BingX refused a request's timestamp, before the error is
-    raised, so the next signed request can carry a corrected one.
-    """
-
-    def check_reply(http_status, reason, url, method, headers, body, response, *rest):
-        error = reply_error(method, url, http_status, response)
-        if error is None:
-            return  # ccxt goes on with the reply
-        if on_clock_error is not None and is_clock_error(error.code, error.msg):
-            on_clock_error()
-        raise ccxt_error(error)
-
-    # ccxt's fetch (sync and async) calls self.handle_errors on every reply, whatever its status.
-    api.handle_errors = check_reply
-    # ccxt's parse_json reads a reply its parser refuses (ValueError) as no JSON; a reply it
-    # reads but nested too deep for the code after it (a msg made of 1000 brackets, which str()
-    # cannot print) is refused the same way, so it ends as any reply that is not an envelope.
-    loads = api.on_json_response
-    api.on_json_response = lambda text: decode_json(text, loads)
 
 
 def redact_ccxt_errors(api: Any, sync: bool) -> None:
@@ -194,10 +142,3 @@ def redact_ccxt_errors(api: Any, sync: bool) -> None:
                 raise redacted(e) from None
 
     api.fetch = fetch_redacted
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -10,11 +10,9 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
   redirects (sync: the ``requests`` session; async: aiohttp's total timeout already covers the
   look-up, connecting and the body, the cap and the refusal of redirects are added to its
   responses, and its host name look-ups go to bounded threads of their own).
-- :func:`refuse_blocked` and :func:`note_blocks`: a block BingX announces in a reply to ccxt is
-  recorded, and nothing goes to an endpoint BingX blocked, whoever learnt of the block.
-- :func:`share_account_budget`: a signed request to an endpoint BingX limits per account waits
-  (before it is signed) for room in the account's budget shared by every bot on this machine (see
-  :mod:`freqtrade_bingx.state.account_budget`), as the plugin's own requests do.
+- :func:`run_through`: every request through the stages of :mod:`freqtrade_bingx.net.pipeline`,
+  the ones the plugin's own requests pass: blocked endpoints refused, the account's budget, each
+  reply judged by the error table, blocks and clock errors noted.
 - :func:`redact_verbose_log`: ccxt's ``verbose`` output (printed, not logged) loses keys and
   signatures as the log records do (see :mod:`freqtrade_bingx.net.redact`).
 """
@@ -28,12 +26,14 @@ from urllib.parse import urlsplit
 import aiohttp
 import ccxt
 
-from freqtrade_bingx.bingx.failures import BingxNoRoom
+from freqtrade_bingx.base.files import decode_json
+from freqtrade_bingx.bingx.failures import BingxBlocked, BingxError, BingxNoRoom
 from freqtrade_bingx.net.bounded_http import MAX_REPLY_BYTES, BoundedSession, start_lookup
+from freqtrade_bingx.net.ccxt_errors import ccxt_error
+from freqtrade_bingx.net.pipeline import RequestPipeline, Slot
 from freqtrade_bingx.net.redact import redact
-from freqtrade_bingx.net.throttle import BlockRegistry, endpoint_key
-from freqtrade_bingx.net.transport import BUDGET_WAIT_S, check_base_url, is_loopback_host
-from freqtrade_bingx.state.account_budget import AccountBudget, NoRoomInTime, Ticket
+from freqtrade_bingx.net.throttle import endpoint_key
+from freqtrade_bingx.net.transport import check_base_url, is_loopback_host
 
 
 class RefusedReplyAsync(aiohttp.ClientConnectionError):
@@ -191,106 +191,118 @@ def bound_requests(api: Any, sync: bool) -> None:
     api.open = open_capped
 
 
-def refuse_blocked(api: Any, sync: bool, blocks: BlockRegistry) -> None:
-    """Wrap ``api.fetch``: an endpoint BingX blocked is refused before anything is sent, with
-    ``ccxt.DDoSProtection`` (freqtrade's ``DDosProtection``: it backs off)."""
-    fetch = api.fetch
+def run_through(api: Any, sync: bool, pipeline: RequestPipeline, *, judge: bool) -> None:
+    """Send ``api``'s requests (a sync or async ccxt BingX object) through the pipeline's stages
+    (:mod:`freqtrade_bingx.net.pipeline`), as the plugin's transport sends its own:
 
-    def refuse_if_blocked(url: str, method: str) -> None:
-        _refuse_if_blocked(api, blocks, endpoint_key(method, urlsplit(url).path))
+    1. ``fetch2`` (before ccxt signs): a signed request is admitted (a blocked endpoint refused,
+       a slot of the account's budget taken) and its slot settled when its reply is in or it
+       failed. Before signing, since ccxt stamps the timestamp when it signs and BingX refuses
+       one older than recvWindow (5 s unless given; ccxt's BingX gives none).
+    2. ``fetch`` (public requests too: their URL is known only here): a blocked endpoint refused.
+    3. ``handle_errors`` (every reply): judged by the pipeline (``judge``: BingX's refusals
+       raised as the ccxt exception the error table's freqtrade exception comes from), or, for
+       spot, only what it says about blocks noted (ccxt's own mapping stays).
 
+    Refused before sending (a block, no room in the budget): ``ccxt.DDoSProtection``
+    (freqtrade's ``DDosProtection``: it backs off). The async object is admitted in a worker
+    thread: the budget's wait and SQLite's lock on its file block, freqtrade's event loop must
+    not.
+    """
+    stages = _CcxtStages(api, pipeline, judge)
     if sync:
-
-        def guarded_fetch(url, method="GET", headers=None, body=None):
-            refuse_if_blocked(url, method)
-            return fetch(url, method, headers, body)
-
+        api.fetch2, api.fetch = _sync_fetch2(api.fetch2, stages), _sync_fetch(api.fetch, stages)
     else:
+        api.fetch2, api.fetch = _async_fetch2(api.fetch2, stages), _async_fetch(api.fetch, stages)
+    api.handle_errors = stages.judged
+    # ccxt's parse_json reads a reply its parser refuses (ValueError) as no JSON; a reply it
+    # reads but nested too deep for the code after it (a msg made of 1000 brackets, which str()
+    # cannot print) is refused the same way, so it ends as any reply that is not an envelope.
+    loads = api.on_json_response
+    api.on_json_response = lambda text: decode_json(text, loads)
 
-        async def guarded_fetch(url, method="GET", headers=None, body=None):
-            refuse_if_blocked(url, method)
-            return await fetch(url, method, headers, body)
 
-    api.fetch = guarded_fetch
+class _CcxtStages:
+    """The pipeline's stages in ccxt's terms: its arguments in, its exceptions out."""
+
+    def __init__(self, api: Any, pipeline: RequestPipeline, judge: bool) -> None:
+        self._api = api
+        self._endpoint = _SignedEndpoints(api)
+        self._handle_errors = api.handle_errors
+        self.pipeline = pipeline
+        self._judge = judge
+
+    def admit(self, path: str, section: Any, method: str, params: Any) -> Slot | None:
+        key = self._endpoint(path, section, method, params)
+        if key is None:
+            return None  # public (limited per IP, not per account): refused at fetch if blocked
+        method, _, url_path = key.partition(" ")
+        try:
+            return self.pipeline.admit(method, url_path)
+        except (BingxBlocked, BingxNoRoom) as e:
+            raise ccxt.DDoSProtection(f"{self._api.id} {e}") from None
+
+    def refuse_if_blocked(self, url: str, method: str) -> None:
+        try:
+            self.pipeline.refuse_if_blocked(endpoint_key(method, urlsplit(url).path))
+        except BingxBlocked as e:
+            raise ccxt.DDoSProtection(f"{self._api.id} {e}") from None
+
+    def judged(self, http_status, reason, url, method, headers, body, response, *rest):
+        key = endpoint_key(method, urlsplit(url).path)  # never the query: it holds the signature
+        if not self._judge:
+            self.pipeline.note(key, http_status, headers, response)
+            return self._handle_errors(
+                http_status, reason, url, method, headers, body, response, *rest
+            )
+        try:
+            self.pipeline.judge(key, http_status, headers, response, signed=True)
+        except BingxError as e:
+            raise ccxt_error(e) from None
+        return None  # ccxt goes on with the reply
 
 
-def _refuse_if_blocked(api: Any, blocks: BlockRegistry, key: str) -> None:
-    left = blocks.remaining_s(key)
-    if left > 0:
-        raise ccxt.DDoSProtection(
-            f"{api.id} {key}: endpoint blocked by BingX for another {left:.0f} s "
-            f"({blocks.reason(key)}), request not sent"
-        )
+def _sync_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
+    def admitted_fetch2(path, api_section="public", method="GET", params=None, config=None):
+        slot = stages.admit(path, api_section, method, params)
+        try:
+            return fetch2(path, api_section, method, _box(params), _box(config))
+        finally:
+            if slot is not None:
+                stages.pipeline.settle(slot)
+
+    return admitted_fetch2
+
+
+def _async_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
+    async def admitted_fetch2(path, api_section="public", method="GET", params=None, config=None):
+        slot = await asyncio.to_thread(stages.admit, path, api_section, method, params)
+        try:
+            return await fetch2(path, api_section, method, _box(params), _box(config))
+        finally:
+            if slot is not None:
+                await asyncio.to_thread(stages.pipeline.settle, slot)
+
+    return admitted_fetch2
+
+
+def _sync_fetch(fetch: Callable, stages: _CcxtStages) -> Callable:
+    def guarded_fetch(url, method="GET", headers=None, body=None):
+        stages.refuse_if_blocked(url, method)
+        return fetch(url, method, headers, body)
+
+    return guarded_fetch
+
+
+def _async_fetch(fetch: Callable, stages: _CcxtStages) -> Callable:
+    async def guarded_fetch(url, method="GET", headers=None, body=None):
+        stages.refuse_if_blocked(url, method)
+        return await fetch(url, method, headers, body)
+
+    return guarded_fetch
 
 
 _KEY_HEADER = "X-BX-APIKEY"  # ccxt's BingX sign(): on every private request, on no public one
-
-
-def share_account_budget(
-    api: Any,
-    sync: bool,
-    budget_for: Callable[[], AccountBudget | None],
-    blocks: BlockRegistry,
-    max_wait_s: float = BUDGET_WAIT_S,
-) -> None:
-    """Wrap ``api.fetch2``: a signed request to an endpoint the account's budget limits takes a
-    slot before it is signed and sent, and settles it when its reply comes in or it fails.
-
-    ``fetch2`` rather than ``fetch``: ccxt stamps the timestamp when it signs, and BingX refuses
-    one older than recvWindow (5 s unless given; ccxt's BingX gives none). The first request of
-    each kind is signed once beforehand only to learn its URL, and again by ccxt after the wait.
-
-    ``budget_for()`` gives the budget (None: not shared, the request goes as before). No room
-    within ``max_wait_s``: refused before sending with ``ccxt.DDoSProtection`` (freqtrade's
-    ``DDosProtection``: it backs off and tries again later). Public requests (market data,
-    limited per IP only) never touch the budget. The async object waits in a worker thread:
-    the budget's wait and SQLite's lock on its file block, and freqtrade's event loop must not.
-
-    An endpoint BingX blocked is refused here already (as :func:`refuse_blocked` does at
-    sending): a request that cannot go must neither wait for room nor take a slot the other
-    bots on the account could use.
-    """
-    fetch2 = api.fetch2
-    endpoint = _SignedEndpoints(api)
-
-    def take(key: str) -> tuple[AccountBudget, Ticket] | None:
-        _refuse_if_blocked(api, blocks, key)
-        budget = budget_for()
-        if budget is None:
-            return None
-        method, _, path = key.partition(" ")
-        try:
-            ticket = budget.acquire(method, path, max_wait_s=max_wait_s)
-        except NoRoomInTime:
-            refused = BingxNoRoom(method=method, path=path, waited_s=max_wait_s)
-            raise ccxt.DDoSProtection(str(refused)) from None
-        return (budget, ticket) if ticket is not None else None
-
-    if sync:
-
-        def budgeted_fetch2(path, api_section="public", method="GET", params=None, config=None):
-            key = endpoint(path, api_section, method, params)
-            taken = take(key) if key else None
-            try:
-                return fetch2(path, api_section, method, _box(params), _box(config))
-            finally:
-                if taken:
-                    taken[0].settle(taken[1])
-
-    else:
-
-        async def budgeted_fetch2(
-            path, api_section="public", method="GET", params=None, config=None
-        ):
-            key = endpoint(path, api_section, method, params)
-            taken = await asyncio.to_thread(take, key) if key else None
-            try:
-                return await fetch2(path, api_section, method, _box(params), _box(config))
-            finally:
-                if taken:
-                    await asyncio.to_thread(taken[0].settle, taken[1])
-
-    api.fetch2 = budgeted_fetch2
 
 
 class _SignedEndpoints:
@@ -326,18 +338,6 @@ class _SignedEndpoints:
 
 def _box(value: Any) -> Any:
     return {} if value is None else value  # ccxt's default for params and config
-
-
-def note_blocks(api: Any, note: Callable[[str, str, Any, Any, Any], None]) -> None:
-    """Wrap ``api.handle_errors`` (ccxt calls it on every reply, sync and async):
-    ``note(method, url, http_status, headers, parsed_reply)`` first, then the handler."""
-    handle_errors = api.handle_errors
-
-    def noting_handler(http_status, reason, url, method, headers, body, response, *rest):
-        note(method, url, http_status, headers, response)
-        return handle_errors(http_status, reason, url, method, headers, body, response, *rest)
-
-    api.handle_errors = noting_handler
 
 
 def redact_verbose_log(api: Any) -> None:

@@ -1,11 +1,10 @@
 """Signs and sends BingX REST requests; knows nothing of freqtrade.
 
-Request path: check the endpoint is not blocked -> re-read BingX's clock if due -> wait for a
-slot of the rate budget (the account's, shared with the other bots on it, when its file is usable;
-else this bot's own, in memory: one of the two, never both) -> add ``timestamp`` /
-``recvWindow`` -> sign -> send with a deadline for
-the whole request and a cap on the reply's size -> check the HTTP status -> unpack the
-``{code, msg, data}`` envelope (and note a block BingX announces in it).
+A request passes the stages of :mod:`freqtrade_bingx.net.pipeline`, the same ones ccxt's requests
+pass: refused if the endpoint is blocked, BingX's clock re-read if due, a slot of the account's
+budget; then, here, ``timestamp`` / ``recvWindow`` added and the query signed, sent with a
+deadline for the whole request and a cap on the reply's size; the slot settled; the reply decoded
+and judged by the pipeline.
 
 It raises the exceptions of :mod:`freqtrade_bingx.bingx.failures` (their tree is drawn there).
 """
@@ -25,13 +24,9 @@ import requests
 
 from freqtrade_bingx.base import files
 from freqtrade_bingx.bingx.endpoints import DEFAULT_RECV_WINDOW_MS, SERVER_TIME
-from freqtrade_bingx.bingx.errors import is_clock_error
 from freqtrade_bingx.bingx.failures import (
-    RATE_LIMIT_CODE,
     BingxBadResponse,
-    BingxBlocked,
     BingxError,
-    BingxNoRoom,
     BingxRejected,
     BingxRequestFailed,
 )
@@ -44,15 +39,10 @@ from freqtrade_bingx.net.bounded_http import (
     ReplyTooLarge,
     split_timeout,
 )
-from freqtrade_bingx.net.clock import ServerClock, is_plausible_offset
+from freqtrade_bingx.net.clock import is_plausible_offset
+from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.redact import redact_signatures
-from freqtrade_bingx.net.throttle import (
-    RATE_LIMIT_STATUSES,
-    BlockRegistry,
-    endpoint_key,
-    unblock_time_ms,
-)
-from freqtrade_bingx.state.account_budget import AccountBudget, NoRoomInTime, Ticket, local_budget
+from freqtrade_bingx.net.throttle import endpoint_key, unblock_time_ms
 
 
 __all__ = ["redact_signatures", "unblock_time_ms"]  # re-exported: callers import them from here
@@ -63,12 +53,6 @@ logger = logging.getLogger(__name__)
 # socket must not hold freqtrade's loop for long: the second figure bounds connecting, sending,
 # the headers and the body together.
 DEFAULT_TIMEOUT = (3.05, 10.0)
-# The longest a request waits for room in the account's budget shared with other bots (the
-# plugin's own requests and ccxt's): half the whole-request deadline, so the wait and the request
-# stay within about one deadline of freqtrade's loop (BingX answers in well under a second).
-# Bots taking turns wait a fraction of a second each; only a pile-up of requests is refused.
-BUDGET_WAIT_S = DEFAULT_TIMEOUT[1] / 2
-
 # Requests per second per endpoint, kept on the client so BingX never has to refuse one:
 # BingX's figures per endpoint page, or a lower one where sources disagree (rate_limits.py).
 DEFAULT_RATE_LIMITS: dict[tuple[str, str], float] = client_limits()
@@ -113,15 +97,11 @@ class BingxTransport:
     :param base_url: scheme and host, e.g. ``https://open-api.bingx.com`` (paths start with
         ``/openApi/...``).
     :param timeout: ``(connect, whole request)`` seconds.
-    :param rate_limits: requests per second per ``(method, path)``; merged over the defaults.
     :param session: a :class:`BoundedSession` (one is made for ``base_url`` if not given).
-    :param budget: the same limits counted across every process on this account, if shared;
-        when it is not, or cannot take a request (its file failed, or is busy), the request
-        takes a slot of :attr:`local_budget`, the same counting in this process's memory.
-    :param blocks: the endpoint blocks, shared with ccxt's objects; ``server_clock`` likewise
-        BingX's clock offset.
-    :param clock: seconds since the epoch, for timestamps; ``monotonic``: seconds on a clock
-        that never steps, for rate limits and blocks; ``sleep`` waits (all injectable).
+    :param pipeline: the request stages shared with ccxt's objects (the account's budget, the
+        endpoint blocks, BingX's clock); one is made with ``rate_limits`` (merged over the
+        defaults), ``monotonic`` and ``sleep`` if not given.
+    :param clock: seconds since the epoch, for timestamps (injectable, as the pipeline's).
     """
 
     def __init__(
@@ -134,10 +114,8 @@ class BingxTransport:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         rate_limits: Mapping[tuple[str, str], float] | None = None,
         session: BoundedSession | None = None,
-        blocks: BlockRegistry | None = None,
-        server_clock: ServerClock | None = None,
+        pipeline: RequestPipeline | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
-        budget: AccountBudget | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -158,15 +136,13 @@ class BingxTransport:
         self.timeout = timeout
         self.session = session or _session_for(self.base_url, max_reply_bytes)
         self._clock = clock
-        self._monotonic = monotonic
-        self._sleep = sleep
-        limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
-        self.local_budget = local_budget(limits, lambda: round(monotonic() * 1000), sleep)
-        # The endpoints whose last request took a slot of the shared budget (see _take_slot).
-        self._shared_last: set[tuple[str, str]] = set()
-        self.blocks = blocks or BlockRegistry(monotonic)
-        self.server_clock = server_clock or ServerClock(monotonic)
-        self.budget = budget
+        self.pipeline = pipeline or RequestPipeline(
+            {**DEFAULT_RATE_LIMITS, **(rate_limits or {})},
+            clock=clock,
+            monotonic=monotonic,
+            sleep=sleep,
+        )
+        self.server_clock = self.pipeline.server_clock
 
     def __repr__(self) -> str:
         return f"BingxTransport(base_url={self.base_url!r}, api_key='***')"
@@ -230,24 +206,36 @@ class BingxTransport:
 
     def blocked_until_ms(self, method: str, path: str) -> int:
         """When a blocked endpoint opens again, on BingX's clock as we estimate it (0 if open)."""
-        left = self.blocks.remaining_s(self._key(method, path))
+        left = self.pipeline.blocks.remaining_s(self._key(method, path))
         return self.server_now_ms() + int(left * 1000) if left else 0
 
     def request(
         self, method: str, path: str, params: Mapping[str, Any] | None = None, *, signed=True
     ) -> Any:
-        """Send one request and return the envelope's ``data``."""
+        """Send one request through the pipeline's stages; return the envelope's ``data``."""
         method = method.upper()
-        self._refuse_if_blocked(method, path)
-        if signed:
+        pipeline = self.pipeline
+        if signed:  # a blocked endpoint is refused before BingX's clock is read for it
+            pipeline.refuse_if_blocked(self._key(method, path))
             self.refresh_clock_if_due()
-        budget, ticket = self._take_slot(method, path)
+        slot = pipeline.admit(method, self._base_path + path)
         try:
             # The timestamp is taken after the wait for a slot, right before sending.
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
-            budget.settle(ticket)
-        return self._unpack(method, path, response, signed)
+            pipeline.settle(slot)
+        try:
+            body = files.decode_json(response.content)
+        except ValueError:
+            body = None  # not JSON, or nested too deep to read safely
+        try:
+            return pipeline.judge(
+                slot.key, response.status_code, response.headers, body, signed=signed
+            )
+        except BingxRejected:
+            if signed and self.server_clock.stale:  # BingX refused the timestamp: read its
+                self.refresh_clock_if_due()  # clock now (a failed reading is logged)
+            raise
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -275,32 +263,6 @@ class BingxTransport:
 
     def _key(self, method: str, path: str) -> str:
         return endpoint_key(method, self._base_path + path)
-
-    def _refuse_if_blocked(self, method: str, path: str) -> None:
-        key = self._key(method, path)
-        left = self.blocks.remaining_s(key)
-        if left > 0:
-            until = self.server_now_ms() + int(left * 1000)
-            reason = self.blocks.reason(key)
-            raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
-
-    def _take_slot(self, method: str, path: str) -> tuple[AccountBudget, Ticket | None]:
-        """A slot of the account's budget, shared with other bots on this machine
-        (account_budget.py), waited for at most :data:`BUDGET_WAIT_S`; when there is none for
-        the request (not shared, its file failed or is busy), a slot of this bot's own."""
-        shared = self.budget
-        if shared is not None:
-            try:
-                ticket = shared.acquire(method, path, max_wait_s=BUDGET_WAIT_S)
-            except NoRoomInTime:
-                raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
-            if ticket is not None:
-                self._shared_last.add((method, path))
-                return shared, ticket
-            if (method, path) in self._shared_last:  # the file stopped taking requests: this
-                self._shared_last.discard((method, path))  # bot's own budget takes over, with
-                self.local_budget.adopt(shared.recent(method, path))  # its latest requests
-        return self.local_budget, self.local_budget.acquire(method, path)
 
     def _query(self, params: Mapping[str, Any], signed: bool) -> str:
         items = {key: _wire_value(value) for key, value in params.items() if value is not None}
@@ -331,47 +293,6 @@ class BingxTransport:
         # URL, and a chained cause would put the signature into tracebacks and logs.
         raise BingxRequestFailed(reason, method=method, path=path)
 
-    def _unpack(self, method: str, path: str, response: requests.Response, signed: bool) -> Any:
-        status = response.status_code
-        try:
-            body = files.decode_json(response.content)
-        except ValueError:
-            body = None  # not JSON, or nested too deep to read safely
-        envelope = body if isinstance(body, dict) and "code" in body else None
-        if status in RATE_LIMIT_STATUSES:
-            key = self._key(method, path)
-            self.blocks.note_retry_after(key, status, response.headers, self._clock())
-        if envelope is None:
-            if status != 200:
-                reason = "HTTP error"
-            elif body is None:
-                reason = "reply is not JSON"
-            else:
-                reason = "reply lacks 'code'"
-            raise BingxBadResponse(reason, method=method, path=path, http_status=status)
-        code = _as_int(envelope.get("code"))
-        msg = str(envelope.get("msg") or "")
-        if code == 0 and status == 200:
-            return envelope.get("data")
-        if code == RATE_LIMIT_CODE:
-            self.blocks.note_rate_limit(
-                self._key(method, path), msg, response.headers, self.server_now_ms()
-            )
-        elif signed and is_clock_error(code, msg):
-            self._resync_after_clock_error()
-        if code is None or code == 0:
-            raise BingxBadResponse(
-                "HTTP error", method=method, path=path, http_status=status, msg=msg
-            )
-        raise BingxRejected(
-            "rejected", method=method, path=path, code=code, msg=msg, http_status=status
-        )
-
-    def _resync_after_clock_error(self) -> None:
-        # The original clock error is what the caller needs to see; a failed reading is logged.
-        self.server_clock.mark_stale()
-        self.refresh_clock_if_due()
-
 
 def _session_for(base_url: str, max_reply_bytes: int) -> BoundedSession:
     """A keep-alive session that reads proxy and CA settings from the environment once.
@@ -401,10 +322,3 @@ def _wire_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
