@@ -34,14 +34,14 @@ def budget_calls(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
     acquire, settle = AccountBudget.acquire, AccountBudget.settle
 
-    def recording_acquire(self, method, path, max_wait_s=None):
-        ticket = acquire(self, method, path, max_wait_s)
+    def recording_acquire(self, method, path, max_wait_s=None, also=None):
+        ticket = acquire(self, method, path, max_wait_s, also)
         calls.append(("acquire", method, path, max_wait_s, ticket, threading.current_thread()))
         return ticket
 
-    def recording_settle(self, ticket):
+    def recording_settle(self, ticket, also=None):
         calls.append(("settle", ticket))
-        settle(self, ticket)
+        return settle(self, ticket, also)
 
     monkeypatch.setattr(AccountBudget, "acquire", recording_acquire)
     monkeypatch.setattr(AccountBudget, "settle", recording_settle)

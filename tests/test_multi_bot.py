@@ -376,16 +376,15 @@ def test_a_leverage_another_bot_wrote_meanwhile_is_not_remembered(
 
     bot_a, bot_b = make_exchange(), make_exchange()
     bot_b._lev_prep("BTC/USDT:USDT", 10, "buy")
-    # Bot B starts setting the leverage again right after bot A claimed the row.
-    claim = bot_a.link.shared.claim
+    # Bot B starts setting the leverage again while bot A's request, its row claimed, travels.
+    send = bot_a.bingx._send
 
-    def claimed_then_bot_b_sends(kind, *key, **options):
-        seen = claim(kind, *key, **options)
-        if kind == shared.LEVERAGE:
-            bot_b.link.shared.claim(kind, *key)
-        return seen
+    def bot_b_claims_meanwhile(method, path, *rest):
+        if (method, path) == ("POST", LEVERAGE_PATH):
+            bot_b.link.shared.claim(shared.LEVERAGE, "BTC-USDT", "BOTH")
+        return send(method, path, *rest)
 
-    mocker.patch.object(bot_a.link.shared, "claim", side_effect=claimed_then_bot_b_sends)
+    mocker.patch.object(bot_a.bingx, "_send", side_effect=bot_b_claims_meanwhile)
     bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
 
     assert ("BTC-USDT", "BOTH") not in bot_a.account_settings.leverage_confirmed
@@ -1141,13 +1140,14 @@ def test_a_position_mode_switch_at_start_up_waits_for_a_busy_state_file(
 
 
 class _ReadsBusy:
-    """The settings' connection, with its reads answered by SQLite's busy error while ``busy``."""
+    """The settings' connection, with its reads (a SELECT on its own, not one inside a write
+    transaction, which holds the lock already) answered by SQLite's busy error while ``busy``."""
 
     def __init__(self, conn: sqlite3.Connection, error: sqlite3.OperationalError) -> None:
         self.conn, self.error, self.busy = conn, error, True
 
     def execute(self, sql: str, args: tuple = ()):
-        if self.busy and sql.startswith("SELECT"):
+        if self.busy and sql.startswith("SELECT") and not self.conn.in_transaction:
             raise self.error
         return self.conn.execute(sql, args)
 
@@ -1365,3 +1365,58 @@ def test_a_wall_clock_step_frees_no_room(tmp_path, monkeypatch):
 
     with pytest.raises(Waited):
         bot_b.acquire("POST", LEVERAGE_PATH)
+
+
+def test_a_position_mode_another_bot_switched_is_followed_before_an_entry(fake_bingx, tmp_path):
+    # Bot A trades one-way at 3x; bot B starts in hedge mode and switches the (empty) account.
+    # Bot A's next leverage hook would send nothing (3x is what it remembers): the mode row,
+    # read with the leverage row, makes it read the mode from BingX and set the LONG side's
+    # leverage, with no request BingX refuses. (freqtrade builds an order's parameters before
+    # it calls the hook, so an order placed right then still goes out for the old mode.)
+    from tests.conftest import MODE_PATH
+
+    state = tmp_path / "state"
+    bot_a = _validated_bot(fake_bingx, state)
+    try:
+        _buy(bot_a, 3)
+        bot_a.create_order(
+            pair="BTC/USDT:USDT",
+            ordertype="market",
+            side="sell",
+            amount=0.01,
+            rate=None,
+            leverage=3,
+            reduceOnly=True,
+        )
+        bot_b = _validated_bot(fake_bingx, state, position_mode="hedge")
+        bot_b.close()
+        assert fake_bingx.account().hedge_mode
+        fake_bingx.clear_requests()
+
+        bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+        assert [r for r in fake_bingx.requests if r.code not in (0, None)] == []
+        assert len(_sent(fake_bingx, "GET", MODE_PATH)) == 1  # read from BingX again
+        [leverage] = _sent(fake_bingx, "POST", LEVERAGE_PATH)
+        assert leverage.params["side"] == "LONG"
+    finally:
+        bot_a.close()
+
+
+def test_closing_the_exchange_lets_go_of_the_state_file(make_exchange, tmp_path):
+    # freqtrade closes its exchange when the bot stops (and on reload_config): the state file's
+    # connections, one per thread that used it (the main loop, the API server), close with it.
+    bot = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    connections = [bot.link.shared.store.connection()]
+    other_thread = threading.Thread(
+        target=lambda: connections.append(bot.link.shared.store.connection())
+    )
+    other_thread.start()
+    other_thread.join(timeout=10)
+
+    bot.close()
+
+    for conn in connections:
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")

@@ -13,6 +13,8 @@ __init__                              the plugin's settings checked before      
 _init_ccxt                            BingX's demo host by sandbox mode; the     link.py
                                       plugin's network rules, error table, clock
                                       and account budget on each ccxt object
+close                                 the account's state file let go (every     link.py
+                                      thread's connection to it)
 validate_trading_mode_and_margin_mode a margin mode BingX futures lack exits     settings.py
                                       non-zero (freqtrade's refusal exits 0)
 additional_exchange_init              live: asset mode checked, position mode    account_modes.py
@@ -179,6 +181,12 @@ class BingxAdapter:
             api.set_sandbox_mode(True)
         self.link.prepare_ccxt(api, sync, live=not self._config["dry_run"])
         return api
+
+    def close(self) -> None:
+        super().close()
+        link = getattr(self, "link", None)  # __del__ runs close() after a failed __init__ too
+        if link is not None:
+            link.close()
 
     @property
     def bingx(self) -> BingxTransport:

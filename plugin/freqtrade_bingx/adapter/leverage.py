@@ -35,7 +35,7 @@ from freqtrade.exceptions import (
 
 from freqtrade_bingx.adapter import settings
 from freqtrade_bingx.adapter.confirmed import ConfirmedSettings
-from freqtrade_bingx.adapter.link import BingxLink
+from freqtrade_bingx.adapter.link import BingxLink, not_sent_while_busy
 from freqtrade_bingx.adapter.refusals import RefusalMemory
 from freqtrade_bingx.bingx import replies
 from freqtrade_bingx.bingx.errors import PositionModeMismatch
@@ -147,23 +147,24 @@ class AccountSettings:
         self._position_mode = mode
         return previous
 
-    def _check_shared_position_mode(self) -> None:
-        """Re-read the position mode if another bot on this account recorded another one."""
-        try:
-            entry = self._link.shared.read(shared.POSITION_MODE, "") if self._link.shared else None
-        except shared.Busy:
-            # As when the file failed: the mode is trusted; a leverage sent for the wrong mode
-            # is refused by BingX, and that refusal re-reads it (ensure_leverage).
-            return
+    def _follow_shared_position_mode(self, entry: shared.Entry | None) -> bool:
+        """Re-read the position mode if another bot on this account recorded another one in
+        ``entry`` (the shared row); whether it did.
+
+        Read with the leverage row before an entry that sends nothing. Before a change that is
+        sent it is not read: BingX refuses a side the account's mode does not take, and that
+        refusal re-reads the mode (ensure_leverage).
+        """
         current = self._position_mode
         if entry is None or current is None or entry.value == current.value:
-            return
+            return False
         mode = self.refresh_position_mode()
         if self._link.shared and entry.value != mode.value:
             # The row is older than BingX's answer (e.g. the mode was switched on bingx.com):
             # correct it, so no bot reads the mode again on every entry.
             with contextlib.suppress(shared.Busy):  # said in the log; corrected next time
                 self._link.shared.confirm(shared.POSITION_MODE, "", "", mode.value, entry.version)
+        return True
 
     @property
     def current_mode(self) -> PositionMode | None:
@@ -232,13 +233,15 @@ class AccountSettings:
         read_first = self._settings.leverage_check == "read_before_entry"
         if read_first or symbol not in self._leverage_read:
             self.read_account_leverage(pair)  # "read_before_entry": BingX's value, every entry
-        self._check_shared_position_mode()
         pos_side = position_side(self.position_mode, side)
         target = self.whole_leverage(pair, leverage, pos_side)
         if self.leverage_confirmed.get((symbol, pos_side)) == target:
             if self._shared_agrees(shared.LEVERAGE, symbol, pos_side, target):
                 return target
             self.leverage_confirmed.discard([(symbol, pos_side)])  # another bot changed it
+            # Or another bot switched the position mode (read with the row): the side follows.
+            pos_side = position_side(self.position_mode, side)
+            target = self.whole_leverage(pair, leverage, pos_side)
         epoch = self.refusals.epoch
         try:
             return self._send_leverage(pair, pos_side, target)
@@ -293,8 +296,13 @@ class AccountSettings:
         memory = self.leverage_confirmed
 
         def send() -> int:
-            seen = self._shared_claim(shared.LEVERAGE, symbol, pos_side)
-            with memory.writing(_sides_changed(symbol, pos_side)) as ticket:
+            key = (symbol, pos_side)
+            # The other bots are told with the request's own statements in the account's file:
+            # the row unknown when its slot is taken, BingX's answer when the slot is settled.
+            with (
+                self._link.changing(shared.LEVERAGE, symbol, pos_side) as change,
+                memory.writing(_sides_changed(symbol, pos_side)) as ticket,
+            ):
                 try:
                     confirmed = self._link.call(
                         action,
@@ -303,28 +311,32 @@ class AccountSettings:
                         pos_side,
                         leverage,
                         parse=replies.leverage_set,
+                        change=change,
                     )
                 except TemporaryError as e:
                     if _maximum_named(e) is None:
                         raise
-                    # BingX's error list also has this refusal under 80001, which would read
-                    # as a temporary error: it is permanent and must not be retried.
+                    # BingX's error list also has this refusal under 80001, which would
+                    # read as a temporary error: it is permanent and must not be retried.
                     raise InvalidOrderException(str(e)) from e.__cause__
-                key = (symbol, pos_side)
                 if confirmed != leverage:
-                    # freqtrade stored the trade's leverage before create_order and would size
-                    # its stake, liquidation and risk on it while BingX holds another: refuse
-                    # the entry (freqtrade skips it). Nothing is remembered, here or in the
-                    # shared file, and the refusal is held (not sent again for a while).
-                    self._share_answer(False, shared.LEVERAGE, symbol, pos_side, confirmed, seen)
+                    # freqtrade stored the trade's leverage before create_order and would
+                    # size its stake, liquidation and risk on it while BingX holds another:
+                    # refuse the entry (freqtrade skips it). Nothing is remembered, here or
+                    # in the shared file (the row stays unknown), and the refusal is held
+                    # (not sent again for a while).
                     raise LeverageMismatch(
-                        f"BingX confirmed leverage {confirmed}x for {symbol} {pos_side}, asked "
-                        f"for {leverage}x: entry refused, since freqtrade would trade it at "
-                        f"{leverage}x"
+                        f"BingX confirmed leverage {confirmed}x for {symbol} {pos_side}, "
+                        f"asked for {leverage}x: entry refused, since freqtrade would trade "
+                        f"it at {leverage}x"
                     )
                 kept = key in memory.confirm(ticket, {key: confirmed})
-                if not self._share_answer(kept, shared.LEVERAGE, symbol, pos_side, confirmed, seen):
-                    memory.discard([key])
+                if change is not None:
+                    change.answer(confirmed if kept else None)
+            if change is not None and not change.recorded:
+                memory.discard([key])
+                if kept:
+                    _said_overwritten(shared.LEVERAGE, symbol, pos_side, confirmed)
             return confirmed
 
         confirmed = self._unless_refused(_leverage_key(symbol, pos_side, leverage), send)
@@ -472,12 +484,7 @@ class AccountSettings:
         try:
             return shared_file.claim(kind, symbol, side, wait_s=wait_s)
         except shared.Busy as e:
-            what = f"{kind} of {symbol} {side}".rstrip() if symbol else kind
-            raise TemporaryError(
-                f"BingX {what} not changed, nothing sent: the account's state file "
-                f"{shared_file.path} is busy (another process holds it: {e}), so the other bots "
-                "on this account could not be told of the change."
-            ) from None
+            raise not_sent_while_busy(shared_file, kind, symbol, side, e) from None
 
     def _shared_agrees(self, kind: str, symbol: str, side: str, value: object) -> bool:
         """False when another bot on this account recorded another value (or an unknown one)
@@ -485,7 +492,9 @@ class AccountSettings:
 
         Also False when the shared file is unusable (said once in the log), or busy for this
         entry: this bot cannot see another bot change the setting, so it trusts no memory of it
-        ("read_before_entry" has just read the leverage from BingX, which is trusted).
+        ("read_before_entry" has just read the leverage from BingX, which is trusted). And
+        False for a leverage when another bot recorded another position mode (read with the
+        row): the mode is read from BingX again, and with it the side whose leverage is needed.
         """
         read_first = self._settings.leverage_check == "read_before_entry"
         read_first = read_first and kind == shared.LEVERAGE
@@ -493,7 +502,12 @@ class AccountSettings:
         if shared_file is None or not shared_file.active:
             return read_first
         try:
-            entry = shared_file.read(kind, symbol, side)
+            if kind == shared.LEVERAGE:
+                entry, mode = shared_file.read_with_mode(kind, symbol, side)
+                if self._follow_shared_position_mode(mode):
+                    return False
+            else:
+                entry = shared_file.read(kind, symbol, side)
         except shared.Busy:
             return read_first
         if not shared_file.active:
@@ -542,14 +556,7 @@ class AccountSettings:
                 return True
         except shared.Busy:
             return False  # said in the log; marked unknown once the file is free again
-        logger.warning(
-            "Another bot on this account changed the BingX %s of %s %s while this one set it "
-            "to %s: it will be sent again before the next entry.",
-            kind,
-            symbol,
-            side,
-            value,
-        )
+        _said_overwritten(kind, symbol, side, value)
         return False
 
     def _set_margin_type(self, symbol: str, target: str) -> None:
@@ -615,6 +622,17 @@ def _sides_changed(symbol: str, pos_side: PositionSide) -> list[tuple[str, Posit
     the long and the short side, and a BOTH figure holds only while the two agree."""
     sides: tuple[PositionSide, ...] = ("LONG", "SHORT") if pos_side == "BOTH" else (pos_side,)
     return [(symbol, side) for side in (*sides, "BOTH")]
+
+
+def _said_overwritten(kind: str, symbol: str, side: str, value: object) -> None:
+    logger.warning(
+        "Another bot on this account changed the BingX %s of %s %s while this one set it "
+        "to %s: it will be sent again before the next entry.",
+        kind,
+        symbol,
+        side,
+        value,
+    )
 
 
 def _may_have_landed(error: BaseException) -> bool:

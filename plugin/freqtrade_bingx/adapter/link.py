@@ -10,11 +10,11 @@ it) and the account's rate budget.
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from freqtrade.exceptions import OperationalException
+from freqtrade.exceptions import OperationalException, TemporaryError
 
 from freqtrade_bingx.adapter import settings
 from freqtrade_bingx.bingx.endpoints import LEVERAGE
@@ -131,6 +131,13 @@ class BingxLink:
         with self._transport_lock:
             self._transport = None
 
+    def close(self) -> None:
+        """Let go of the account's state file: every connection to it this bot's threads
+        opened (freqtrade's main loop, its API server). A later use opens it again."""
+        for store in (self.pipeline.budget, self.shared):
+            if store is not None:
+                store.close()
+
     def state_path(self, key: str, base_url: str) -> Path:
         """The account's state file for ``key`` on ``base_url`` (or the account's name)."""
         name = self._settings.account_state_name
@@ -176,15 +183,45 @@ class BingxLink:
         endpoint: Callable[..., Any],
         *args: Any,
         parse: Callable[[Any], Any] | None = None,
+        change: shared.Change | None = None,
     ) -> Any:
         """``endpoint``'s reply data, checked by ``parse`` (see
         :mod:`freqtrade_bingx.bingx.replies`);
-        BingX's errors and malformed replies as freqtrade exceptions."""
+        BingX's errors and malformed replies as freqtrade exceptions. ``change``: the setting
+        the request may change (see :meth:`changing`)."""
         try:
-            data = endpoint(self.transport, *args)
+            if change is None:
+                data = endpoint(self.transport, *args)
+            else:
+                data = endpoint(self.transport, *args, change=change)
             return parse(data) if parse else data
         except BingxError as e:
             raise translate(e, action) from e
+
+    @contextlib.contextmanager
+    def changing(self, kind: str, symbol: str, side: str) -> Iterator[shared.Change | None]:
+        """Around a request that may change a setting the bots on this account share (pass the
+        change to :meth:`call`, and BingX's answer to ``change.answer``): the setting is marked
+        unknown to every bot with the request's slot in the account's budget, before it is
+        sent, and the answer written with the slot's settle (``pipeline.finish``).
+
+        None when nothing is shared (the file failed or could not be opened). While the file is
+        busy the mark cannot be written, and nothing is sent: the other bots would trust their
+        memory of the old value meanwhile. freqtrade gets a ``TemporaryError`` (its retrier
+        tries again; an entry that still fails is skipped for this loop and tried again on a
+        later one: late, not lost).
+        """
+        settings = self.shared
+        if settings is None or not settings.active:
+            yield None
+            return
+        change = shared.Change(settings, kind, symbol, side)
+        try:
+            yield change
+        except shared.Busy as e:
+            raise not_sent_while_busy(settings, kind, symbol, side, e) from None
+        finally:
+            self.pipeline.finish(change)
 
     # --- freqtrade's ccxt objects -------------------------------------------------------------
 
@@ -223,6 +260,19 @@ class BingxLink:
             # own clock is good enough, and the signed transport cannot be built.
             self.transport.refresh_clock_if_due()
         return self.pipeline.server_clock.offset_ms
+
+
+def not_sent_while_busy(
+    settings: shared.SharedSettings, kind: str, symbol: str, side: str, error: shared.Busy
+) -> TemporaryError:
+    """freqtrade's exception for a setting change not sent because the account's state file was
+    busy (the other bots could not be told): retried by freqtrade, late, not lost."""
+    what = f"{kind} of {symbol} {side}".rstrip() if symbol else kind
+    return TemporaryError(
+        f"BingX {what} not changed, nothing sent: the account's state file {settings.path} is "
+        f"busy (another process holds it: {error}), so the other bots on this account could not "
+        "be told of the change."
+    )
 
 
 def _rate_limit_overrides(config: settings.BingxSettings) -> dict[tuple[str, str], float]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from freqtrade_bingx.base import files
-from freqtrade_bingx.bingx.replies import TierRow, tier_problem
+from freqtrade_bingx.bingx.replies import TierRow, finite, tier_problem
 
 
 logger = logging.getLogger(__name__)
@@ -136,11 +136,11 @@ def _cache_problem(updated: datetime, data: Any) -> str | None:
 def _tier_problem(tier: Any) -> str | None:
     if not isinstance(tier, dict):
         return "a tier is not an object"
-    numbers = {key: _finite(tier.get(key)) for key in CACHED_NUMBERS}
+    numbers = {key: finite(tier.get(key)) for key in CACHED_NUMBERS}
     missing = [key for key, value in numbers.items() if value is None]
     if missing:
         return f"{', '.join(missing)} not a finite number"
-    high = math.inf if tier.get("maxNotional") is None else _finite(tier["maxNotional"])
+    high = math.inf if tier.get("maxNotional") is None else finite(tier["maxNotional"])
     if high is None:
         return "maxNotional not a finite number"
     if numbers["maxLeverage"] < 1:
@@ -149,9 +149,3 @@ def _tier_problem(tier: Any) -> str | None:
     return tier_problem(
         TierRow(numbers["minNotional"], high, numbers["maintenanceMarginRate"], numbers["maintAmt"])
     )
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None

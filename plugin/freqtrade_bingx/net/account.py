@@ -9,6 +9,7 @@ from typing import Any
 
 from freqtrade_bingx.bingx.endpoints import LEVERAGE, MARGIN_TYPE, POSITION_MODE, POSITIONS, TIERS
 from freqtrade_bingx.net.transport import BingxTransport
+from freqtrade_bingx.state.shared_settings import Change
 
 
 def get_leverage(t: BingxTransport, symbol: str) -> dict[str, Any]:
@@ -16,8 +17,11 @@ def get_leverage(t: BingxTransport, symbol: str) -> dict[str, Any]:
     return t.request("GET", LEVERAGE, {"symbol": symbol})
 
 
-def set_leverage(t: BingxTransport, symbol: str, side: str, leverage: int) -> dict[str, Any]:
-    return t.request("POST", LEVERAGE, {"symbol": symbol, "side": side, "leverage": leverage})
+def set_leverage(
+    t: BingxTransport, symbol: str, side: str, leverage: int, change: Change | None = None
+) -> dict[str, Any]:
+    params = {"symbol": symbol, "side": side, "leverage": leverage}
+    return t.request("POST", LEVERAGE, params, change=change)
 
 
 def get_position_mode(t: BingxTransport) -> dict[str, Any]:

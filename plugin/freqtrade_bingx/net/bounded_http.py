@@ -43,6 +43,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
+from freqtrade_bingx.bingx.replies import whole
+
 
 try:  # optional: requests and urllib3 use SOCKS proxies only with PySocks installed
     import socks
@@ -586,7 +588,7 @@ class BoundedSession(requests.Session):
 
     def _read_body(self, response: requests.Response, guard: _Guard, total_s: float) -> bytes:
         limit = self.max_reply_bytes
-        declared = _as_int(response.headers.get("Content-Length"))
+        declared = whole(response.headers.get("Content-Length"))
         if declared is not None and declared > limit:
             raise ReplyTooLarge(f"reply of {declared} bytes is over the {limit}-byte cap")
         body = bytearray()
@@ -601,10 +603,3 @@ class BoundedSession(requests.Session):
 
 def _late(total_s: float) -> str:
     return f"no complete reply within the request's deadline ({total_s:g} s)"
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

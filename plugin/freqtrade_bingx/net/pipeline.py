@@ -13,6 +13,11 @@ the hooks :func:`freqtrade_bingx.net.ccxt_guard.run_through` puts on ccxt's obje
 2. The caller signs, stamped with BingX's clock (:meth:`RequestPipeline.server_now_ms`), and sends
    under one deadline with a capped reply (:mod:`freqtrade_bingx.net.bounded_http`).
 3. :meth:`RequestPipeline.settle`: the slot's stamp moves to the time the reply came in.
+
+A request that may change an account-wide setting (leverage) carries a
+:class:`~freqtrade_bingx.state.shared_settings.Change`: its claim (the setting unknown to every
+bot while the request travels) is written in the transaction that takes the slot, and its
+answer in the one that settles it, once the caller knows it (:meth:`RequestPipeline.finish`).
 4. :meth:`RequestPipeline.judge`: the reply's ``{code, msg, data}`` envelope checked and, if it is
    a refusal, classified as the error table (:mod:`freqtrade_bingx.bingx.errors`) reads it; what it
    says about the endpoint or the clock noted first (:meth:`RequestPipeline.note`): a block
@@ -38,6 +43,7 @@ from freqtrade_bingx.bingx.replies import finite, whole
 from freqtrade_bingx.net.clock import ServerClock
 from freqtrade_bingx.net.throttle import RATE_LIMIT_STATUSES, BlockRegistry, endpoint_key
 from freqtrade_bingx.state.account_budget import AccountBudget, NoRoomInTime, Ticket, local_budget
+from freqtrade_bingx.state.shared_settings import Change
 
 
 logger = logging.getLogger(__name__)
@@ -82,7 +88,9 @@ class RequestPipeline:
     ) -> None:
         self.blocks = BlockRegistry(monotonic)
         self.server_clock = ServerClock(monotonic)
-        self.local_budget = local_budget(limits, lambda: round(monotonic() * 1000), sleep)
+        # Milliseconds as the shared budget counts them (account_budget._now_ms: floored), so
+        # the stamps it hands over at a switch compare.
+        self.local_budget = local_budget(limits, lambda: int(monotonic() * 1000), sleep)
         # The account's budget shared with the other bots on this machine (None: not shared).
         self.budget: AccountBudget | None = None
         self._open_shared = open_shared
@@ -107,26 +115,38 @@ class RequestPipeline:
             reason = self.blocks.reason(key)
             raise BingxBlocked(method=method, path=path, until_ms=until, msg=reason)
 
-    def admit(self, method: str, url_path: str) -> Slot:
+    def admit(self, method: str, url_path: str, change: Change | None = None) -> Slot:
         """Stage 1 for a request to ``url_path`` (a proxy's prefix before ``/openApi/`` is not
         part of the endpoint): :class:`BingxBlocked`, :class:`BingxNoRoom`, or its slot (none
-        for an endpoint without a limit here)."""
+        for an endpoint without a limit here), with ``change`` claimed (or its ``Busy``: then
+        nothing may be sent)."""
         key = endpoint_key(method, url_path)
         self.refuse_if_blocked(key)
         if not self._opened.is_set() and self._open_shared is not None:
             self._open_shared()  # idempotent; the first request of any kind opens the file
             self._opened.set()
         method, _, path = key.partition(" ")
-        budget, ticket = self._take_slot(method, path)
-        return Slot(key, budget, ticket)
+        budget, ticket = self._take_slot(method, path, change)
+        slot = Slot(key, budget, ticket)
+        if change is not None and change.version is None:  # the shared budget did not take it
+            try:
+                change.claim()
+            except BaseException:
+                self.settle(slot)  # nothing is sent
+                raise
+        return slot
 
-    def _take_slot(self, method: str, path: str) -> tuple[AccountBudget, Ticket | None]:
-        """A slot of the shared budget, waited for at most :data:`BUDGET_WAIT_S`; when it has
-        none for the request (not shared, its file failed or is busy), one of this bot's own."""
+    def _take_slot(
+        self, method: str, path: str, change: Change | None
+    ) -> tuple[AccountBudget, Ticket | None]:
+        """A slot of the shared budget, waited for at most :data:`BUDGET_WAIT_S` (``change``
+        claimed in the same transaction); when it has none for the request (not shared, its
+        file failed or is busy), one of this bot's own."""
         shared = self.budget
         if shared is not None:
+            also = change.claim_in if change is not None else None
             try:
-                ticket = shared.acquire(method, path, max_wait_s=BUDGET_WAIT_S)
+                ticket = shared.acquire(method, path, max_wait_s=BUDGET_WAIT_S, also=also)
             except NoRoomInTime:
                 raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
             if ticket is not None:
@@ -144,6 +164,20 @@ class RequestPipeline:
         """The request's reply came in, or it failed: it reached BingX by now, if at all."""
         if slot.ticket is not None:
             slot.budget.settle(slot.ticket)
+
+    def finish(self, change: Change) -> None:
+        """Settle the slot of ``change``'s request (the transport left it to the caller) with
+        the answer the caller gave it, in one transaction when the shared budget holds the
+        slot; else each alone."""
+        slot, change.slot = change.slot, None
+        if slot is None:
+            return  # nothing was admitted: nothing sent, nothing claimed
+        if slot.budget is self.budget and slot.ticket is not None:
+            if slot.budget.settle(slot.ticket, also=change.answer_in):
+                return
+        else:
+            self.settle(slot)
+        change.write_answer()
 
     # --- 4. judge -------------------------------------------------------------------------
 

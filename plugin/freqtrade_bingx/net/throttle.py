@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from freqtrade_bingx.bingx.replies import finite
+
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +83,8 @@ def header_pause_s(headers: Mapping[str, Any] | None, server_now_ms: int) -> flo
     """
     if not headers:
         return None
-    expire = _as_float(_header(headers, EXPIRE_HEADER))
-    remain = _as_float(_header(headers, REMAIN_HEADER))
+    expire = finite(_header(headers, EXPIRE_HEADER))
+    remain = finite(_header(headers, REMAIN_HEADER))
     if expire is None or (remain is not None and remain > 0):
         return None
     if expire >= _EPOCH_MS_MIN:
@@ -176,11 +178,3 @@ def _header(headers: Mapping[str, Any], name: str) -> Any:
         lower = name.lower()
         value = next((v for k, v in headers.items() if str(k).lower() == lower), None)
     return value
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

@@ -43,6 +43,7 @@ from freqtrade_bingx.net.clock import is_plausible_offset
 from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.redact import redact_signatures
 from freqtrade_bingx.net.throttle import endpoint_key, unblock_time_ms
+from freqtrade_bingx.state.shared_settings import Change
 
 
 __all__ = ["redact_signatures", "unblock_time_ms"]  # re-exported: callers import them from here
@@ -210,20 +211,34 @@ class BingxTransport:
         return self.server_now_ms() + int(left * 1000) if left else 0
 
     def request(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None, *, signed=True
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        signed: bool = True,
+        change: Change | None = None,
     ) -> Any:
-        """Send one request through the pipeline's stages; return the envelope's ``data``."""
+        """Send one request through the pipeline's stages; return the envelope's ``data``.
+
+        ``change``: the account-wide setting the request may change, claimed with its slot; the
+        slot is then left to the caller to settle with BingX's answer
+        (:meth:`RequestPipeline.finish`).
+        """
         method = method.upper()
         pipeline = self.pipeline
         if signed:  # a blocked endpoint is refused before BingX's clock is read for it
             pipeline.refuse_if_blocked(self._key(method, path))
             self.refresh_clock_if_due()
-        slot = pipeline.admit(method, self._base_path + path)
+        slot = pipeline.admit(method, self._base_path + path, change)
         try:
             # The timestamp is taken after the wait for a slot, right before sending.
             response = self._send(method, path, self._query(params or {}, signed), signed)
         finally:
-            pipeline.settle(slot)
+            if change is None:
+                pipeline.settle(slot)
+            else:
+                change.slot = slot
         try:
             body = files.decode_json(response.content)
         except ValueError:

@@ -6,14 +6,18 @@ is the ``stamps`` table of the account's state file (:mod:`freqtrade_bingx.state
 row per request let go, per endpoint. Admitting a request is one SQLite statement: add this
 request's stamp unless the endpoint's last window already holds the limit. Its reply is one more
 statement (the re-stamp). Waiting, and every :data:`LEAK_EVERY` requests, one transaction also
-drops old stamps and those of another clock.
+drops old stamps and those of another clock. Rows a request's caller writes before it is sent
+and after its reply (a setting marked unknown, then BingX's answer: ``shared_settings.Change``)
+ride in the same two transactions (``also``).
 
 Plain SQL rather than a rate-limit library: pyrate-limiter's SQLite bucket, used before, runs
 several statements per request and needs a file lock (``filelock``) around them, as it does not
 run them in one transaction. Profiled, that cost 0.7 to 1.1 ms per request (four file-lock
 holds, a dozen statements), most of the plugin's bookkeeping (bench/leverage_call.py, issue
 17). Here a request costs two statements: one admits it (``INSERT ... WHERE NOT EXISTS``, atomic
-across processes: SQLite takes its write lock for the statement), one re-stamps it.
+across processes: SQLite takes its write lock for the statement), one re-stamps it. (Plus an
+index look-up of the endpoint's latest stamp; SQLite's ``RETURNING``, which would have given it,
+cost more than the rest of both statements.)
 
 Counted at arrival, as BingX counts: a request is stamped :data:`IN_FLIGHT_S` into the future
 while it travels (so it counts for certain whatever the trip takes), and re-stamped with the
@@ -79,13 +83,14 @@ _ADMIT_FULL = (
 )
 _LATEST = "SELECT MAX(at) FROM stamps WHERE endpoint = ?"
 # Admitting in one statement: this request's stamp, unless the limit-th latest stamp of the
-# window is there (stamps of another clock, later than the bound, not counted); its answer,
-# the endpoint's latest stamp, tells whether any such stamp is there to drop.
+# window is there (stamps of another clock, later than the bound, not counted). No RETURNING:
+# SQLite's costs more than the rest of the statement (about 65 µs here, bench/leverage_call.py);
+# the endpoint's latest stamp (_LATEST, an index look-up) tells whether one of another clock
+# is there to drop.
 _ADMIT = (
     "INSERT INTO stamps (endpoint, at, name) SELECT ?1, ?2, ?3 WHERE NOT EXISTS ("
     "SELECT 1 FROM stamps WHERE endpoint = ?1 AND at > ?4 AND at <= ?5 "
-    "ORDER BY at DESC LIMIT 1 OFFSET ?6) "
-    "RETURNING (SELECT MAX(at) FROM stamps WHERE endpoint = ?1)"
+    "ORDER BY at DESC LIMIT 1 OFFSET ?6)"
 )
 _INSERT = "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _ADOPT = "INSERT OR IGNORE INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
@@ -185,13 +190,21 @@ class AccountBudget:
     def active(self) -> bool:
         return self.store.active
 
-    def acquire(self, method: str, path: str, max_wait_s: float | None = None) -> Ticket | None:
+    def acquire(
+        self,
+        method: str,
+        path: str,
+        max_wait_s: float | None = None,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> Ticket | None:
         """Wait until the account has room for one more request on the endpoint, and take it.
 
         None when the endpoint has no shared limit, the shared file failed (logged once), or it
         is busy (for this request and the busy pause): the caller's own per-process limit is
         then all there is. With ``max_wait_s``, :class:`NoRoomInTime` when no room came within
-        that many seconds.
+        that many seconds. ``also(connection)`` runs in the transaction that takes the slot
+        (not at all when None is returned): other rows the request's caller writes before it
+        is sent, for the price of one transaction.
         """
         rate = self.rates.get((method, path))
         if rate is None:
@@ -205,10 +218,13 @@ class AccountBudget:
         give_up_ms = None if max_wait_s is None else self.clock_ms() + max_wait_s * 1000
         while True:
             now = self.clock_ms()
+            admit = self._admit_or_wait if leak else self._admit_at_once
             try:
-                if leak:  # every so often, and while waiting: old stamps go
+                if leak or also:  # every so often, while waiting, or with ``also``: a transaction
                     answer = self.store.run(
-                        lambda conn, now=now: self._admit_or_wait(conn, endpoint, rate, now, name)
+                        lambda conn, now=now, admit=admit: _admitted_then(
+                            admit(conn, endpoint, rate, now, name), also, conn
+                        )
                     )
                 else:  # the usual case: one statement
                     answer = self.store.run(
@@ -258,8 +274,9 @@ class AccountBudget:
     def _admit_at_once(
         self, conn: sqlite3.Connection, endpoint: str, rate: Rate, now: int, name: str
     ) -> int:
-        """One statement (its own transaction, with SQLite's write lock from its start): this
-        request's stamp if the window has room, not counting stamps of another clock; else 0.
+        """One statement admits (its own transaction, with SQLite's write lock from its start):
+        this request's stamp if the window has room, not counting stamps of another clock; else
+        0.
         Stamps of another clock found meanwhile are dropped (and said) on the same connection,
         not through the store again: the in-memory store's lock is held here and not re-entrant.
         """
@@ -267,32 +284,45 @@ class AccountBudget:
         bound = self._future_bound_ms()
         args = (endpoint, at, name, now - rate.interval, bound, rate.limit - 1)
         cursor = conn.execute(_ADMIT, args)
-        row = cursor.fetchone()
+        admitted = cursor.rowcount == 1
         cursor.close()
-        if row is None:
+        if not admitted:
             return 0
-        if int(row[0]) > bound:  # int(): a damaged row fails the file
+        cursor = conn.execute(_LATEST, (endpoint,))
+        (latest,) = cursor.fetchone()
+        cursor.close()
+        if int(latest) > bound:  # int(): a damaged row fails the file
             self._drop_future(conn, endpoint)
         return at
 
-    def settle(self, ticket: Ticket | None) -> None:
+    def settle(
+        self, ticket: Ticket | None, also: Callable[[sqlite3.Connection], None] | None = None
+    ) -> bool:
         """The request's reply came in (or it failed): it reached BingX by now, if at all.
+        ``also(connection)`` runs in the same transaction; returns whether it ran.
 
         Skipped while the file is busy: the stamp then counts until :data:`IN_FLIGHT_S` ran
         out, longer than needed, never shorter.
         """
         if ticket is None:
-            return
+            return False
         now = self.clock_ms()
         ticket.settled_at = now
         args = (now, ticket.endpoint, ticket.at, ticket.name)
-        try:  # one statement: its own transaction
-            self.store.run(lambda conn: conn.execute(_RESTAMP, args).close(), begin=False)
+
+        def restamp(conn: sqlite3.Connection) -> None:
+            conn.execute(_RESTAMP, args).close()
+            if also is not None:
+                also(conn)
+
+        try:  # one statement, its own transaction; with ``also``, one transaction
+            self.store.run(restamp, begin=also is not None)
         except (StoreBusy, StoreFailed):
-            return
+            return False
         if not self.store.shared:
             with self._settled:
                 self._settled.notify_all()
+        return also is not None
 
     def recent(self, method: str, path: str) -> list[Ticket]:
         """This process's latest requests to the endpoint admitted here (at most its limit)."""
@@ -366,6 +396,14 @@ class AccountBudget:
             error,
             state_store.BUSY_PAUSE_S,
         )
+
+
+def _admitted_then(answer: int, also: Callable[[sqlite3.Connection], None] | None, conn) -> int:
+    """An admission's ``answer`` (positive: the request's stamp; see
+    :meth:`AccountBudget.acquire`), after ``also`` ran on ``conn`` if it admitted the request."""
+    if also is not None and answer > 0:
+        also(conn)
+    return answer
 
 
 def local_budget(

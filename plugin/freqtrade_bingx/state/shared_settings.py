@@ -51,18 +51,21 @@ MARGIN_TYPE = "margin type"
 POSITION_MODE = "position mode"
 
 _READ = "SELECT value, writer, version FROM confirmed WHERE kind=? AND symbol=? AND side=?"
+# A setting's row and the position mode's, in one statement: the mode decides which side's
+# leverage a bot needs, and another bot may switch it.
+_READ_WITH_MODE = (
+    "SELECT kind, value, writer, version FROM confirmed "
+    "WHERE (kind=? AND symbol=? AND side=?) OR (kind=? AND symbol='' AND side='')"
+)
 _CONFIRM = (
     "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
     "VALUES (?, ?, ?, ?, ?, 1) "
     "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=excluded.value, "
     "writer=excluded.writer, version=version+1 WHERE version=?"
 )
-_CLAIM = (
-    "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
-    "VALUES (?, ?, ?, NULL, ?, 1) "
-    "ON CONFLICT (kind, symbol, side) DO UPDATE SET value=NULL, "
-    "writer=excluded.writer, version=version+1 RETURNING version"
-)
+# Marking a setting unknown (a claim, or an answer not learnt); a claim reads the version it
+# left in the same transaction (no RETURNING: SQLite's costs more than the statement).
+_VERSION = "SELECT version FROM confirmed WHERE kind=? AND symbol=? AND side=?"
 _FORGET = (
     "INSERT INTO confirmed (kind, symbol, side, value, writer, version) "
     "VALUES (?, ?, ?, NULL, ?, 1) "
@@ -133,6 +136,15 @@ class SharedSettings:
         value, writer, version = row
         return Entry(value, writer, version)
 
+    def read_with_mode(
+        self, kind: str, symbol: str, side: str
+    ) -> tuple[Entry | None, Entry | None]:
+        """:meth:`read` of the setting's row and of the position mode's, in one statement."""
+        args = (kind, symbol, side, POSITION_MODE)
+        rows = self._run(lambda conn: conn.execute(_READ_WITH_MODE, args).fetchall(), begin=False)
+        found = {row[0]: Entry(*row[1:]) for row in rows or ()}
+        return found.get(kind), found.get(POSITION_MODE)
+
     def version(self, kind: str, symbol: str, side: str = "") -> int:
         """The row's version, 0 when there is none; :class:`Busy` when the file is busy."""
         entry = self.read(kind, symbol, side)
@@ -177,16 +189,40 @@ class SharedSettings:
         """
         store = self.store
         give_up = store.clock() + wait_s
-        args = (kind, symbol, side, self.writer)
         while True:
             try:
-                row = self._run(lambda conn: conn.execute(_CLAIM, args).fetchone(), begin=False)
-                return row[0] if row else 0
+                # One transaction: the version read is the one this claim left.
+                version = self._run(lambda conn: self.claim_row(conn, kind, symbol, side))
+                return version or 0
             except Busy:
                 now, next_try = store.clock(), store.busy_until
                 if next_try >= give_up:
                     raise
                 self._sleep(max(next_try - now, 0.0))  # no lock is held here
+
+    def claim_row(self, conn: sqlite3.Connection, kind: str, symbol: str, side: str) -> int:
+        """:meth:`claim`'s statement inside a caller's transaction on this file; the row's
+        version. (Marks the busy file did not take wait for this bot's next statement of its
+        own: they are about other rows.)"""
+        conn.execute(_FORGET, (kind, symbol, side, self.writer)).close()
+        cursor = conn.execute(_VERSION, (kind, symbol, side))
+        row = cursor.fetchone()
+        cursor.close()
+        return int(row[0])
+
+    def answer_row(
+        self, conn: sqlite3.Connection, kind: str, symbol: str, side: str, value: object, seen: int
+    ) -> bool:
+        """Inside a caller's transaction: ``value`` recorded compare-and-set on ``seen`` (True),
+        or, with ``value`` None or another bot's write since ``seen``, the row marked unknown."""
+        if value is not None:
+            cursor = conn.execute(_CONFIRM, (kind, symbol, side, str(value), self.writer, seen))
+            written = cursor.rowcount > 0
+            cursor.close()
+            if written:
+                return True
+        conn.execute(_FORGET, (kind, symbol, side, self.writer)).close()
+        return False
 
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
@@ -213,6 +249,7 @@ class SharedSettings:
         """``work`` in one transaction, after the marks the busy file did not take; None once
         the file failed; :class:`Busy` while it is busy. Without ``begin``, ``work`` is one
         statement (its own transaction, unless marks are written first)."""
+
         with self._unwritten_lock:
             unwritten = sorted(self._unwritten)
 
@@ -257,6 +294,55 @@ class SharedSettings:
             error,
             state_store.BUSY_PAUSE_S,
         )
+
+
+class Change:
+    """One request that may change a setting, told to the other bots with the request's own
+    statements in the account's file.
+
+    The request pipeline (``net/pipeline.py``) writes the claim (:meth:`claim_in`) in the
+    transaction that admits the request to the account's budget, and the answer
+    (:meth:`answer_in`) in the one that settles its slot: a setting change costs the file no
+    transaction of its own. Where the request takes no slot of the shared budget (the file busy
+    or failed), each is written alone (:meth:`claim`, :meth:`write_answer`), with the same
+    rules as :meth:`SharedSettings.claim` and :meth:`SharedSettings.confirm`.
+    """
+
+    def __init__(self, settings: SharedSettings, kind: str, symbol: str, side: str) -> None:
+        self.settings = settings
+        self.key = (kind, symbol, side)
+        self.version: int | None = None  # the row's version once claimed
+        self.value: object = None  # BingX's answer to record (None: unknown)
+        self.recorded: bool | None = None  # once written: the answer recorded, else unknown
+        self.slot: object = None  # the request's slot, settled with the answer (pipeline)
+
+    def claim_in(self, conn: sqlite3.Connection) -> None:
+        self.version = self.settings.claim_row(conn, *self.key)
+
+    def claim(self) -> None:
+        """The claim alone: :class:`Busy` if the file would not take it (send nothing)."""
+        self.version = self.settings.claim(*self.key)
+
+    def answer(self, value: object) -> None:
+        """BingX's answer, to be recorded when the request's slot is settled (None: unknown)."""
+        self.value = value
+
+    def answer_in(self, conn: sqlite3.Connection) -> None:
+        if self.version is not None:
+            self.recorded = self.settings.answer_row(conn, *self.key, self.value, self.version)
+
+    def write_answer(self) -> None:
+        """The answer alone (a file busy now: the row is marked unknown once it is free)."""
+        if self.version is None:
+            return  # never claimed: nothing was sent, nothing to tell
+        if self.value is None:
+            self.settings.forget(*self.key)
+            self.recorded = False
+            return
+        try:
+            self.recorded = self.settings.confirm(*self.key, self.value, self.version)
+        except Busy:
+            self.recorded = False  # said in the log; marked unknown once the file is free
 
 
 def open_shared(path: Path, bot_name: str) -> SharedSettings | None:

@@ -56,6 +56,7 @@ from freqtrade_bingx.bingx.endpoints import API_PERMISSIONS, OPEN_ORDERS, ORDER_
 from freqtrade_bingx.bingx.errors import translate
 from freqtrade_bingx.bingx.failures import BingxError
 from freqtrade_bingx.bingx.position_mode import PositionMode
+from freqtrade_bingx.bingx.replies import finite, whole
 from freqtrade_bingx.net import account
 
 
@@ -294,7 +295,7 @@ class Preflight:
             self._add(PASS, "IP whitelist", "BingX accepted signed requests from this machine")
 
     def _judge_permissions(self, data: dict[str, Any]) -> None:
-        granted = {_as_int(p) for p in _as_list(data.get("permissions"))} - {None}
+        granted = {whole(p) for p in _as_list(data.get("permissions"))} - {None}
         names = ", ".join(PERMISSION_NAMES.get(p, f"#{p}") for p in sorted(granted)) or "none"
         if FUTURES_TRADING not in granted:
             self._add(
@@ -484,7 +485,7 @@ class Preflight:
     def _rate(self, pair: str) -> float:
         if pair not in self._rates:
             ticker = self.exchange.fetch_ticker(pair)
-            rate = _as_float(ticker.get("last") or ticker.get("close"))
+            rate = finite(ticker.get("last") or ticker.get("close")) or 0.0
             if not rate > 0:
                 raise ValueError(f"no price for {pair} in BingX's ticker")
             self._rates[pair] = rate
@@ -507,8 +508,8 @@ class Preflight:
                 self._add(FAIL, name, f"no price to ask the strategy with: {e}")
                 continue
             maxima = {
-                "long": _as_float((data or {}).get("maxLongLeverage")),
-                "short": _as_float((data or {}).get("maxShortLeverage")),
+                "long": finite((data or {}).get("maxLongLeverage")) or 0.0,
+                "short": finite((data or {}).get("maxShortLeverage")) or 0.0,
             }
             self._judge_leverage(pair, name, rate, maxima)
 
@@ -664,7 +665,7 @@ def run(exchange: Any, intent: Intent) -> tuple[list[str], int]:
 
 def _holds(position: dict[str, Any], symbol: str | None = None) -> bool:
     """An open position (on ``symbol``, if given)."""
-    return bool(_as_float(position.get("positionAmt"))) and symbol in (None, position.get("symbol"))
+    return bool(finite(position.get("positionAmt"))) and symbol in (None, position.get("symbol"))
 
 
 def _is_leverage(value: Any) -> bool:
@@ -683,18 +684,3 @@ def _count(n: int, word: str) -> str:
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_float(value: Any) -> float:
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return result if math.isfinite(result) else 0.0
