@@ -51,12 +51,13 @@ CANCEL, FETCH, BALANCES, POSITIONS_ = "cancel_order", "fetch_order", "get_balanc
 
 # Requests freqtrade's retrier makes of a method when every one fails temporarily: the call
 # plus API_RETRY_COUNT (4), or API_FETCH_ORDER_RETRY_COUNT (5) for fetch_order; create_order
-# has no retrier and create_stoploss allows no retry.
+# has no retrier and create_stoploss allows no retry, but the plugin places a stop once more
+# when BingX shows none after a passing failure (adapter/orders.py, StopOrders.place).
 ATTEMPTS = {
     LEVERAGE: 5,
     BUY: 1,
     EXIT: 1,
-    STOP: 1,
+    STOP: 2,
     CANCEL: 5,
     FETCH: 6,
     BALANCES: 5,
@@ -168,6 +169,8 @@ def sends(reply: Reply, method: str) -> int:
     retries (temporary, or an order not found yet) is sent as often as it allows."""
     if reply.blocks or not issubclass(outcome(reply, method), T | NF):
         return 1
+    if method == STOP and issubclass(outcome(reply, method), D):
+        return 1  # the plugin does not press a rate limit with a second stop
     return ATTEMPTS[method]
 
 

@@ -32,7 +32,9 @@ get_maintenance_ratio_and_amt
 _get_max_notional_from_tiers
 create_order                          placed once more after a position mode     orders.py
 create_stoploss                       switched on bingx.com; a stop leaves the
-                                      leverage alone
+                                      leverage alone; a stop whose placement
+                                      failed for a passing reason is looked for
+                                      on BingX, placed again at once if absent
 _get_params                           positionSide / reduceOnly as the account's orders.py
 _get_stop_params                      mode allows; the stop's trigger price      stops.py
 validate_stop_ordertypes              (workingType)
@@ -79,6 +81,7 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import API_RETRY_COUNT, retrier
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas, Tickers
+from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
 from freqtrade_bingx import __version__
@@ -360,11 +363,25 @@ class BingxAdapter:
 
         if not self._is_futures():
             return place()
-        self._stoploss_call.order_types = order_types
-        try:
+
+        def place_in_mode() -> CcxtOrder:
             return orders.again_after_mode_change(
                 place, self.account_settings.current_mode, self.refresh_position_mode
             )
+
+        self._stoploss_call.order_types = order_types
+        try:
+            if not self._is_live_futures():
+                return place_in_mode()
+            # The stop as freqtrade's create_stoploss sends it: its rounding, its contracts.
+            round_mode = ROUND_DOWN if side == "buy" else ROUND_UP
+            sent = orders.SentStop(
+                pair=pair,
+                side=side,
+                contracts=self.amount_to_precision(pair, self._amount_to_contracts(pair, amount)),
+                stop_price=self.price_to_precision(pair, stop_price, rounding_mode=round_mode),
+            )
+            return self.stop_orders.place(place_in_mode, sent)
         finally:
             self._stoploss_call.order_types = None
 

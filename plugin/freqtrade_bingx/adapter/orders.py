@@ -15,15 +15,20 @@ here runs outside futures: spot is freqtrade's own ``Bingx``.
 """
 
 import logging
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import ccxt
 from freqtrade.constants import BuySell
 from freqtrade.exceptions import (
+    DDosProtection,
     DependencyException,
+    ExchangeError,
     InvalidOrderException,
     OperationalException,
+    TemporaryError,
 )
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas
 
@@ -151,8 +156,43 @@ def stop_order_params(params: dict, mode: PositionMode, side: BuySell, order_typ
     return params
 
 
+# Attempts at placing one stop: freqtrade's, and one more at once when BingX does not show it.
+STOP_PLACE_ATTEMPTS = 2
+# How much older than the attempt (BingX's clock, as ccxt stamps requests) a stop found after a
+# lost reply may be: the gap between the request's timestamp and BingX's order time.
+ADOPT_SLACK_MS = 10_000
+
+
+@dataclass(frozen=True)
+class SentStop:
+    """What one stop placement asks BingX for, as freqtrade's create_stoploss sends it."""
+
+    pair: str
+    side: BuySell
+    contracts: float  # the amount in contracts, at the market's precision
+    stop_price: float  # at the market's precision, rounded as freqtrade rounds it
+
+    def is_on_bingx(self, order: dict[str, Any], since_ms: int) -> bool:
+        """Is ``order`` (ccxt's, from BingX's open orders) this stop, placed since
+        ``since_ms``?"""
+        price = order.get(STOPLOSS_FT_HAS_FUTURES["stop_price_prop"])
+        amount = order.get("amount")
+        placed = order.get("timestamp")
+        return (
+            order.get("status") == "open"
+            and order.get("side") == self.side
+            and isinstance(price, int | float)
+            and math.isclose(price, self.stop_price, rel_tol=1e-9)
+            and isinstance(amount, int | float)
+            and math.isclose(amount, self.contracts, rel_tol=1e-9)
+            and isinstance(placed, int)
+            and placed >= since_ms - ADOPT_SLACK_MS
+        )
+
+
 class StopOrders:
-    """A stop read back by its id, or, once triggered, its fill; the trigger line said once."""
+    """A stop placed (again at once, or found on BingX, when placing it fails), a stop read
+    back by its id, or, once triggered, its fill; the trigger line said once."""
 
     def __init__(
         self,
@@ -168,6 +208,63 @@ class StopOrders:
         self._without_fill: set[str] = set()  # triggered stops whose fill was not seen yet
         # The stop trigger line last logged (freqtrade validates the order types twice).
         self._trigger_said: str | None = None
+
+    def place(self, place: Callable[[], CcxtOrder], sent: SentStop) -> CcxtOrder:
+        """Place a stop with freqtrade's ``place``; when that fails for a passing reason,
+        look for it on BingX and place it once more at once if it is not there.
+
+        freqtrade asks for a stop only while the position has none on BingX: after the entry,
+        or right after cancelling the one it moves (trailing, custom stoploss). Its
+        create_stoploss allows no retry, so a passing failure leaves the position without
+        a stop until freqtrade's next loop; and when only the reply was lost, BingX holds a
+        stop freqtrade never hears of, and the next loop places a second one. Here a
+        ``TemporaryError`` makes one read of the pair's open orders: the stop sent is
+        returned (freqtrade records BingX's order) if it is there, placed once more if it is
+        not, and left to freqtrade's next loop if the read fails too (placing blind could
+        make a second stop). A rate limit (``DDosProtection``) is not pressed. Refusals
+        (InvalidOrder, InsufficientFunds) are freqtrade's to handle, as before.
+        """
+        since_ms = int(self._api().nonce())
+        for attempt in range(1, STOP_PLACE_ATTEMPTS + 1):
+            try:
+                return place()
+            except DDosProtection as e:
+                _say_without_stop(sent.pair, e)
+                raise
+            except TemporaryError as e:
+                seen, found = self._find_placed(sent, since_ms)
+                if found is not None:
+                    logger.warning(
+                        "BingX: placing the stop of %s failed (%s), but BingX holds it: "
+                        "order %s, stop price %s; recorded as the stop",
+                        sent.pair,
+                        e,
+                        found.get("id"),
+                        sent.stop_price,
+                    )
+                    self._log_reply("create_stoploss_order", found)
+                    return self._to_amount(found)
+                if not seen or attempt == STOP_PLACE_ATTEMPTS:
+                    _say_without_stop(sent.pair, e)
+                    raise
+                logger.warning(
+                    "BingX: placing the stop of %s failed (%s) and BingX shows no such stop: "
+                    "the position has none on the exchange, placing it again now",
+                    sent.pair,
+                    e,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_placed(self, sent: SentStop, since_ms: int) -> tuple[bool, CcxtOrder | None]:
+        """Whether the pair's open orders could be read, and the stop ``sent`` among them."""
+        try:
+            with ccxt_to_freqtrade("read the open orders", FETCH_ORDER):
+                open_orders = self._api().fetch_open_orders(sent.pair)
+        except (ExchangeError, OperationalException) as e:
+            logger.warning("BingX: could not read the open orders of %s: %s", sent.pair, e)
+            return False, None
+        placed = [o for o in open_orders or [] if sent.is_on_bingx(o, since_ms)]
+        return True, (placed[-1] if placed else None)
 
     def say_trigger(self, order_types: dict) -> None:
         """Log the stop's trigger price once per distinct setting."""
@@ -226,6 +323,15 @@ class StopOrders:
             f"Stoploss order not found (pair: {pair} id: {stop_id}): not by its id, not in "
             "BingX's order history."
         )
+
+
+def _say_without_stop(pair: str, error: Exception) -> None:
+    logger.warning(
+        "BingX: %s has no stop on the exchange: placing it failed (%s); freqtrade places it "
+        "again on its next loop",
+        pair,
+        error,
+    )
 
 
 def _read_orders(method: Callable[..., Any], *args, **kwargs) -> Any:

@@ -50,6 +50,10 @@ class Fault:
     (signed as they were): BingX ignoring a filter it documents, or a proxy stripping it, e.g.
     ``("startTime", "endTime")``.
 
+    ``lose_reply`` handles the request as usual (an order is placed, a cancel done) and then
+    drops the connection instead of answering: the reply lost on its way back, so the client
+    cannot know what BingX did. A network fault, not a BingX reply.
+
     ``block_s`` keeps the endpoint refused after the fault fired: for that many seconds of
     server time every request of the same API key to the same method and path gets BingX's
     plain ``100410 "rate limited"``, which names no unblock time. BingX's rate-limit page says
@@ -70,6 +74,7 @@ class Fault:
     headers: dict[str, str] | None = None
     block_s: float = 0.0
     ignore_params: tuple[str, ...] = ()
+    lose_reply: bool = False
 
     def __post_init__(self) -> None:
         if self.method is not None:

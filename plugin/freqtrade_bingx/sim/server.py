@@ -1177,6 +1177,11 @@ class _Handler(BaseHTTPRequestHandler):
             params = {k: v for k, v in params.items() if k not in fault.ignore_params}
         reply = sim._handle(method, path, raw_query, params, api_key)
         logger.debug("%s %s -> %s %s", method, path, reply.http_status, reply.payload.get("code"))
+        if fault is not None and fault.lose_reply:
+            record.http_status = reply.http_status
+            record.code = _int_code(reply.payload.get("code"))
+            self._drop_connection()
+            return
         self._send_reply(record, reply)
 
     def _body_params(self, body: bytes) -> dict[str, str]:
