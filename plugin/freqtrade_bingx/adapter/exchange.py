@@ -88,6 +88,7 @@ from freqtrade_bingx.adapter.reconcile import RECONCILE_FT_HAS_FUTURES, ForceOrd
 from freqtrade_bingx.adapter.refusals import RefusalMemory
 from freqtrade_bingx.adapter.tier_book import TierBook
 from freqtrade_bingx.bingx import delisting, liquidation, markets_cache, replies, stops, tiers
+from freqtrade_bingx.bingx.endpoints import FUNDING_RATE_MAX_LIMIT, KLINES_MAX_LIMIT
 from freqtrade_bingx.bingx.failures import BingxSettingError, LeverageMismatch
 from freqtrade_bingx.bingx.position_mode import PositionMode, PositionSide
 from freqtrade_bingx.net import redact
@@ -112,6 +113,14 @@ class BingxAdapter:
         "supports_demo_trading": True,
         # BingX's contract list schedules delistings: check_delisting_time.
         "has_delisting": True,
+        # The order page's timeInForce: "PostOnly, GTC, IOC, and FOK". freqtrade's name for
+        # post-only is "PO", which ccxt 4.5.90 sends as PostOnly; IOC and FOK it sends as they
+        # are (swap orders). freqtrade sends none for market orders.
+        "order_time_in_force": ["GTC", "IOC", "FOK", "PO"],
+        # The klines and mark-price klines pages: limit "maximum: 1440"; the funding-rate
+        # history page: "maximum: 1000" (ccxt 4.5.90 caps its request there too).
+        "ohlcv_candle_limit": KLINES_MAX_LIMIT,
+        "funding_fee_candle_limit": FUNDING_RATE_MAX_LIMIT,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }

@@ -35,6 +35,11 @@ INCOME = "/openApi/swap/v2/user/income"
 BALANCE = "/openApi/swap/v3/user/balance"
 PREMIUM_INDEX = "/openApi/swap/v2/quote/premiumIndex"
 
+# The most rows one request may ask for: the klines and mark-price klines pages ("limit ...
+# maximum: 1440"), the funding-rate history page ("maximum: 1000").
+KLINES_MAX_LIMIT = 1440
+FUNDING_RATE_MAX_LIMIT = 1000
+
 # recvWindow when the config sets none: the age past which BingX's signature page says it refuses
 # a request by default (5 s); settings.py checks a configured one, the transport sends it.
 DEFAULT_RECV_WINDOW_MS = 5000

@@ -684,6 +684,14 @@ class TradingEngine:
             self._fill(acct, order, fill_price, maker=False, now=now)
             return
         if arriving and order.time_in_force in ("IOC", "FOK"):
+            # No live reply to an unfilled IOC / FOK swap order is quoted anywhere we could
+            # find. Modelled: accepted (code 0) with status CANCELED and executedQty 0, as
+            # BingX's order statuses have no EXPIRED (ccxt 4.5.90 maps NEW, PENDING,
+            # PARTIALLY_FILLED, RUNNING, FILLED, CANCELED, CANCELLED, FAILED; a VST user-stream
+            # probe's notes list NEW, PARTIALLY_FILLED, FILLED, CANCELED), and bingx.com shows
+            # such an order as canceled ("Any part of the order that isn't immediately filled
+            # will be canceled", ccxt issue #18746). The fake fills whole or not at all, so FOK
+            # and IOC differ only where BingX's book is thinner than the order (not modelled).
             self._finish(order, "CANCELED", now)
             return
         if not arriving and (last <= limit if buy else last >= limit):
