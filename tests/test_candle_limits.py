@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from freqtrade.data.history import load_pair_history
-from freqtrade.data.history.history_utils import download_data_main
+from freqtrade.data.history.history_utils import download_data
 from freqtrade.enums import CandleType, RunMode
+from freqtrade.resolvers import ExchangeResolver
 
 from tests.configs import futures_config
 
@@ -24,7 +25,7 @@ DAYS = 50  # 1200 hours: one request of 1440 candles, two of 1000
 
 @pytest.fixture
 def downloaded(fake_bingx, tmp_path, mocker):
-    """freqtrade's download-data (its download_data_main) of 1h candles over DAYS days."""
+    """freqtrade's download-data (download_data_main's two steps) of 1h candles over DAYS days."""
     mocker.patch("freqtrade.exchange.common.time.sleep")
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=DAYS)
@@ -40,7 +41,11 @@ def downloaded(fake_bingx, tmp_path, mocker):
         new_pairs_days=30,
     )
     fake_bingx.clear_requests()
-    download_data_main(config)
+    exchange = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        download_data(config, exchange)
+    finally:
+        exchange.close()
     return tmp_path, start, end
 
 
