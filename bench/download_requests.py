@@ -38,37 +38,15 @@ def _split(days: int, limits: dict[str, int]) -> dict[str, int]:
 
 def download(ft_has: dict | None) -> dict[str, int]:
     """Requests per kind of one DAYS-day download through freqtrade's download path."""
-    from freqtrade.data.history.history_utils import download_data
-    from freqtrade.enums import RunMode
-    from freqtrade.resolvers import ExchangeResolver
-
     from freqtrade_bingx.sim import FakeBingx
-    from tests.configs import futures_config
+    from tests.configs import download_data
 
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=DAYS)
-    exchange = {"key": "", "secret": ""}
-    if ft_has:
-        exchange["_ft_has_params"] = ft_has
+    exchange = {"_ft_has_params": ft_has} if ft_has else {}
     with FakeBingx() as server, tempfile.TemporaryDirectory(prefix="ftbx-bench-dl-") as tmp:
-        config = futures_config(
-            server,
-            runmode=RunMode.UTIL_EXCHANGE,
-            exchange=exchange,
-            datadir=Path(tmp),
-            pairs=["BTC/USDT:USDT"],
-            timeframes=["1m"],
-            timerange=f"{start:%Y%m%d}-{end:%Y%m%d}",
-            dataformat_ohlcv="feather",
-            new_pairs_days=30,
-        )
-        server.clear_requests()
-        # download_data_main's two steps, with the exchange closed afterwards.
-        exchange = ExchangeResolver.load_exchange(config, validate=False)
-        try:
-            download_data(config, exchange)
-        finally:
-            exchange.close()
+        timerange = f"{start:%Y%m%d}-{end:%Y%m%d}"
+        download_data(server, Path(tmp), "BTC/USDT:USDT", "1m", timerange, **exchange)
         return {kind: server.count(path) for kind, path in PATHS.items()}
 
 

@@ -9,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from freqtrade.data.history import load_pair_history
-from freqtrade.data.history.history_utils import download_data
-from freqtrade.enums import CandleType, RunMode
-from freqtrade.resolvers import ExchangeResolver
+from freqtrade.enums import CandleType
 
-from tests.configs import futures_config
+from tests.configs import download_data
 
 
 PAIR = "BTC/USDT:USDT"
@@ -25,27 +23,12 @@ DAYS = 50  # 1200 hours: one request of 1440 candles, two of 1000
 
 @pytest.fixture
 def downloaded(fake_bingx, tmp_path, mocker):
-    """freqtrade's download-data (download_data_main's two steps) of 1h candles over DAYS days."""
+    """freqtrade's download-data of 1h candles over DAYS days."""
     mocker.patch("freqtrade.exchange.common.time.sleep")
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=DAYS)
-    config = futures_config(
-        fake_bingx,
-        runmode=RunMode.UTIL_EXCHANGE,
-        exchange={"key": "", "secret": ""},  # download-data runs without keys
-        datadir=tmp_path,
-        pairs=[PAIR],
-        timeframes=["1h"],
-        timerange=f"{start:%Y%m%d}-{end:%Y%m%d}",
-        dataformat_ohlcv="feather",
-        new_pairs_days=30,
-    )
     fake_bingx.clear_requests()
-    exchange = ExchangeResolver.load_exchange(config, validate=False)
-    try:
-        download_data(config, exchange)
-    finally:
-        exchange.close()
+    download_data(fake_bingx, tmp_path, PAIR, "1h", f"{start:%Y%m%d}-{end:%Y%m%d}")
     return tmp_path, start, end
 
 
