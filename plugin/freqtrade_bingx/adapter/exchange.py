@@ -121,6 +121,12 @@ class BingxAdapter:
         # history page: "maximum: 1000" (ccxt 4.5.90 caps its request there too).
         "ohlcv_candle_limit": KLINES_MAX_LIMIT,
         "funding_fee_candle_limit": FUNDING_RATE_MAX_LIMIT,
+        # ccxt 4.5.90's total is availableMargin + usedMargin (BingX's balance page has no
+        # maxWithdrawAmount): the wallet balance, without the unrealized PnL that BingX puts
+        # in equity (the live reply ccxt quotes: balance 194.8212, unrealizedProfit 1.9219,
+        # equity 196.7431, availableMargin 193.7609 + usedMargin 1.0602 = the balance).
+        # True would make freqtrade's Wallets subtract the positions' PnL a second time.
+        "balance_includes_unrealized_pnl": False,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }
