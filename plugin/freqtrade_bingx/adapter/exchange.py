@@ -40,7 +40,9 @@ cancel_stoploss_order                 a stop BingX ended is read, not cancelled 
 _fetch_orders                         7-day windows of the order history, plus   reconcile.py
                                       the force orders (liquidation, ADL)
 _load_async_markets                   a markets snapshot when BingX cannot be    futures_data.py
-get_tickers                           reached (tools, backtesting)
+get_tickers                           reached (tools, backtesting); the
+                                      account's fee rates read with the markets
+get_fee                               the account's fee rate (with a key)        futures_data.py
 get_liquidation_price                 BingX's price for the trade's own side     futures_data.py
 dry_run_liquidation_price             (live); BingX's rule with cross margin     liquidation.py
                                       (dry-run)
@@ -53,6 +55,7 @@ Public seams the plugin's tools and tests use: :attr:`BingxAdapter.bingx` (the s
 transport), ``link`` (:class:`~freqtrade_bingx.adapter.link.BingxLink`: clock, blocks, shared
 state),
 ``account_settings`` (:class:`~freqtrade_bingx.adapter.leverage.AccountSettings`), ``tier_book``,
+``account_fees`` (:class:`~freqtrade_bingx.adapter.futures_data.AccountFees`),
 ``refresh_position_mode``, ``read_account_leverage``, ``whole_leverage``,
 ``max_leverage_for_side``, ``stop_order_params``, ``fetch_force_orders``,
 ``funding_interval_hours``, ``tier_cache_path``, ``markets_snapshot_path``,
@@ -65,7 +68,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from freqtrade.constants import BuySell
+from freqtrade.constants import BuySell, MakerTaker
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
@@ -175,6 +178,7 @@ class BingxAdapter:
             lambda: self._api, self._log_exchange_response, self._order_contracts_to_amount
         )
         self.markets_snapshot = futures_data.MarketsSnapshot(self.markets_snapshot_path)
+        self.account_fees = futures_data.AccountFees(self.link)
         # The create_stoploss call under way in this thread: its order types, else None.
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
@@ -482,6 +486,30 @@ class BingxAdapter:
             self._api_async,
             may_use,
         )
+        # The account's fee rates, refreshed with the markets by a trading bot (live or
+        # dry-run). Backtests keep the contract's figure: a rate read today says nothing of
+        # the past, and a backtest sends nothing signed.
+        if self._config.get("runmode") in TRADE_MODES:
+            self.account_fees.refresh()
+
+    def get_fee(
+        self,
+        symbol: str,
+        order_type: str = "",
+        side: str = "",
+        amount: float = 1,
+        price: float = 1,
+        taker_or_maker: MakerTaker = "maker",
+    ) -> float:
+        """The account's own rate once BingX's commissionRate was read (a key is set);
+        else freqtrade's figure, the contract's. A ``fee`` in a dry-run config wins, as in
+        freqtrade."""
+        configured = self._config["dry_run"] and self._config.get("fee") is not None
+        if self._is_futures() and not configured:
+            rate = self.account_fees.rate("taker" if order_type == "market" else taker_or_maker)
+            if rate is not None:
+                return rate
+        return super().get_fee(symbol, order_type, side, amount, price, taker_or_maker)
 
     def get_tickers(
         self,

@@ -18,6 +18,8 @@ MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
 POSITIONS = "/openApi/swap/v2/user/positions"
 TIERS = "/openApi/swap/v1/maintMarginRatio"
 ASSET_MODE = "/openApi/swap/v1/trade/assetMode"
+# The account's own maker / taker fee rates (VIP tiers, rebates): the fee estimates' source.
+COMMISSION_RATE = "/openApi/swap/v2/user/commissionRate"
 # ``freqtrade-bingx preflight``: the test-order page and the key-permissions page of BingX's
 # common account section (not a swap page).
 ORDER_TEST = "/openApi/swap/v2/trade/order/test"

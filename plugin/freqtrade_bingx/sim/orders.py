@@ -22,7 +22,8 @@ a background tick, always against the current prices of the ``PriceModel``:
   can rest next to it, in either mode. Whichever fills first closes the position; BingX then
   cancels the closing orders left on it (see ``_cancel_position_orders``), and a closing order
   that still fills is cut to what is left.
-* Fees are the contract's takerFeeRate/makerFeeRate, charged in USDT; realized PnL and fees
+* Fees are the account's own rates if set (``Account.taker_rate`` / ``maker_rate``), else the
+  contract's takerFeeRate/makerFeeRate, charged in USDT; realized PnL and fees
   change the wallet balance at once; funding is settled every 8 h on open positions.
 * One-way mode keeps one net position per symbol (rows say LONG or SHORT, onlyOnePosition
   true), an opposite order reduces and then flips it unless it is reduce-only. Hedge mode
@@ -755,7 +756,7 @@ class TradingEngine:
             if needed > self.available(acct, now) + 1e-9:
                 self._finish(order, "CANCELED", now)
                 return
-        rate = float(contract["makerFeeRate"] if maker else contract["takerFeeRate"])
+        rate = self.fee_rate(acct, contract, maker)
         fee = qty * price * rate
         pnl = self._apply_to_positions(acct, order, qty, price, now)
         acct.balance += pnl - fee
@@ -794,6 +795,14 @@ class TradingEngine:
             }
         )
         self._place_attached(acct, order, now)
+
+    @staticmethod
+    def fee_rate(acct: Account, contract: dict[str, Any], maker: bool) -> float:
+        """The account's own rate if set, else the contract's standard one."""
+        own = acct.maker_rate if maker else acct.taker_rate
+        if own is not None:
+            return own
+        return float(contract["makerFeeRate"] if maker else contract["takerFeeRate"])
 
     @staticmethod
     def _utc_seconds(now: int) -> str:
