@@ -128,7 +128,8 @@ class BingxAdapter:
         # maxWithdrawAmount): the wallet balance, without the unrealized PnL that BingX puts
         # in equity (the live reply ccxt quotes: balance 194.8212, unrealizedProfit 1.9219,
         # equity 196.7431, availableMargin 193.7609 + usedMargin 1.0602 = the balance).
-        # True would make freqtrade's Wallets subtract the positions' PnL a second time.
+        # True would make freqtrade's Wallets take the positions' PnL off a total that never
+        # held it.
         "balance_includes_unrealized_pnl": False,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
@@ -488,7 +489,7 @@ class BingxAdapter:
         )
         # The account's fee rates, refreshed with the markets by a trading bot (live or
         # dry-run). Backtests keep the contract's figure: a rate read today says nothing of
-        # the past, and a backtest sends nothing signed.
+        # the past.
         if self._config.get("runmode") in TRADE_MODES:
             self.account_fees.refresh()
 
