@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import backtest
 import cold_start
+import download_requests
 import leverage_call
 import multi_bot
 import order_call
@@ -38,6 +39,7 @@ MODULES = (
     backtest,
     cold_start,
     multi_bot,
+    download_requests,
 )
 BUDGET_S = 600
 

@@ -107,3 +107,36 @@ def ccxt_bingx(
             **config,
         }
     )
+
+
+def download_data(
+    server: FakeBingx,
+    datadir: Path,
+    pair: str,
+    timeframe: str,
+    timerange: str,
+    **exchange: Any,
+) -> None:
+    """freqtrade's ``download-data`` (``download_data_main``'s two steps, the exchange closed
+    afterwards) of ``pair``'s futures candles (with the mark candles and funding rates freqtrade
+    adds) from ``server``, without keys; ``exchange`` merges over the exchange section."""
+    from freqtrade.data.history.history_utils import download_data as freqtrade_download
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import ExchangeResolver
+
+    config = futures_config(
+        server,
+        runmode=RunMode.UTIL_EXCHANGE,
+        exchange={"key": "", "secret": "", **exchange},
+        datadir=datadir,
+        pairs=[pair],
+        timeframes=[timeframe],
+        timerange=timerange,
+        dataformat_ohlcv="feather",
+        new_pairs_days=30,
+    )
+    built = ExchangeResolver.load_exchange(config, validate=False)
+    try:
+        freqtrade_download(config, built)
+    finally:
+        built.close()

@@ -552,3 +552,52 @@ def test_a_side_refusal_without_a_mode_change_is_not_repeated(fake_bingx, live):
     with pytest.raises(OperationalException, match="Position mode"):
         _enter(exchange, "buy")
     assert len(sent_orders(fake_bingx)) == 1
+
+
+# --- time in force ------------------------------------------------------------------------
+
+
+def test_fok_and_ioc_are_accepted_at_start_up_sent_and_answered_as_bingx_does(
+    fake_bingx, mocker, tmp_path
+):
+    """freqtrade's start-up checks order_time_in_force against _ft_has (before: FOK refused
+    with "Time in force policies are not supported"); ccxt sends FOK and IOC as BingX's order
+    page names them; an unfilled one comes back canceled with nothing filled."""
+    from freqtrade.resolvers import ExchangeResolver
+
+    from tests.configs import config_file, trade_config
+
+    mocker.patch("freqtrade.exchange.common.time.sleep")
+    tif = {"order_time_in_force": {"entry": "FOK", "exit": "IOC"}}
+    config = trade_config(config_file(fake_bingx, tmp_path, top=tif))
+    exchange = ExchangeResolver.load_exchange(config, validate=True)
+    try:
+        fake_bingx.set_price("BTC-USDT", 60000.0)
+        fake_bingx.clear_requests()
+
+        def order(side: str, rate: float, tif: str, reduce: bool = False) -> dict:
+            return exchange.create_order(
+                pair=PAIR,
+                ordertype="limit",
+                side=side,
+                amount=0.01,
+                rate=rate,
+                leverage=3.0,
+                time_in_force=tif,
+                reduceOnly=reduce,
+            )
+
+        unfilled = order("buy", 55000.0, "FOK")  # below the ask: cannot fill at once
+        filled = order("buy", 61000.0, "FOK")  # marketable: fills whole
+        exit_unfilled = order("sell", 66000.0, "IOC", reduce=True)  # above the bid
+
+        assert [o["timeInForce"] for o in sent_orders(fake_bingx)] == ["FOK", "FOK", "IOC"]
+        assert (unfilled["status"], unfilled["filled"]) == ("canceled", 0.0)
+        # BingX's create reply has no avgPrice for a limit order: freqtrade reads it once more.
+        assert filled["filled"] == 0.01
+        assert exchange.fetch_order(filled["id"], PAIR)["status"] == "closed"
+        assert (exit_unfilled["status"], exit_unfilled["filled"]) == ("canceled", 0.0)
+        # Nothing of the unfilled ones rests on the book.
+        assert exchange._api.fetch_open_orders(PAIR) == []
+    finally:
+        exchange.close()

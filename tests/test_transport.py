@@ -365,6 +365,7 @@ def test_every_endpoint_the_plugin_sends_to_has_a_limit_with_its_page():
         ("POST", account.MARGIN_TYPE),
         ("GET", account.POSITIONS),
         ("GET", account.TIERS),
+        ("GET", account.COMMISSION_RATE),
         ("GET", preflight.API_PERMISSIONS),
         ("POST", preflight.ORDER_TEST),
         ("GET", account_modes.ASSET_MODE),

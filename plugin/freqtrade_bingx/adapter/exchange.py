@@ -44,7 +44,9 @@ cancel_stoploss_order                 a stop BingX ended is read, not cancelled 
 _fetch_orders                         7-day windows of the order history, plus   reconcile.py
                                       the force orders (liquidation, ADL)
 _load_async_markets                   a markets snapshot when BingX cannot be    futures_data.py
-get_tickers                           reached (tools, backtesting)
+get_tickers                           reached (tools, backtesting); the
+                                      account's fee rates read with the markets
+get_fee                               the account's fee rate (with a key)        futures_data.py
 get_liquidation_price                 BingX's price for the trade's own side     futures_data.py
 dry_run_liquidation_price             (live); BingX's rule with cross margin     liquidation.py
                                       (dry-run)
@@ -57,6 +59,7 @@ Public seams the plugin's tools and tests use: :attr:`BingxAdapter.bingx` (the s
 transport), ``link`` (:class:`~freqtrade_bingx.adapter.link.BingxLink`: clock, blocks, shared
 state),
 ``account_settings`` (:class:`~freqtrade_bingx.adapter.leverage.AccountSettings`), ``tier_book``,
+``account_fees`` (:class:`~freqtrade_bingx.adapter.futures_data.AccountFees`),
 ``refresh_position_mode``, ``read_account_leverage``, ``whole_leverage``,
 ``max_leverage_for_side``, ``stop_order_params``, ``fetch_force_orders``,
 ``funding_interval_hours``, ``tier_cache_path``, ``markets_snapshot_path``,
@@ -69,7 +72,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from freqtrade.constants import BuySell
+from freqtrade.constants import BuySell, MakerTaker
 from freqtrade.enums import MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
@@ -93,6 +96,7 @@ from freqtrade_bingx.adapter.reconcile import RECONCILE_FT_HAS_FUTURES, ForceOrd
 from freqtrade_bingx.adapter.refusals import RefusalMemory
 from freqtrade_bingx.adapter.tier_book import TierBook
 from freqtrade_bingx.bingx import delisting, liquidation, markets_cache, replies, stops, tiers
+from freqtrade_bingx.bingx.endpoints import FUNDING_RATE_MAX_LIMIT, KLINES_MAX_LIMIT
 from freqtrade_bingx.bingx.failures import BingxSettingError, LeverageMismatch
 from freqtrade_bingx.bingx.position_mode import PositionMode, PositionSide
 from freqtrade_bingx.net import redact
@@ -117,6 +121,21 @@ class BingxAdapter:
         "supports_demo_trading": True,
         # BingX's contract list schedules delistings: check_delisting_time.
         "has_delisting": True,
+        # The order page's timeInForce: "PostOnly, GTC, IOC, and FOK". freqtrade's name for
+        # post-only is "PO", which ccxt 4.5.90 sends as PostOnly; IOC and FOK it sends as they
+        # are (swap orders). freqtrade sends none for market orders.
+        "order_time_in_force": ["GTC", "IOC", "FOK", "PO"],
+        # The klines and mark-price klines pages: limit "maximum: 1440"; the funding-rate
+        # history page: "maximum: 1000" (ccxt 4.5.90 caps its request there too).
+        "ohlcv_candle_limit": KLINES_MAX_LIMIT,
+        "funding_fee_candle_limit": FUNDING_RATE_MAX_LIMIT,
+        # ccxt 4.5.90's total is availableMargin + usedMargin (BingX's balance page has no
+        # maxWithdrawAmount): the wallet balance, without the unrealized PnL that BingX puts
+        # in equity (the live reply ccxt quotes: balance 194.8212, unrealizedProfit 1.9219,
+        # equity 196.7431, availableMargin 193.7609 + usedMargin 1.0602 = the balance).
+        # True would make freqtrade's Wallets take the positions' PnL off a total that never
+        # held it.
+        "balance_includes_unrealized_pnl": False,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }
@@ -165,6 +184,7 @@ class BingxAdapter:
             lambda: self._api, self._log_exchange_response, self._order_contracts_to_amount
         )
         self.markets_snapshot = futures_data.MarketsSnapshot(self.markets_snapshot_path)
+        self.account_fees = futures_data.AccountFees(self.link)
         # The create_stoploss call under way in this thread: its order types, else None.
         self._stoploss_call = threading.local()
         super().__init__(config, *args, **kwargs)
@@ -492,6 +512,30 @@ class BingxAdapter:
             self._api_async,
             may_use,
         )
+        # The account's fee rates, refreshed with the markets by a trading bot (live or
+        # dry-run). Backtests keep the contract's figure: a rate read today says nothing of
+        # the past.
+        if self._config.get("runmode") in TRADE_MODES:
+            self.account_fees.refresh()
+
+    def get_fee(
+        self,
+        symbol: str,
+        order_type: str = "",
+        side: str = "",
+        amount: float = 1,
+        price: float = 1,
+        taker_or_maker: MakerTaker = "maker",
+    ) -> float:
+        """The account's own rate once BingX's commissionRate was read (a key is set);
+        else freqtrade's figure, the contract's. A ``fee`` in a dry-run config wins, as in
+        freqtrade."""
+        configured = self._config["dry_run"] and self._config.get("fee") is not None
+        if self._is_futures() and not configured:
+            rate = self.account_fees.rate("taker" if order_type == "market" else taker_or_maker)
+            if rate is not None:
+                return rate
+        return super().get_fee(symbol, order_type, side, amount, price, taker_or_maker)
 
     def get_tickers(
         self,

@@ -2,6 +2,8 @@
 
 - A markets snapshot, so backtesting, freqtrade's listing commands and the plugin's tools run
   without network (:class:`MarketsSnapshot`).
+- The account's own fee rates, read with every markets load when a key is set
+  (:class:`AccountFees`), for freqtrade's fee estimates and dry-run fills.
 - Liquidation prices: BingX's own for a live trade's position side, and by BingX's rule for
   dry-run and backtesting, with the mark prices of the account's other positions.
 """
@@ -13,7 +15,8 @@ from typing import Any
 
 from freqtrade.exceptions import FreqtradeException, TemporaryError
 
-from freqtrade_bingx.bingx import liquidation, markets_cache
+from freqtrade_bingx.bingx import liquidation, markets_cache, replies
+from freqtrade_bingx.net import account
 from freqtrade_bingx.net.ccxt_errors import ccxt_to_freqtrade
 from freqtrade_bingx.net.redact import redact_signatures
 
@@ -84,6 +87,63 @@ class MarketsSnapshot:
                 "current price is known (a minimum stake shown is a lower bound).",
                 markets_cache.describe_saved(self.saved),
             )
+
+
+class AccountFees:
+    """The account's taker and maker rates from BingX's commissionRate endpoint.
+
+    Read whenever freqtrade (re)loads the markets (at start-up, then every
+    ``markets_refresh_interval``), and only with a key: without one, or until a read
+    succeeds, :meth:`rate` is None and freqtrade's own figure (the contract's) applies. A
+    failed or malformed read keeps the last good rates and is logged, once until a read
+    succeeds again; it never reaches freqtrade.
+    """
+
+    def __init__(self, link: Any) -> None:
+        """``link``: the :class:`~freqtrade_bingx.adapter.link.BingxLink` (signed calls)."""
+        self._link = link
+        self.rates: replies.CommissionRate | None = None
+        self._failing = False
+
+    def rate(self, taker_or_maker: str) -> float | None:
+        rates = self.rates  # one read: another thread may replace it
+        if rates is None:
+            return None
+        return rates.taker if taker_or_maker == "taker" else rates.maker
+
+    def refresh(self) -> None:
+        if not self._link.can_sign():
+            return
+        try:
+            rates = self._link.call(
+                "read the account's fee rates",
+                account.get_commission_rate,
+                parse=replies.commission_rate,
+            )
+        except FreqtradeException as e:
+            if not self._failing:
+                self._failing = True
+                kept = (
+                    f"keeping the last ones read (taker {self.rates.taker:.4%}, maker "
+                    f"{self.rates.maker:.4%})"
+                    if self.rates
+                    else "using the contracts' fee rates"
+                )
+                logger.warning(
+                    "BingX account fee rates not updated, %s: %s",
+                    kept,
+                    redact_signatures(str(e)),
+                )
+            return
+        if rates != self.rates or self._failing:
+            logger.info(
+                "BingX account fee rates: taker %.4f%%, maker %.4f%% (used for fee estimates "
+                "and dry-run fills)",
+                rates.taker * 100,
+                rates.maker * 100,
+            )
+        self.rates = rates
+        self._failing = False
 
 
 def live_liquidation_price(

@@ -18,6 +18,8 @@ MARGIN_TYPE = "/openApi/swap/v2/trade/marginType"
 POSITIONS = "/openApi/swap/v2/user/positions"
 TIERS = "/openApi/swap/v1/maintMarginRatio"
 ASSET_MODE = "/openApi/swap/v1/trade/assetMode"
+# The account's own maker / taker fee rates (VIP tiers, rebates): the fee estimates' source.
+COMMISSION_RATE = "/openApi/swap/v2/user/commissionRate"
 # ``freqtrade-bingx preflight``: the test-order page and the key-permissions page of BingX's
 # common account section (not a swap page).
 ORDER_TEST = "/openApi/swap/v2/trade/order/test"
@@ -34,6 +36,11 @@ ALL_FILL_ORDERS = "/openApi/swap/v2/trade/allFillOrders"
 INCOME = "/openApi/swap/v2/user/income"
 BALANCE = "/openApi/swap/v3/user/balance"
 PREMIUM_INDEX = "/openApi/swap/v2/quote/premiumIndex"
+
+# The most rows one request may ask for: the klines and mark-price klines pages ("limit ...
+# maximum: 1440"), the funding-rate history page ("maximum: 1000").
+KLINES_MAX_LIMIT = 1440
+FUNDING_RATE_MAX_LIMIT = 1000
 
 # recvWindow when the config sets none: the age past which BingX's signature page says it refuses
 # a request by default (5 s); settings.py checks a configured one, the transport sends it.

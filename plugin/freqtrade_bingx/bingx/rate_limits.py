@@ -83,6 +83,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     # Also ccxt's fetch_positions; the plugin reads it before switching the position mode.
     RateLimit("GET", ep.POSITIONS, 5, f"{_ACCOUNT}: Query position data", PLUGIN),
     RateLimit("GET", ep.ASSET_MODE, 2, f"{_TRADE}: Query Multi-Assets Mode", PLUGIN),
+    RateLimit("GET", ep.COMMISSION_RATE, 5, f"{_ACCOUNT}: Query Trading Commission Rate", PLUGIN),
     # ``freqtrade-bingx preflight``: BingX's test-order page, and the key-permissions page of
     # its common account section (not a swap page).
     RateLimit("POST", ep.ORDER_TEST, 5, f"{_TRADE}: Test Order", PLUGIN),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from freqtrade_bingx.bingx.endpoints import (
+    COMMISSION_RATE,
     FORCE_ORDERS,
     INCOME,
     LEVERAGE,
@@ -35,6 +36,9 @@ from freqtrade_bingx.bingx.position_mode import PositionMode
 MIN_MAINT_MARGIN_RATE = 1e-6
 # BingX funds every 1, 2, 4 or 8 hours; a day is the most any perpetual swap has used.
 MAX_FUNDING_INTERVAL_HOURS = 24
+# A fee rate of 1 % or more either way (a charge or a rebate) is not one BingX sends: its
+# standard USDT-M rates are 0.02 % maker and 0.05 % taker, VIP tiers and rebates lower.
+MAX_FEE_RATE = 0.01
 # A reply is quoted in error messages up to this many characters.
 QUOTE_LIMIT = 200
 
@@ -72,6 +76,14 @@ class TierRow:
     maint_amount: float
 
 
+@dataclass(frozen=True)
+class CommissionRate:
+    """``GET /openApi/swap/v2/user/commissionRate``: the account's fee rates, as fractions."""
+
+    taker: float
+    maker: float
+
+
 # --- one function per endpoint ----------------------------------------------------------
 
 
@@ -83,6 +95,28 @@ def position_mode(data: Any) -> PositionMode:
         return PositionMode.from_dual_side(value)
     except ValueError:
         raise check.bad('dualSidePosition is not "true" or "false"') from None
+
+
+def commission_rate(data: Any) -> CommissionRate:
+    """``GET /openApi/swap/v2/user/commissionRate``: ``takerCommissionRate`` and
+    ``makerCommissionRate``, below :data:`MAX_FEE_RATE` either way (a maker rebate is
+    negative); a taker rate below zero is refused.
+
+    The page lists the two fields; the live reply ccxt 4.5.90 quotes for linear swaps carries
+    them inside ``commission`` (``{"commission": {"takerCommissionRate": 0.0005, ...}}``):
+    both shapes are read.
+    """
+    check = _Checker("GET", COMMISSION_RATE, data)
+    row = check.mapping()
+    if "commission" in row:
+        row = _Checker("GET", COMMISSION_RATE, row["commission"]).mapping()
+    rates = CommissionRate(
+        taker=check.number(row, "takerCommissionRate", minimum=0.0),
+        maker=check.number(row, "makerCommissionRate", minimum=-MAX_FEE_RATE),
+    )
+    if max(abs(rates.taker), abs(rates.maker)) >= MAX_FEE_RATE:
+        raise check.bad(f"a fee rate is {MAX_FEE_RATE:g} or more")
+    return rates
 
 
 def margin_type(data: Any) -> str:

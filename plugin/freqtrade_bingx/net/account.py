@@ -7,7 +7,14 @@ See https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html
 
 from typing import Any
 
-from freqtrade_bingx.bingx.endpoints import LEVERAGE, MARGIN_TYPE, POSITION_MODE, POSITIONS, TIERS
+from freqtrade_bingx.bingx.endpoints import (
+    COMMISSION_RATE,
+    LEVERAGE,
+    MARGIN_TYPE,
+    POSITION_MODE,
+    POSITIONS,
+    TIERS,
+)
 from freqtrade_bingx.net.transport import BingxTransport
 from freqtrade_bingx.state.shared_settings import Change
 
@@ -46,3 +53,8 @@ def get_positions(t: BingxTransport, symbol: str | None = None) -> list[dict[str
 
 def get_tiers(t: BingxTransport, symbol: str) -> list[dict[str, Any]]:
     return t.request("GET", TIERS, {"symbol": symbol}) or []
+
+
+def get_commission_rate(t: BingxTransport) -> dict[str, Any]:
+    """The account's taker and maker fee rates (one pair for every USDT-M swap)."""
+    return t.request("GET", COMMISSION_RATE)

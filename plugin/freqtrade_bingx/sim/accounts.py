@@ -221,6 +221,11 @@ class Account:
     # 7 sub-account transfer) and the IP whitelist (empty: the key is bound to no IP).
     permissions: list[int] = field(default_factory=lambda: [2, 3])
     ip_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    # The account's own fee rates (a VIP tier, a rebate: negative maker), set from Python; None:
+    # BingX's standard ones, the contracts' takerFeeRate / makerFeeRate. GET
+    # /openApi/swap/v2/user/commissionRate reports them, and fills are charged at them.
+    taker_rate: float | None = None
+    maker_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.default_margin_type not in MARGIN_TYPES:

@@ -22,7 +22,8 @@ a background tick, always against the current prices of the ``PriceModel``:
   can rest next to it, in either mode. Whichever fills first closes the position; BingX then
   cancels the closing orders left on it (see ``_cancel_position_orders``), and a closing order
   that still fills is cut to what is left.
-* Fees are the contract's takerFeeRate/makerFeeRate, charged in USDT; realized PnL and fees
+* Fees are the account's own rates if set (``Account.taker_rate`` / ``maker_rate``), else the
+  contract's takerFeeRate/makerFeeRate, charged in USDT; realized PnL and fees
   change the wallet balance at once; funding is settled every 8 h on open positions.
 * One-way mode keeps one net position per symbol (rows say LONG or SHORT, onlyOnePosition
   true), an opposite order reduces and then flips it unless it is reduce-only. Hedge mode
@@ -401,6 +402,11 @@ class TradingEngine:
         return total
 
     def available(self, acct: Account, now: int) -> float:
+        """``availableMargin``: the wallet less the margin used and frozen. The live linear
+        reply ccxt 4.5.90 quotes under parseBalance has availableMargin 193.7609 + usedMargin
+        1.0602 = balance 194.8212 (to the last digit) while unrealizedProfit is 1.9219: a
+        profit is not available. That a cross position's loss is taken off is the fake's
+        assumption (no reply with a loss is quoted)."""
         used = upnl_cross = 0.0
         for pos in acct.positions:
             self.refresh_position(acct, pos, now)
@@ -410,6 +416,10 @@ class TradingEngine:
         return acct.balance + upnl_cross - used - self.frozen_margin(acct)
 
     def balance_row(self, acct: Account) -> dict[str, Any]:
+        """A row of GET /openApi/swap/v3/user/balance: the page's fields. ``balance`` is the
+        wallet (realized PnL and fees in at once, unrealized PnL out); ``equity``, the page's
+        "net asset value", is balance + unrealizedProfit, as in the live linear reply ccxt
+        4.5.90 quotes (194.8212 + 1.9219 = 196.7431)."""
         now = self._now()
         with acct.lock:
             for pos in acct.positions:
@@ -684,6 +694,14 @@ class TradingEngine:
             self._fill(acct, order, fill_price, maker=False, now=now)
             return
         if arriving and order.time_in_force in ("IOC", "FOK"):
+            # No live reply to an unfilled IOC / FOK swap order is quoted anywhere we could
+            # find. Modelled: accepted (code 0) with status CANCELED and executedQty 0, as
+            # BingX's order statuses have no EXPIRED (ccxt 4.5.90 maps NEW, PENDING,
+            # PARTIALLY_FILLED, RUNNING, FILLED, CANCELED, CANCELLED, FAILED; a VST user-stream
+            # probe's notes list NEW, PARTIALLY_FILLED, FILLED, CANCELED), and bingx.com shows
+            # such an order as canceled ("Any part of the order that isn't immediately filled
+            # will be canceled", ccxt issue #18746). The fake fills whole or not at all, so FOK
+            # and IOC differ only where BingX's book is thinner than the order (not modelled).
             self._finish(order, "CANCELED", now)
             return
         if not arriving and (last <= limit if buy else last >= limit):
@@ -738,7 +756,7 @@ class TradingEngine:
             if needed > self.available(acct, now) + 1e-9:
                 self._finish(order, "CANCELED", now)
                 return
-        rate = float(contract["makerFeeRate"] if maker else contract["takerFeeRate"])
+        rate = self.fee_rate(acct, contract, maker)
         fee = qty * price * rate
         pnl = self._apply_to_positions(acct, order, qty, price, now)
         acct.balance += pnl - fee
@@ -777,6 +795,14 @@ class TradingEngine:
             }
         )
         self._place_attached(acct, order, now)
+
+    @staticmethod
+    def fee_rate(acct: Account, contract: dict[str, Any], maker: bool) -> float:
+        """The account's own rate if set, else the contract's standard one."""
+        own = acct.maker_rate if maker else acct.taker_rate
+        if own is not None:
+            return own
+        return float(contract["makerFeeRate"] if maker else contract["takerFeeRate"])
 
     @staticmethod
     def _utc_seconds(now: int) -> str:

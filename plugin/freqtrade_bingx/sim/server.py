@@ -64,6 +64,7 @@ BALANCE_PATH = "/openApi/swap/v2/user/balance"
 BALANCE_V3_PATH = "/openApi/swap/v3/user/balance"
 INCOME_PATH = "/openApi/swap/v2/user/income"
 ASSET_MODE_PATH = "/openApi/swap/v1/trade/assetMode"
+COMMISSION_RATE_PATH = "/openApi/swap/v2/user/commissionRate"
 # Market data, as ccxt 4.5.90 calls it for linear swaps.
 KLINES_PATH = "/openApi/swap/v3/quote/klines"
 MARK_KLINES_PATH = "/openApi/swap/v1/market/markPriceKlines"  # fetch_ohlcv(price='mark')
@@ -279,6 +280,7 @@ class FakeBingx:
             ("GET", BALANCE_V3_PATH): (True, self._ep_balance_v3),
             ("GET", INCOME_PATH): (True, self._ep_income),
             ("GET", ASSET_MODE_PATH): (True, self._ep_asset_mode),
+            ("GET", COMMISSION_RATE_PATH): (True, self._ep_commission_rate),
             ("GET", KLINES_PATH): (False, self._ep_klines),
             ("GET", MARK_KLINES_PATH): (False, self._ep_mark_klines),
             ("GET", TICKER_PATH): (False, self._ep_ticker),
@@ -881,6 +883,23 @@ class FakeBingx:
         # fields, plus userId from ccxt's quote.
         assert ctx.account is not None
         return _ok([self._balance_row(ctx.account)])
+
+    def _ep_commission_rate(self, ctx: _Ctx) -> _Reply:
+        # The page's two fields (float64), inside "commission" as in the live linear-swap reply
+        # ccxt 4.5.90 quotes under fetchTradingFee ({"code":0,"msg":"","data":{"commission":
+        # {"takerCommissionRate":0.0005,"makerCommissionRate":0.0002}}}). One pair of rates
+        # for the account: the standard ones are the contracts' (all alike here).
+        acct = ctx.account
+        assert acct is not None
+        contract = self.contracts[0]
+        return _ok(
+            {
+                "commission": {
+                    "takerCommissionRate": self.engine.fee_rate(acct, contract, maker=False),
+                    "makerCommissionRate": self.engine.fee_rate(acct, contract, maker=True),
+                }
+            }
+        )
 
     # ----------------------------------------------------------------- market data
     @staticmethod
