@@ -136,11 +136,11 @@ def _cache_problem(updated: datetime, data: Any) -> str | None:
 def _tier_problem(tier: Any) -> str | None:
     if not isinstance(tier, dict):
         return "a tier is not an object"
-    numbers = {key: finite(tier.get(key)) for key in CACHED_NUMBERS}
+    numbers = {key: _cached_number(tier.get(key)) for key in CACHED_NUMBERS}
     missing = [key for key, value in numbers.items() if value is None]
     if missing:
         return f"{', '.join(missing)} not a finite number"
-    high = math.inf if tier.get("maxNotional") is None else finite(tier["maxNotional"])
+    high = math.inf if tier.get("maxNotional") is None else _cached_number(tier["maxNotional"])
     if high is None:
         return "maxNotional not a finite number"
     if numbers["maxLeverage"] < 1:
@@ -149,3 +149,9 @@ def _tier_problem(tier: Any) -> str | None:
     return tier_problem(
         TierRow(numbers["minNotional"], high, numbers["maintenanceMarginRate"], numbers["maintAmt"])
     )
+
+
+def _cached_number(value: Any) -> float | None:
+    """A number the cache file holds as a JSON number (the plugin writes no other form: a
+    string there was edited by hand, and the file is not trusted)."""
+    return finite(value) if isinstance(value, int | float) else None
