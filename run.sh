@@ -33,6 +33,12 @@ if [ ! -x "$VENV/bin/python" ]; then
         "$python" -m venv "$VENV"
     fi
 fi
+# The tests start real Redis servers on loopback ports (tests/redis_server.py): Debian's
+# redis-server, installed when missing (CI runs as root on a fresh machine).
+if [ "${1:-main}" = test ] && ! command -v redis-server >/dev/null 2>&1 &&
+    [ ! -x /usr/bin/redis-server ]; then
+    apt-get update -qq && apt-get install -y -qq redis-server
+fi
 # A stale build/ could put removed modules into the wheel.
 rm -rf build
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check ".[test]"

@@ -224,6 +224,15 @@ class SharedSettings:
         conn.execute(_FORGET, (kind, symbol, side, self.writer)).close()
         return False
 
+    def claim_in(self, conn: sqlite3.Connection, change: "Change") -> None:
+        """``change`` claimed in the caller's transaction (its version set)."""
+        change.version = self.claim_row(conn, *change.key)
+
+    def answer_in(self, conn: sqlite3.Connection, change: "Change") -> None:
+        """``change``'s answer written in the caller's transaction (``recorded`` set)."""
+        if change.version is not None:
+            change.recorded = self.answer_row(conn, *change.key, change.value, change.version)
+
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
 
@@ -317,7 +326,7 @@ class Change:
         self.slot: object = None  # the request's slot, settled with the answer (pipeline)
 
     def claim_in(self, conn: sqlite3.Connection) -> None:
-        self.version = self.settings.claim_row(conn, *self.key)
+        self.settings.claim_in(conn, self)
 
     def claim(self) -> None:
         """The claim alone: :class:`Busy` if the file would not take it (send nothing)."""
@@ -328,8 +337,7 @@ class Change:
         self.value = value
 
     def answer_in(self, conn: sqlite3.Connection) -> None:
-        if self.version is not None:
-            self.recorded = self.settings.answer_row(conn, *self.key, self.value, self.version)
+        self.settings.answer_in(conn, self)
 
     def write_answer(self) -> None:
         """The answer alone (a file busy now: the row is marked unknown once it is free)."""
