@@ -7,6 +7,7 @@ they share goes through Redis only. The fake BingX counts rate limits per accoun
 
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def redis_srv():
 def quick_recovery(monkeypatch):
     """Redis is tried again 0.2 s after it failed (2 s in a real run)."""
     monkeypatch.setattr(redis_store, "DOWN_PAUSE_S", 0.2)
+
+
+def _pause(seconds: float) -> None:
+    """A real wait (make_exchange mocks time.sleep for freqtrade's back-off)."""
+    threading.Event().wait(seconds)
 
 
 def _store(server: RedisServer, account: str = "acct", url: str | None = None):
@@ -138,8 +144,10 @@ def test_a_block_one_bot_met_is_honoured_by_another(redis_srv):
 
     bots = []
     for _ in range(2):
-        pipeline = RequestPipeline({})
-        pipeline.blocks.shared = redis_store.RedisBlocks(_store(redis_srv))
+        limits = {("POST", LEVERAGE_PATH): 2, ("GET", LEVERAGE_PATH): 5}
+        pipeline = RequestPipeline(limits)
+        shared = redis_store.RedisBlocks(_store(redis_srv), [f"POST {LEVERAGE_PATH}"])
+        pipeline.blocks.shared = shared
         bots.append(pipeline)
     first, second = bots
     key = f"POST {LEVERAGE_PATH}"
@@ -329,3 +337,70 @@ def test_three_bots_on_three_machines_entering_together_draw_no_100410(bots_on_r
 
 def test_a_leverage_set_on_another_machine_is_set_again(bots_on_redis):
     one_machine.test_a_leverage_set_by_another_bot_process_is_set_again(bots_on_redis)
+
+
+# --- a bot through freqtrade's hook, Redis stopped and restarted empty -----------------------
+
+
+def _leverage_posts(fake) -> list[str]:
+    return [
+        r.params["leverage"] for r in fake.requests if (r.method, r.path) == ("POST", LEVERAGE_PATH)
+    ]
+
+
+def test_a_bot_trusts_no_leverage_while_redis_is_gone_nor_after_it_restarted_empty(
+    make_exchange, fake_bingx, redis_srv, tmp_path, caplog, quick_recovery
+):
+    bot = make_exchange(
+        exchange={"account_state_url": redis_srv.url, "account_state_dir": str(tmp_path / "a")}
+    )
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    fake_bingx.clear_requests()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    assert _leverage_posts(fake_bingx) == []  # confirmed and shared: nothing to send
+
+    redis_srv.stop()
+    started = time.monotonic()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+    # Set again before each entry (no memory trusted), on the bot's own limits, no long wait.
+    assert _leverage_posts(fake_bingx) == ["3", "3"]
+    assert time.monotonic() - started < 3 * redis_store.REDIS_TIMEOUT_S + 1.5
+    assert caplog.text.count("did not answer within") == 1
+
+    redis_srv.start()  # empty: the leverage shared before is gone
+    _pause(redis_store.DOWN_PAUSE_S)
+    fake_bingx.clear_requests()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    assert _leverage_posts(fake_bingx) == ["3"]  # unknown, never confirmed: set again
+    fake_bingx.clear_requests()
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    assert _leverage_posts(fake_bingx) == []  # shared again
+    assert "answers again" in caplog.text
+
+
+def test_a_block_one_bot_met_stops_the_other_bots_requests(
+    make_exchange, fake_bingx, redis_srv, tmp_path
+):
+    from freqtrade.exceptions import DDosProtection
+
+    bot_a, bot_b = (
+        make_exchange(
+            exchange={"account_state_url": redis_srv.url, "account_state_dir": str(tmp_path / n)}
+        )
+        for n in "ab"
+    )
+    bot_a._lev_prep("BTC/USDT:USDT", 3, "buy")
+    pipeline = bot_a.link.pipeline
+    until = pipeline.server_now_ms() + 60_000
+    # What bot A's judge stage notes from BingX's 100410 reply to its set-leverage.
+    reply = {"code": RATE_LIMITED, "msg": f"rate limited, unblocked after {until}"}
+    pipeline.note(f"POST {LEVERAGE_PATH}", 200, {}, reply)
+    _pause(redis_store.BLOCKS_CACHE_S)  # bot B reads the blocks at most this often
+    fake_bingx.clear_requests()
+
+    with pytest.raises(DDosProtection, match="blocked"):
+        bot_b._lev_prep("BTC/USDT:USDT", 5, "buy")
+
+    assert _leverage_posts(fake_bingx) == []  # nothing sent to the blocked endpoint

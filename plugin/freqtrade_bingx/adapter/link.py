@@ -156,7 +156,8 @@ class BingxLink:
             store = redis_store.RedisStore(url, self.account(key, base_url))
             self.pipeline.budget = redis_store.RedisBudget(store, self._limits)
             self.shared = redis_store.RedisSettings(store, self._bot_name)
-            self.pipeline.blocks.shared = redis_store.RedisBlocks(store)
+            limited = [f"{method} {path}" for method, path in self._limits]
+            self.pipeline.blocks.shared = redis_store.RedisBlocks(store, limited)
             return
         path = self.state_path(key, base_url)
         self.pipeline.budget = account_budget.open_budget(path, self._limits)

@@ -47,7 +47,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -574,10 +574,21 @@ def _entry(row: Any) -> Entry | None:
 class RedisBlocks:
     """BingX's endpoint blocks shared through Redis: one bot's block is every bot's
     (``net/throttle.py``'s :class:`BlockRegistry` publishes and consults it). Read at most every
-    :data:`BLOCKS_CACHE_S`, so a request checks memory, not Redis."""
+    :data:`BLOCKS_CACHE_S`, so a request checks memory, not Redis.
 
-    def __init__(self, store: RedisStore, clock: Callable[[], float] = time.monotonic) -> None:
+    Only the ``endpoints`` BingX limits per account (``"METHOD /path"``, the budget's): market
+    data is limited per IP, which bots on other machines do not share, and is what ccxt's async
+    object fetches inside freqtrade's event loop, which must not wait on Redis.
+    """
+
+    def __init__(
+        self,
+        store: RedisStore,
+        endpoints: Iterable[str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.endpoints = frozenset(endpoints)
         self._clock = clock
         self._key = store.key("blocks")
         self._lock = threading.Lock()
@@ -585,6 +596,8 @@ class RedisBlocks:
         self._read_at: float | None = None
 
     def publish(self, endpoint: str, seconds: float, reason: str) -> None:
+        if endpoint not in self.endpoints:
+            return
         try:
             self.store.run("block", self._key, [endpoint, int(seconds * 1000), _text(reason)])
         except StoreBusy:
@@ -594,6 +607,8 @@ class RedisBlocks:
 
     def remaining(self, endpoint: str) -> tuple[float, str]:
         """Seconds until the endpoint may be used again by any bot, and why."""
+        if endpoint not in self.endpoints:
+            return 0.0, ""
         now = self._clock()
         with self._lock:
             due = self._read_at is None or now - self._read_at >= BLOCKS_CACHE_S
