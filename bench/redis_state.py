@@ -93,7 +93,7 @@ def main() -> list[dict]:
         file_us, redis_us = median(on_file) * 1e6, median(on_redis) * 1e6
         rows.append(
             {
-                "benchmark": f"8. account state on Redis: bookkeeping per {what} "
+                "benchmark": f"9. account state on Redis: bookkeeping per {what} "
                 f"({CALLS} calls each, interleaved)",
                 "plugin": f"Redis {redis_us:.0f} µs (IQR {spread([t * 1e6 for t in on_redis])})",
                 "peer": f"SQLite file {file_us:.0f} µs (IQR {spread([t * 1e6 for t in on_file])})",
@@ -112,7 +112,7 @@ def main() -> list[dict]:
     met = refused == 0 and not out["errors"] and out["ok"] and over <= 0.10
     rows.append(
         {
-            "benchmark": "8. two bots on two machines (separate state folders, one Redis) start "
+            "benchmark": "9. two bots on two machines (separate state folders, one Redis) start "
             f"together, {multi_bot.PAIRS_PER_BOT} pairs each",
             "plugin": f"{out['elapsed']:.2f} s; {sum(out['sent'].values())} requests in all",
             "peer": f"per-account floor {floor:.1f} s "

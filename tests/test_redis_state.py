@@ -300,6 +300,10 @@ def test_keys_are_named_by_a_hash_and_the_password_is_shown_nowhere(
     reprs = [repr(bot.link.shared), repr(bot.link.pipeline.budget), repr(bot.link._settings)]
     for shown in (caplog.text, " ".join(lines), *reprs):
         assert PASSWORD not in shown
+    redis_srv.stop()
+    lines = status(bot)
+    assert any("unreachable" in line for line in lines)
+    assert PASSWORD not in " ".join(lines)
     assert not (tmp_path / "a").exists() or not list((tmp_path / "a").glob("*.sqlite"))
 
 
@@ -404,3 +408,23 @@ def test_a_block_one_bot_met_stops_the_other_bots_requests(
         bot_b._lev_prep("BTC/USDT:USDT", 5, "buy")
 
     assert _leverage_posts(fake_bingx) == []  # nothing sent to the blocked endpoint
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_preflight_says_which_redis_a_bot_shares_and_whether_it_answers(
+    fake_bingx, redis_srv, tmp_path, capsys, running
+):
+    from tests.configs import config_file
+    from tests.test_preflight import preflight
+
+    config = config_file(fake_bingx, tmp_path, account_state_url=redis_srv.url)
+    if not running:
+        redis_srv.stop()
+
+    _code, statuses, lines = preflight(capsys, fake_bingx, config)
+
+    said = next(line for line in lines if "shared state: " in line)
+    assert f"redis://127.0.0.1:{redis_srv.port}/0" in said
+    assert statuses["shared state"] == ("PASS" if running else "WARN")
+    assert ("unreachable" in said) != running
+    assert PASSWORD not in "\n".join(lines)
