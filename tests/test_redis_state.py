@@ -180,7 +180,7 @@ def test_a_redis_gone_costs_no_wait_and_is_said_once(redis_srv, caplog, quick_re
 
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1
-    assert "did not answer" in warnings[0].getMessage()
+    assert "could not be used" in warnings[0].getMessage()
 
     redis_srv.start()
     time.sleep(redis_store.DOWN_PAUSE_S)
@@ -371,7 +371,7 @@ def test_a_bot_trusts_no_leverage_while_redis_is_gone_nor_after_it_restarted_emp
     # Set again before each entry (no memory trusted), on the bot's own limits, no long wait.
     assert _leverage_posts(fake_bingx) == ["3", "3"]
     assert time.monotonic() - started < 3 * redis_store.REDIS_TIMEOUT_S + 1.5
-    assert caplog.text.count("did not answer within") == 1
+    assert caplog.text.count("could not be used") == 1
 
     redis_srv.start()  # empty: the leverage shared before is gone
     _pause(redis_store.DOWN_PAUSE_S)
@@ -428,3 +428,18 @@ def test_preflight_says_which_redis_a_bot_shares_and_whether_it_answers(
     assert statuses["shared state"] == ("PASS" if running else "WARN")
     assert ("unreachable" in said) != running
     assert PASSWORD not in "\n".join(lines)
+
+
+def test_rows_this_plugin_did_not_write_are_unknown_never_an_error(redis_srv):
+    # Anyone who can write to the Redis can write anything: read as unknown or as no block.
+    mine = redis_store.RedisSettings(_store(redis_srv), "bot-a")
+    blocks = redis_store.RedisBlocks(mine.store, [f"POST {LEVERAGE_PATH}"])
+    mine.read(LEVERAGE, "BTC-USDT", "LONG")  # the epoch is made
+    client = redis_srv.client()
+    epoch = int(client.get("fb:{acct}:epoch"))
+    version = epoch * redis_store.VERSION_SPAN + 5
+    client.hset("fb:{acct}:confirmed", f"{LEVERAGE}|BTC-USDT|LONG", f"{version} 10x")
+    client.hset("fb:{acct}:blocks", f"POST {LEVERAGE_PATH}", "soon\nno reason")
+
+    assert mine.read(LEVERAGE, "BTC-USDT", "LONG").value is None
+    assert blocks.remaining(f"POST {LEVERAGE_PATH}") == (0.0, "")

@@ -130,8 +130,8 @@ class BlockRegistry:
             if left <= 0 and key in self._until:
                 del self._until[key]
         shared = self.shared
-        if shared is not None and left <= 0:
-            left = shared.remaining(key)[0]
+        if shared is not None and left <= 0:  # bounded as this bot's own (a row not ours)
+            left = min(shared.remaining(key)[0], MAX_BLOCK_S)
         return max(left, 0.0)
 
     def reason(self, key: str) -> str:

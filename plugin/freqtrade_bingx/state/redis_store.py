@@ -89,6 +89,7 @@ EPOCH_MAX = 2**24  # epoch * span < 2**48: exact in Lua's doubles
 # stamps, or the blocks). ARGV[1] a new epoch (if none), ARGV[2] VERSION_SPAN, ARGV[3] the writer.
 # Every script answers {epoch, ...}.
 _PRELUDE = """
+redis.replicate_commands()  -- TIME, then writes: needed before Redis 5, a no-op since
 local function num(x) return string.format('%d', x) end
 local function now_ms()
   local t = redis.call('TIME')
@@ -304,7 +305,8 @@ class RedisStore:
             self._down_until = self.clock() + DOWN_PAUSE_S
             self._down = True
         self._down_said.say(
-            "BingX account state: Redis %s did not answer within %g s (%s: %s). Until it does, "
+            "BingX account state: Redis %s could not be used (no answer within %g s, or %s: %s). "
+            "Until it answers, "
             "this bot keeps to BingX's rate limits on its own (bots on this account together "
             "may exceed them), trusts no remembered leverage or margin type (it sets them again "
             "before entries) and cannot see the blocks other bots met; it tries again every %g s.",
@@ -564,10 +566,14 @@ _NO_RECORD = Entry(None, "nobody since the shared Redis holds this account's key
 
 
 def _entry(row: Any) -> Entry | None:
+    """A row as :class:`Entry`; a row this plugin did not write reads as unknown."""
     if not row:
         return None
-    text = row.decode() if isinstance(row, bytes) else str(row)
-    version, known, value, writer = text.split("\n", 3)
+    text = row.decode(errors="replace") if isinstance(row, bytes) else str(row)
+    parts = text.split("\n", 3)
+    if len(parts) != 4 or not parts[0].isdigit():
+        return Entry(None, "(a row this plugin did not write)", 0)
+    version, known, value, writer = parts
     return Entry(value if known == "1" else None, writer, int(version))
 
 
@@ -625,11 +631,16 @@ class RedisBlocks:
             answer = self.store.run("blocks", self._key, [])
         except StoreBusy:
             return
-        server_now = int(answer[0])
+        try:
+            server_now = int(answer[0])
+        except (TypeError, ValueError, IndexError):
+            return
         known = {}
-        for endpoint, row in zip(answer[1::2], answer[2::2], strict=True):
-            text = row.decode() if isinstance(row, bytes) else str(row)
+        for endpoint, row in zip(answer[1::2], answer[2::2], strict=False):
+            text = row.decode(errors="replace") if isinstance(row, bytes) else str(row)
             until, _, reason = text.partition("\n")
+            if not until.isdigit():
+                continue  # not this plugin's: no block
             left_s = (int(until) - server_now) / 1000
             if left_s > 0:
                 name = endpoint.decode() if isinstance(endpoint, bytes) else str(endpoint)

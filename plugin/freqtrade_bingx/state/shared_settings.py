@@ -25,9 +25,10 @@ that entry, nor for the next :data:`~freqtrade_bingx.state.state_store.BUSY_PAUS
 left alone meanwhile, so a lock held by a stopped bot costs no wait on every entry); then it
 reads the file again. A file busy when the bot starts is opened that way too, after the pause.
 
-Only bots on this machine, using the same state folder, see each other here. A change made on
-bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
-"read_before_entry"`` (see ``exchange.py``).
+Only bots on this machine, using the same state folder, see each other here; bots on several
+machines share the same rows through Redis (``exchange.account_state_url``:
+:mod:`freqtrade_bingx.state.redis_store`). A change made on bingx.com is seen only with
+``exchange.leverage_check: "read_before_entry"`` (see ``exchange.py``).
 """
 
 import logging
