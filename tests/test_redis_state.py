@@ -443,3 +443,27 @@ def test_rows_this_plugin_did_not_write_are_unknown_never_an_error(redis_srv):
 
     assert mine.read(LEVERAGE, "BTC-USDT", "LONG").value is None
     assert blocks.remaining(f"POST {LEVERAGE_PATH}") == (0.0, "")
+
+
+def test_a_bot_on_a_slow_redis_keeps_trading_within_its_deadline(
+    make_exchange, fake_bingx, redis_srv, tmp_path
+):
+    proxy = SlowProxy(redis_srv.port)
+    try:
+        url = f"redis://:{PASSWORD}@127.0.0.1:{proxy.port}/0"
+        bot = make_exchange(
+            exchange={"account_state_url": url, "account_state_dir": str(tmp_path / "a")}
+        )
+        bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+        fake_bingx.clear_requests()
+        proxy.delay_s = 5.0  # every Redis reply comes 5 s late: past the plugin's bound
+
+        started = time.monotonic()
+        bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+        bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+
+        # Set again (no memory trusted), and Redis cost at most one bound of 0.5 s.
+        assert _leverage_posts(fake_bingx) == ["3", "3"]
+        assert time.monotonic() - started < redis_store.REDIS_TIMEOUT_S + 1.0
+    finally:
+        proxy.close()
