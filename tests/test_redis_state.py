@@ -240,7 +240,14 @@ def test_a_slow_redis_costs_at_most_its_timeout(redis_srv):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:6379", "redis://", "redis://127.0.0.1:6379/zero", "redis://h:99999/0", 5],
+    [
+        "http://127.0.0.1:6379",
+        "redis://",
+        "redis://127.0.0.1:6379/zero",
+        "redis://h:99999/0",
+        5,
+        "redis://:pw-xyz@127.0.0.1:6379/0?socket_timeout=abc",
+    ],
 )
 def test_a_bad_account_state_url_is_refused_without_its_password(url):
     with pytest.raises(BingxSettingError, match="account_state_url") as refused:

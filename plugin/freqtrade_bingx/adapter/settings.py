@@ -183,6 +183,12 @@ def _account_state_url(conf: dict[str, Any]) -> str | None:
     bad_db = bool(db) and not db.isdigit()
     if parts.scheme not in ("redis", "rediss") or not host or not port_ok or bad_db:
         raise BingxSettingError(f"exchange.account_state_url must be {allowed}, not {shown!r}")
+    from redis.connection import parse_url  # only with the setting
+
+    try:
+        parse_url(value.strip())  # its query options too (socket_timeout=...)
+    except ValueError as e:  # redis-py's message names the option, never the password
+        raise BingxSettingError(f"exchange.account_state_url {shown!r}: {e}") from None
     if parts.scheme == "redis" and not is_loopback_host(host):
         logger.warning(
             "exchange.account_state_url %s is plain redis:// to a host other than this machine: "
