@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command does all set-up (a virtual environment in .venv, the project and its
 # dependencies) and then runs one job. Needs only Python 3.11 (and apt-get if its venv module
-# is missing, as on a bare Debian).
+# is missing, as on a bare Debian; for test and bench, also to install redis-server).
 #
 #   bash run.sh          the main job: a local fake BingX, then `freqtrade-bingx status` and
 #                        `set-leverage` against it in one-way and hedge mode
@@ -32,6 +32,12 @@ if [ ! -x "$VENV/bin/python" ]; then
         apt-get update -qq && apt-get install -y -qq python3.11-venv
         "$python" -m venv "$VENV"
     fi
+fi
+# The tests and benchmarks start real Redis servers on loopback ports (tests/redis_server.py):
+# Debian's redis-server, installed when missing (CI runs as root on a fresh machine).
+if { [ "${1:-main}" = test ] || [ "${1:-main}" = bench ]; } &&
+    ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+    apt-get update -qq && apt-get install -y -qq redis-server
 fi
 # A stale build/ could put removed modules into the wheel.
 rm -rf build

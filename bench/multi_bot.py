@@ -56,7 +56,9 @@ ORDERS_PER_BOT = 25
 ORDER_AMOUNT = 5.0
 
 
-def burst(runs: int = 1) -> list[dict]:
+def burst(runs: int = 1, **shared: str) -> list[dict]:
+    """``runs`` bursts of two bot processes; ``shared``: how they share the account's state
+    (default: one state folder; ``account_state_url``: Redis, each bot in a folder of its own)."""
     from freqtrade_bingx.sim import FakeBingx
 
     outs = []
@@ -68,7 +70,7 @@ def burst(runs: int = 1) -> list[dict]:
                 accounts={API_KEY: API_SECRET}, contracts=contracts(BOTS * PAIRS_PER_BOT)
             ) as server,
         ):
-            bots = start_bots(server, BOTS, account_state_dir=state)
+            bots = start_bots(server, BOTS, **(shared or {"account_state_dir": state}))
             try:
                 pairs = [pair(c["symbol"]) for c in server.contracts]
                 jobs = [

@@ -23,6 +23,7 @@ import download_requests
 import leverage_call
 import multi_bot
 import order_call
+import redis_state
 import requests_per_entry
 import startup
 import startup_burst
@@ -39,6 +40,7 @@ MODULES = (
     backtest,
     cold_start,
     multi_bot,
+    redis_state,
     download_requests,
 )
 BUDGET_S = 600

@@ -63,7 +63,7 @@ state),
 ``refresh_position_mode``, ``read_account_leverage``, ``whole_leverage``,
 ``max_leverage_for_side``, ``stop_order_params``, ``fetch_force_orders``,
 ``funding_interval_hours``, ``tier_cache_path``, ``markets_snapshot_path``,
-``shared_state_file`` and ``can_sign``.
+``shared_state_file``, ``account_state_problem`` and ``can_sign``.
 """
 
 import logging
@@ -222,6 +222,9 @@ class BingxAdapter:
 
     def shared_state_file(self) -> str | None:
         return self.link.shared_state_file()
+
+    def account_state_problem(self) -> str | None:
+        return self.link.account_state_problem()
 
     # --- start-up -------------------------------------------------------------------------
 

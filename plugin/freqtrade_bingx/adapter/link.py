@@ -25,7 +25,7 @@ from freqtrade_bingx.net import ccxt_guard, redact
 from freqtrade_bingx.net.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.transport import DEFAULT_RATE_LIMITS, BingxTransport
-from freqtrade_bingx.state import account_budget, state_store
+from freqtrade_bingx.state import account_budget, redis_store, state_store
 from freqtrade_bingx.state import shared_settings as shared
 
 
@@ -138,14 +138,27 @@ class BingxLink:
             if store is not None:
                 store.close()
 
+    def account(self, key: str, base_url: str) -> str:
+        """The account's name in its state: a hash of ``key`` (or of the account's name)."""
+        name = self._settings.account_state_name
+        return state_store.account_id(f"name:{name}" if name else key, base_url)
+
     def state_path(self, key: str, base_url: str) -> Path:
         """The account's state file for ``key`` on ``base_url`` (or the account's name)."""
-        name = self._settings.account_state_name
-        account = state_store.account_id(f"name:{name}" if name else key, base_url)
-        return state_store.state_file(account, self._settings.account_state_dir)
+        return state_store.state_file(self.account(key, base_url), self._settings.account_state_dir)
 
     def open_account_state(self, key: str, base_url: str) -> None:
-        """Share rate limits and confirmed settings with the other bots on this account."""
+        """Share rate limits, confirmed settings (and, on Redis, BingX's blocks) with the
+        other bots on this account: on this machine (the SQLite file), or wherever they run
+        (``exchange.account_state_url``: Redis)."""
+        url = self._settings.account_state_url
+        if url:
+            store = redis_store.RedisStore(url, self.account(key, base_url))
+            self.pipeline.budget = redis_store.RedisBudget(store, self._limits)
+            self.shared = redis_store.RedisSettings(store, self._bot_name)
+            limited = [f"{method} {path}" for method, path in self._limits]
+            self.pipeline.blocks.shared = redis_store.RedisBlocks(store, limited)
+            return
         path = self.state_path(key, base_url)
         self.pipeline.budget = account_budget.open_budget(path, self._limits)
         self.shared = shared.open_shared(path, self._bot_name)
@@ -166,6 +179,12 @@ class BingxLink:
         if budget is None or confirmed is None or not (budget.active and confirmed.active):
             return None
         return str(budget.path)
+
+    def account_state_problem(self) -> str | None:
+        """Why the account's shared store cannot be reached now (Redis only: a file that
+        fails is said by ``shared_state_file``); None when it can."""
+        store = getattr(self.pipeline.budget, "store", None)
+        return store.ping() if isinstance(store, redis_store.RedisStore) else None
 
     def _credentials(self) -> tuple[str, str]:
         # ccxt's object first: freqtrade blanks its config's copy at run time.

@@ -12,15 +12,22 @@ offer): raise it, never freqtrade's ``ConfigurationError``. freqtrade 2026.9's `
 scripts would read a refusal as a clean stop; on this ``OperationalException`` it exits with 2.
 """
 
+import logging
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from freqtrade_bingx.bingx.endpoints import DEFAULT_RECV_WINDOW_MS
 from freqtrade_bingx.bingx.failures import BingxSettingError
+from freqtrade_bingx.net.transport import is_loopback_host
+from freqtrade_bingx.state import redis_store
+
+
+logger = logging.getLogger(__name__)
 
 
 # BingX's pages give no upper bound for recvWindow; they reject requests more than 5 s
@@ -54,6 +61,10 @@ class BingxSettings:
     # Names the account's state file instead of the API key: bots using different API keys of
     # one BingX account (BingX counts per UID) must set the same name to share it.
     account_state_name: str | None = None
+    # redis:// or rediss://: the account's state on Redis, shared by bots on several machines
+    # (state/redis_store.py); None: the SQLite file in account_state_dir. Never shown: it may
+    # carry the Redis password.
+    account_state_url: str | None = field(default=None, repr=False)
 
     @property
     def has_credentials(self) -> bool:
@@ -74,6 +85,7 @@ def from_config(exchange_conf: dict[str, Any]) -> BingxSettings:
         leverage_check=_leverage_check(exchange_conf),
         account_state_dir=_account_state_dir(exchange_conf),
         account_state_name=_account_state_name(exchange_conf),
+        account_state_url=_account_state_url(exchange_conf),
         api_key=_credential(exchange_conf, key_name),
         secret=_credential(exchange_conf, "secret"),
     )
@@ -149,6 +161,43 @@ def _account_state_name(conf: dict[str, Any]) -> str | None:
     if not isinstance(value, str) or not value.strip() or not value.isprintable():
         raise _refuse("account_state_name", value, "a name (string) for the BingX account")
     return value
+
+
+def _account_state_url(conf: dict[str, Any]) -> str | None:
+    """A Redis URL; a plain ``redis://`` to a host other than loopback is warned about (its
+    password and every row travel readable, and anyone who can write that Redis can make a bot
+    trust a leverage BingX does not have). Quoted without its password."""
+    if "account_state_url" not in conf:
+        return None
+    value = conf["account_state_url"]
+    allowed = "a redis:// or rediss:// URL, e.g. rediss://redis.example:6380/0"
+    if not isinstance(value, str) or not value.isprintable():
+        raise _refuse("account_state_url", "(not shown)", allowed)
+    parts = urlsplit(value.strip())
+    shown = redis_store.shown_url(value.strip())
+    host, db = parts.hostname, parts.path.strip("/")
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a port number
+        port_ok = False
+    bad_db = bool(db) and not db.isdigit()
+    if parts.scheme not in ("redis", "rediss") or not host or not port_ok or bad_db:
+        raise BingxSettingError(f"exchange.account_state_url must be {allowed}, not {shown!r}")
+    from redis.connection import parse_url  # only with the setting
+
+    try:
+        parse_url(value.strip())  # its query options too (socket_timeout=...)
+    except ValueError as e:  # redis-py's message names the option, never the password
+        raise BingxSettingError(f"exchange.account_state_url {shown!r}: {e}") from None
+    if parts.scheme == "redis" and not is_loopback_host(host):
+        logger.warning(
+            "exchange.account_state_url %s is plain redis:// to a host other than this machine: "
+            "the Redis password and the account's state travel readable, and anyone who can "
+            "write to that Redis can make a bot trust a leverage BingX does not have. Use "
+            "rediss:// (TLS) and a password (AUTH), as the README says.",
+            shown,
+        )
+    return value.strip()
 
 
 def _credential(conf: dict[str, Any], name: str) -> str:

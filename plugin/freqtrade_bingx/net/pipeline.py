@@ -151,11 +151,24 @@ class RequestPipeline:
                 raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
             if ticket is not None:
                 self._shared_last.add((method, path))
+                self._own_requests_still_count(method, path)
                 return shared, ticket
             if (method, path) in self._shared_last:  # the file stopped taking requests: this
                 self._shared_last.discard((method, path))  # bot's own budget takes over, with
                 self.local_budget.adopt(shared.recent(method, path))  # its latest requests
         return self.local_budget, self.local_budget.acquire(method, path)
+
+    def _own_requests_still_count(self, method: str, path: str) -> None:
+        """Back on the shared budget: this bot's requests its own budget let go in the last
+        window (the shared one could not take them, and does not know of them) still count at
+        BingX, so the request also waits for room in its own budget."""
+        own = self.local_budget
+        rate = own.rates.get((method, path))
+        if rate is None:
+            return
+        since = own.clock_ms() - rate.interval
+        if any((t.settled_at or t.at) > since for t in own.recent(method, path)):
+            own.settle(own.acquire(method, path))
 
     # --- 3. settle ------------------------------------------------------------------------
 

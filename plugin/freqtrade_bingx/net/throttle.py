@@ -117,19 +117,30 @@ class BlockRegistry:
         self._clock = clock
         self._until: dict[str, tuple[float, str]] = {}  # endpoint -> (monotonic end, reason)
         self._lock = threading.Lock()
+        # The blocks other bots on the account met (state/redis_store.RedisBlocks: ``publish``
+        # and ``remaining``), when they share them; None: this bot's own only.
+        self.shared: Any = None
 
     def remaining_s(self, key: str) -> float:
-        """Seconds until the endpoint may be used again; 0 when it is not blocked."""
+        """Seconds until the endpoint may be used again; 0 when it is not blocked (by this
+        bot's replies, or by another bot's shared ones)."""
         with self._lock:
             until, _reason = self._until.get(key, (0.0, ""))
             left = until - self._clock()
             if left <= 0 and key in self._until:
                 del self._until[key]
+        shared = self.shared
+        if shared is not None and left <= 0:  # bounded as this bot's own (a row not ours)
+            left = min(shared.remaining(key)[0], MAX_BLOCK_S)
         return max(left, 0.0)
 
     def reason(self, key: str) -> str:
         with self._lock:
-            return self._until.get(key, (0.0, ""))[1]
+            reason = self._until.get(key, (0.0, ""))[1]
+        shared = self.shared
+        if not reason and shared is not None:
+            reason = f"another bot on this account met: {shared.remaining(key)[1]}"
+        return reason
 
     def clear(self) -> None:
         with self._lock:
@@ -144,6 +155,9 @@ class BlockRegistry:
             until = self._clock() + seconds
             if until > self._until.get(key, (0.0, ""))[0]:
                 self._until[key] = (until, reason)
+        shared = self.shared
+        if shared is not None:  # outside the lock: a Redis call
+            shared.publish(key, seconds, reason)
         logger.warning(
             "BingX blocked %s: nothing is sent there for %.0f s (%s)", key, seconds, reason
         )

@@ -136,7 +136,49 @@ class Ticket:
         self.settled_at: int | None = None  # its stamp once the reply came in
 
 
-class AccountBudget:
+class Counting:
+    """What a budget keeps in this process, whichever store counts the account's requests (this
+    file, or Redis: ``state/redis_store.py``): its rates, its requests' names, its latest
+    requests."""
+
+    def __init__(
+        self,
+        limits: Mapping[tuple[str, str], float],
+        clock_ms: Callable[[], int],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.clock_ms = clock_ms
+        self.sleep = sleep
+        self._prefix = uuid.uuid4().hex[:12]  # this process's names for its requests
+        self._count = 0
+        self._lock = threading.Lock()  # the count only
+        # This process's latest requests per endpoint (as many as its limit), for the budget
+        # that takes over when this one cannot take a request (see adopt).
+        self._recent: dict[str, deque[Ticket]] = {}
+        # The endpoints counted here: a limit of 0 (or none at all) is not counted. Public: a
+        # benchmark or a test takes an endpoint out.
+        self.rates = {
+            key: _rate(per_second)
+            for key, per_second in limits.items()
+            if per_second and math.isfinite(per_second) and per_second > 0
+        }
+
+    def _next_name(self) -> tuple[str, int]:
+        """A name for this process's next request, and its number."""
+        with self._lock:
+            self._count += 1
+            count = self._count
+        return f"{self._prefix}-{count}", count
+
+    def _remember(self, endpoint: str, rate: Rate, ticket: Ticket) -> None:
+        self._recent.setdefault(endpoint, deque(maxlen=rate.limit)).append(ticket)
+
+    def recent(self, method: str, path: str) -> list[Ticket]:
+        """This process's latest requests to the endpoint admitted here (at most its limit)."""
+        return list(self._recent.get(_endpoint(method, path), ()))
+
+
+class AccountBudget(Counting):
     """Requests per second per endpoint, counted across every process using the same file.
 
     :param path: the account's state file (:func:`state_file`); None: the same budget in this
@@ -156,25 +198,11 @@ class AccountBudget:
         clock_ms: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(limits, clock_ms, sleep)
         self.path = path
-        self.clock_ms = clock_ms
-        self.sleep = sleep
-        self._prefix = uuid.uuid4().hex[:12]  # this process's names for its requests
-        self._count = 0
-        self._lock = threading.Lock()  # the count only
         self._settled = threading.Condition()  # in this process's memory: a slot was settled
-        # This process's latest requests per endpoint (as many as its limit), for the budget
-        # that takes over when this one cannot take a request (see adopt).
-        self._recent: dict[str, deque[Ticket]] = {}
         self._busy_said = FirstWarning(logger)
         self._future_said = FirstWarning(logger)  # stamps of another clock were dropped
-        # The endpoints counted here: a limit of 0 (or none at all) is not counted. Public: a
-        # benchmark or a test takes an endpoint out.
-        self.rates = {
-            key: _rate(per_second)
-            for key, per_second in limits.items()
-            if per_second and math.isfinite(per_second) and per_second > 0
-        }
         self.store = StateStore(
             path,
             on_opened=self._drop_earlier_boot,
@@ -210,10 +238,7 @@ class AccountBudget:
         if rate is None:
             return None
         endpoint = _endpoint(method, path)
-        with self._lock:
-            self._count += 1
-            count = self._count
-        name = f"{self._prefix}-{count}"
+        name, count = self._next_name()
         leak = count % LEAK_EVERY == 0
         give_up_ms = None if max_wait_s is None else self.clock_ms() + max_wait_s * 1000
         while True:
@@ -235,7 +260,7 @@ class AccountBudget:
                 return None
             if answer > 0:
                 ticket = Ticket(endpoint, name, answer)
-                self._recent.setdefault(endpoint, deque(maxlen=rate.limit)).append(ticket)
+                self._remember(endpoint, rate, ticket)
                 return ticket
             if answer < 0:
                 if give_up_ms is not None and now >= give_up_ms:
@@ -323,10 +348,6 @@ class AccountBudget:
             with self._settled:
                 self._settled.notify_all()
         return also is not None
-
-    def recent(self, method: str, path: str) -> list[Ticket]:
-        """This process's latest requests to the endpoint admitted here (at most its limit)."""
-        return list(self._recent.get(_endpoint(method, path), ()))
 
     def adopt(self, tickets: list[Ticket]) -> None:
         """Count requests another budget admitted (this process's, taken over when the shared

@@ -25,9 +25,10 @@ that entry, nor for the next :data:`~freqtrade_bingx.state.state_store.BUSY_PAUS
 left alone meanwhile, so a lock held by a stopped bot costs no wait on every entry); then it
 reads the file again. A file busy when the bot starts is opened that way too, after the pause.
 
-Only bots on this machine, using the same state folder, see each other here. A change made on
-bingx.com or by a bot elsewhere is seen only with ``exchange.leverage_check:
-"read_before_entry"`` (see ``exchange.py``).
+Only bots on this machine, using the same state folder, see each other here; bots on several
+machines share the same rows through Redis (``exchange.account_state_url``:
+:mod:`freqtrade_bingx.state.redis_store`). A change made on bingx.com is seen only with
+``exchange.leverage_check: "read_before_entry"`` (see ``exchange.py``).
 """
 
 import logging
@@ -224,6 +225,15 @@ class SharedSettings:
         conn.execute(_FORGET, (kind, symbol, side, self.writer)).close()
         return False
 
+    def claim_in(self, conn: sqlite3.Connection, change: "Change") -> None:
+        """``change`` claimed in the caller's transaction (its version set)."""
+        change.version = self.claim_row(conn, *change.key)
+
+    def answer_in(self, conn: sqlite3.Connection, change: "Change") -> None:
+        """``change``'s answer written in the caller's transaction (``recorded`` set)."""
+        if change.version is not None:
+            change.recorded = self.answer_row(conn, *change.key, change.value, change.version)
+
     def forget(self, kind: str, symbol: str, side: str = "") -> None:
         """Mark the setting unknown for every bot (this one did not learn what BingX holds).
 
@@ -317,7 +327,7 @@ class Change:
         self.slot: object = None  # the request's slot, settled with the answer (pipeline)
 
     def claim_in(self, conn: sqlite3.Connection) -> None:
-        self.version = self.settings.claim_row(conn, *self.key)
+        self.settings.claim_in(conn, self)
 
     def claim(self) -> None:
         """The claim alone: :class:`Busy` if the file would not take it (send nothing)."""
@@ -328,8 +338,7 @@ class Change:
         self.value = value
 
     def answer_in(self, conn: sqlite3.Connection) -> None:
-        if self.version is not None:
-            self.recorded = self.settings.answer_row(conn, *self.key, self.value, self.version)
+        self.settings.answer_in(conn, self)
 
     def write_answer(self) -> None:
         """The answer alone (a file busy now: the row is marked unknown once it is free)."""

@@ -104,6 +104,21 @@ def load_exchange(
     return exchange
 
 
+def _shared_state_line(exchange) -> str:
+    """Which store the bot shares the account's state through, and whether it is reachable."""
+    where = exchange.shared_state_file()
+    if where is None:
+        return (
+            "shared with other bots on this machine: no (the state file cannot be used, see "
+            "the log)"
+        )
+    if not where.startswith(("redis://", "rediss://")):
+        return f"shared with other bots on this machine: {where}"
+    problem = exchange.account_state_problem()
+    reach = f"unreachable ({problem})" if problem else "reachable"
+    return f"shared with other bots through Redis: {where}, {reach}"
+
+
 def status(exchange) -> list[str]:
     from freqtrade_bingx.adapter.leverage import swap_symbol
     from freqtrade_bingx.bingx import replies, stops
@@ -112,8 +127,7 @@ def status(exchange) -> list[str]:
     mode = exchange.refresh_position_mode()
     lines = [
         f"BingX {exchange.bingx.base_url}: position mode {mode.value}",
-        "shared with other bots on this machine: "
-        + (exchange.shared_state_file() or "no (the state file cannot be used, see the log)"),
+        _shared_state_line(exchange),
         # From the config's order_types (a strategy's own order_types are not read here).
         stops.describe_trigger(exchange._config.get("order_types", {})),
         (

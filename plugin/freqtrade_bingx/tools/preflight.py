@@ -348,7 +348,23 @@ class Preflight:
 
     def _check_shared_state(self) -> None:
         path = self.exchange.shared_state_file()
-        if path:
+        if path and path.startswith(("redis://", "rediss://")):
+            problem = self.exchange.account_state_problem()
+            if problem:
+                self._add(
+                    WARN,
+                    "shared state",
+                    f"{path} is unreachable ({problem}): this bot keeps to BingX's limits on "
+                    "its own and trusts no remembered leverage until it answers",
+                )
+            else:
+                self._add(
+                    PASS,
+                    "shared state",
+                    f"{path}: reachable; rate limits, confirmed settings and BingX's blocks "
+                    "shared with every bot naming this Redis and this BingX account",
+                )
+        elif path:
             self._add(
                 PASS,
                 "shared state",
