@@ -1420,3 +1420,33 @@ def test_closing_the_exchange_lets_go_of_the_state_file(make_exchange, tmp_path)
     for conn in connections:
         with pytest.raises(sqlite3.ProgrammingError):
             conn.execute("SELECT 1")
+
+
+def test_an_answer_the_busy_file_did_not_take_is_not_called_another_bots_change(
+    make_exchange, fake_bingx, tmp_path, short_file_waits, mocker, caplog, monkeypatch
+):
+    # The file is locked while the leverage request travels: its answer cannot be written.
+    # That is not another bot's change (no such warning), the answer is not remembered, and
+    # the row is marked unknown once the file is free.
+    from freqtrade_bingx.state import shared_settings as shared
+
+    monkeypatch.setattr(state_store, "BUSY_PAUSE_S", 0)
+    bot = make_exchange(exchange={"account_state_dir": str(tmp_path / "state")})
+    bot._lev_prep("BTC/USDT:USDT", 3, "buy")
+    path = Path(bot.shared_state_file())
+    send = bot.bingx._send
+    holder = sqlite3.connect(path, isolation_level=None)
+
+    def locked_while_it_travels(method, path_, *rest):
+        holder.execute("BEGIN IMMEDIATE")
+        return send(method, path_, *rest)
+
+    mocker.patch.object(bot.bingx, "_send", side_effect=locked_while_it_travels)
+    caplog.set_level(logging.WARNING)
+    bot._lev_prep("BTC/USDT:USDT", 5, "buy")
+    holder.execute("ROLLBACK")
+    holder.close()
+
+    assert not any("Another bot" in r.getMessage() for r in caplog.records)
+    assert ("BTC-USDT", "BOTH") not in bot.account_settings.leverage_confirmed
+    assert bot.link.shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None

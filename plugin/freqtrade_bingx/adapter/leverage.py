@@ -335,7 +335,7 @@ class AccountSettings:
                     change.answer(confirmed if kept else None)
             if change is not None and not change.recorded:
                 memory.discard([key])
-                if kept:
+                if change.overwritten:
                     _said_overwritten(shared.LEVERAGE, symbol, pos_side, confirmed)
             return confirmed
 

@@ -324,6 +324,7 @@ class Change:
         self.version: int | None = None  # the row's version once claimed
         self.value: object = None  # BingX's answer to record (None: unknown)
         self.recorded: bool | None = None  # once written: the answer recorded, else unknown
+        self.lost = False  # the answer could not be written (busy or unreachable), not refused
         self.slot: object = None  # the request's slot, settled with the answer (pipeline)
 
     def claim_in(self, conn: sqlite3.Connection) -> None:
@@ -352,6 +353,12 @@ class Change:
             self.recorded = self.settings.confirm(*self.key, self.value, self.version)
         except Busy:
             self.recorded = False  # said in the log; marked unknown once the file is free
+            self.lost = True
+
+    @property
+    def overwritten(self) -> bool:
+        """BingX's answer was refused because another bot wrote the row since the claim."""
+        return self.recorded is False and self.value is not None and not self.lost
 
 
 def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
