@@ -39,6 +39,9 @@ cancel_stoploss_order                 a stop BingX ended is read, not cancelled 
                                       again
 _fetch_orders                         7-day windows of the order history, plus   reconcile.py
                                       the force orders (liquidation, ADL)
+_try_build_from_websocket             the websocket's candles only once it has   (here)
+                                      shown the current candle: the closed one
+                                      is then whole, not a late stream's part
 _load_async_markets                   a markets snapshot when BingX cannot be    futures_data.py
 get_tickers                           reached (tools, backtesting)
 get_liquidation_price                 BingX's price for the trade's own side     futures_data.py
@@ -66,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from freqtrade.constants import BuySell
-from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.enums import CandleType, MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
@@ -77,6 +80,7 @@ from freqtrade.exceptions import (
 from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import API_RETRY_COUNT, retrier
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas, Tickers
+from freqtrade.exchange.exchange_utils_timeframe import timeframe_to_prev_date
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
 from freqtrade_bingx import __version__
@@ -112,6 +116,9 @@ class BingxAdapter:
         "supports_demo_trading": True,
         # BingX's contract list schedules delistings: check_delisting_time.
         "has_delisting": True,
+        # freqtrade's websocket candle feed (ExchangeWS, ccxt.pro's watchOHLCV), switched off
+        # by exchange.enable_ws false; the plugin's rules on it are net/ccxt_ws.py's.
+        "ws_enabled": True,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }
@@ -447,6 +454,20 @@ class BingxAdapter:
         """``pair``'s liquidation and ADL orders (reconcile.ForceOrders.fetch)."""
         market = self.markets.get(pair) or {}
         return self.force_orders.fetch(pair, market, since, until_ms)
+
+    # --- candles ----------------------------------------------------------------------------
+
+    def _try_build_from_websocket(self, pair: str, timeframe: str, candle_type: CandleType):
+        # freqtrade takes the websocket's candles once they reach the last closed candle, and
+        # keeps that one when no newer came yet. After a close, a slow or stalled stream then
+        # hands over the last part of the closed candle it sent, not the whole: the strategy
+        # would see it as closed. Until the stream has shown the current candle, REST serves.
+        if self._is_futures() and self._exchange_ws is not None:
+            candles, _ = self._exchange_ws.get_ohlcv_with_refresh(pair, timeframe, candle_type)
+            current_open = dt_ts(timeframe_to_prev_date(timeframe))
+            if not candles or candles[-1][0] < current_open:
+                return None
+        return super()._try_build_from_websocket(pair, timeframe, candle_type)
 
     # --- markets (futures_data.py) --------------------------------------------------------
 

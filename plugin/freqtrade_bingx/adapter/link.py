@@ -21,7 +21,7 @@ from freqtrade_bingx.bingx.errors import translate
 from freqtrade_bingx.bingx.failures import RATE_LIMIT_CODE, BingxError, BingxSettingError
 from freqtrade_bingx.bingx.rate_limits import client_limits
 from freqtrade_bingx.bingx.replies import finite
-from freqtrade_bingx.net import ccxt_guard, redact
+from freqtrade_bingx.net import ccxt_guard, ccxt_ws, redact
 from freqtrade_bingx.net.ccxt_errors import is_bingx_envelope, redact_ccxt_errors
 from freqtrade_bingx.net.ccxt_errors import route_errors as route_ccxt_errors
 from freqtrade_bingx.net.clock import ServerClock
@@ -206,6 +206,7 @@ class BingxLink:
         ccxt_guard.share_account_budget(api, sync, self.shared_budget, self.blocks)
         ccxt_guard.refuse_blocked(api, sync, self.blocks)
         ccxt_guard.redact_verbose_log(api)
+        ccxt_ws.guard_streams(api)  # ccxt.pro's websocket clients (freqtrade's candle feed)
 
     def _route_ccxt_replies(self, api: Any, sync: bool, live: bool) -> None:
         if live:
