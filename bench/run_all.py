@@ -25,6 +25,7 @@ import order_call
 import requests_per_entry
 import startup
 import startup_burst
+import ws_candles
 
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -38,6 +39,7 @@ MODULES = (
     backtest,
     cold_start,
     multi_bot,
+    ws_candles,
 )
 BUDGET_S = 600
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import KLINES_PATH
+from tests.clocks import FakeClock, freqtrade_now
 from tests.configs import API_KEY, API_SECRET, config_file, trade_config
 
 
@@ -28,39 +28,20 @@ MINUTE = 60_000
 WAIT_S = 5.0
 
 
-class SteppedClock:
-    """Epoch ms that move only when the test moves them."""
-
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def __call__(self) -> int:
-        return self.ms
-
-
 @pytest.fixture
-def clock(monkeypatch) -> SteppedClock:
-    """freqtrade's "now" (dt_now, dt_ts, the timeframe helpers) on a stepped clock, 10 s into
-    a minute of today."""
-    stepped = SteppedClock((int(time.time() * 1000) // MINUTE - 30) * MINUTE + 10_000)
-
-    class SteppedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.fromtimestamp(stepped.ms / 1000, tz or UTC)
-
-    monkeypatch.setattr("freqtrade.util.datetime_helpers.time", lambda: stepped.ms / 1000)
-    monkeypatch.setattr("freqtrade.util.datetime_helpers.datetime", SteppedDatetime)
-    monkeypatch.setattr("freqtrade.exchange.exchange_utils_timeframe.datetime", SteppedDatetime)
-    monkeypatch.setattr("freqtrade.exchange.exchange_utils.datetime", SteppedDatetime)
-    return stepped
+def clock() -> Iterator[FakeClock]:
+    """freqtrade's "now" on a clock that moves only when a test moves it, 10 s into a minute
+    half an hour ago (signed requests stamp BingX's time, which is the fake's)."""
+    start_ms = (int(time.time() * 1000) // MINUTE - 30) * MINUTE + 10_000
+    with freqtrade_now(FakeClock(start_ms / 1000)) as stepped:
+        yield stepped
 
 
 @pytest.fixture
 def sim(clock) -> Iterator[FakeBingx]:
     with FakeBingx(
         accounts={API_KEY: API_SECRET},
-        clock_ms=clock,
+        clock_ms=clock.now_ms,
         volatility=0.003,
         ws_push_interval_s=None,
         ws_ping_interval_s=None,
@@ -109,7 +90,7 @@ def _jobs() -> list[tuple]:
 class Bots:
     """One freqtrade exchange with websocket candles, one with REST only, on one fake."""
 
-    def __init__(self, sim: FakeBingx, clock: SteppedClock, build: Any) -> None:
+    def __init__(self, sim: FakeBingx, clock: FakeClock, build: Any) -> None:
         self.sim, self.clock = sim, clock
         self.ws = build(True)
         self.rest = build(False)
