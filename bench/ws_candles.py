@@ -35,22 +35,18 @@ WAIT_S = 30.0
 
 
 def _exchange(server, folder: Path, pairs: list[str], ws: bool):
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
-    from tests.configs import config_file, trade_config
+    from tests.configs import dry_run_config
 
-    path = config_file(
+    config = dry_run_config(
         server,
         folder,
         {"enableRateLimit": True},  # ccxt's own throttle, on as it is for every user
-        top={"dry_run": True},
         enable_ws=ws,
         pair_whitelist=pairs,
         account_state_dir=str(folder / "state"),
     )
-    config = trade_config(path)
-    config["runmode"] = RunMode.DRY_RUN
     return ExchangeResolver.load_exchange(config, validate=True)
 
 

@@ -19,7 +19,7 @@ import pytest
 from freqtrade_bingx.sim import FakeBingx
 from freqtrade_bingx.sim.server import KLINES_PATH
 from tests.clocks import FakeClock, freqtrade_now
-from tests.configs import API_KEY, API_SECRET, config_file, trade_config
+from tests.configs import API_KEY, API_SECRET, dry_run_config
 
 
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
@@ -52,7 +52,6 @@ def sim(clock) -> Iterator[FakeBingx]:
 @pytest.fixture
 def build(sim, mocker, tmp_path) -> Iterator[Any]:
     """freqtrade's exchange in dry-run on the fake, websocket candles on or off."""
-    from freqtrade.enums import RunMode
     from freqtrade.resolvers import ExchangeResolver
 
     mocker.patch("freqtrade.exchange.common.time.sleep")
@@ -62,16 +61,9 @@ def build(sim, mocker, tmp_path) -> Iterator[Any]:
         # The shipped live config in dry-run, as ``freqtrade trade`` builds the exchange.
         folder = tmp_path / ("ws" if ws else "rest")
         folder.mkdir()
-        path = config_file(
-            sim,
-            folder,
-            top={"dry_run": True},
-            enable_ws=ws,
-            pair_whitelist=PAIRS,
-            account_state_dir=str(tmp_path / "state"),
+        config = dry_run_config(
+            sim, folder, enable_ws=ws, pair_whitelist=PAIRS, account_state_dir=str(tmp_path)
         )
-        config = trade_config(path)
-        config["runmode"] = RunMode.DRY_RUN
         exchange = ExchangeResolver.load_exchange(config, validate=True)
         built.append(exchange)
         return exchange
@@ -296,3 +288,38 @@ def test_a_frame_that_inflates_past_the_cap_is_refused_before_it_is_read():
     with pytest.raises(FrameDropped, match="over"):
         gunzip_bounded(bomb)
     assert gunzip_bounded(gzip.compress(b"Ping")) == b"Ping"
+
+
+def test_bingx_heartbeat_is_answered(bots):
+    bots.sim.ws.ping_now()  # BingX's gzip-compressed "Ping"
+    deadline = time.monotonic() + WAIT_S
+    while bots.sim.ws.pongs < 1:
+        assert time.monotonic() < deadline, "no Pong"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def quick_keep_alive(monkeypatch) -> None:
+    from freqtrade_bingx.net import ccxt_ws
+
+    monkeypatch.setattr(ccxt_ws, "KEEP_ALIVE_MS", 200)
+
+
+def test_a_frozen_connection_is_given_up_and_subscribed_again(quick_keep_alive, bots):
+    bots.mid_candle()
+    bots.close_candle()
+    bots.sim.ws.frozen = True  # no frame, no answer to a ping: a connection dead on the way
+    deadline = time.monotonic() + WAIT_S
+    while bots.ws._exchange_ws._klines_scheduled:  # ccxt's keep-alive gave up on it
+        assert time.monotonic() < deadline, "the frozen connection was kept"
+        time.sleep(0.01)
+    bots.sim.ws.frozen = False
+    bots.watch_ended()
+    bots.close_candle(push=False)
+    assert bots.rest_calls[-1] == len(PAIRS)
+    bots.subscribed()
+    bots.push()
+    bots.close_candle()
+    bots.mid_candle()
+    bots.close_candle()
+    assert bots.rest_calls[-1] == 0

@@ -25,7 +25,8 @@ When a candle closes, the next push of that subscription is the closed candle's 
 then the new candle's: a client never keeps a half-made candle as the closed one.
 
 Faults, switchable while it runs (each for the tests that want it): :meth:`drop` (every
-connection cut, mid-candle), ``silent`` (nothing sent, not even the heartbeat), :meth:`send_raw`
+connection cut, mid-candle), ``silent`` (nothing sent, not even the heartbeat), ``frozen``
+(silent, and nothing read either: the client's pings go unanswered), :meth:`send_raw`
 (any bytes: a frame that is not gzip, not JSON), :meth:`push_foreign` (a kline frame of a symbol
 nobody asked for) and ``lag_s`` (every frame sent that much later: a slow stream).
 """
@@ -92,6 +93,7 @@ class MarketStream:
         self.push_interval_s = push_interval_s
         self.ping_interval_s = ping_interval_s
         self.silent = False
+        self.frozen = False
         self.lag_s = 0.0
         self.subscribe_frames: list[dict[str, Any]] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -168,6 +170,10 @@ class MarketStream:
         """Push every subscription's candle now (what the periodic push does)."""
         self._call(self._push_all())
 
+    def ping_now(self) -> None:
+        """Send the heartbeat now (what the periodic heartbeat does)."""
+        self._call(self._ping_all())
+
     def drop(self) -> None:
         """Cut every connection at once, without a close frame (a network drop)."""
         self._call(self._drop_all())
@@ -201,10 +207,17 @@ class MarketStream:
         sender = asyncio.get_running_loop().create_task(self._sender(conn))
         self._conns.append(conn)
         try:
-            async for message in ws:
+            while not ws.closed:
+                if self.frozen:  # not reading: aiohttp answers a ping only while reading
+                    await asyncio.sleep(0.02)
+                    continue
+                try:
+                    message = await ws.receive(timeout=0.05)
+                except TimeoutError:
+                    continue
                 if message.type == WSMsgType.TEXT:
                     await self._on_text(conn, message.data)
-                elif message.type == WSMsgType.ERROR:
+                elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
                     break
         finally:
             if conn in self._conns:
@@ -252,7 +265,7 @@ class MarketStream:
         return _gzip_json({"code": 0, "dataType": data_type, "s": symbol, "data": [candle]})
 
     async def _push_all(self) -> None:
-        if self.silent:
+        if self.silent or self.frozen:
             return
         now = self._clock_ms()
         for conn in list(self._conns):
@@ -280,11 +293,11 @@ class MarketStream:
         await self._send_all(frame, force=True)
 
     async def _ping_all(self) -> None:
-        if not self.silent:
+        if not (self.silent or self.frozen):
             await self._send_all(gzip.compress(b"Ping"))
 
     async def _send_all(self, frame: bytes | str, force: bool = False) -> None:
-        if self.silent and not force:
+        if (self.silent or self.frozen) and not force:
             return
         for conn in list(self._conns):
             await self._send(conn, frame)
