@@ -323,3 +323,58 @@ def test_a_frozen_connection_is_given_up_and_subscribed_again(quick_keep_alive, 
     bots.mid_candle()
     bots.close_candle()
     assert bots.rest_calls[-1] == 0
+
+
+def test_a_start_up_that_fails_leaves_no_websocket_thread(sim):
+    import threading
+
+    from freqtrade.enums import RunMode
+    from freqtrade.exceptions import OperationalException
+    from freqtrade.resolvers import ExchangeResolver
+
+    from tests.configs import futures_config
+
+    config = futures_config(sim, runmode=RunMode.LIVE, exchange={"key": "", "secret": ""})
+    with pytest.raises(OperationalException, match="API key and secret are required"):
+        ExchangeResolver.load_exchange(config, validate=False)
+    # freqtrade's websocket thread is not a daemon: left running, the process could not exit.
+    assert not [t for t in threading.enumerate() if t.name == "ccxt_ws"]
+
+
+EXIT_WITH_AN_EXCHANGE_LEFT_OPEN = """
+import sys
+from freqtrade.enums import RunMode
+from freqtrade.resolvers import ExchangeResolver
+from freqtrade_bingx.sim import FakeBingx
+from tests.configs import futures_config
+
+server = FakeBingx(accounts={"test-key": "test-secret-0123456789abcdef"}).start()
+config = futures_config(server, runmode=RunMode.DRY_RUN, dry_run=True)
+exchange = ExchangeResolver.load_exchange(config, validate=False)
+assert exchange._exchange_ws is not None
+del exchange  # never closed: a start-up that failed after the exchange was built
+server.stop()
+sys.exit(3)
+"""
+
+
+def test_a_process_with_an_exchange_left_open_still_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "XDG_CACHE_HOME": str(tmp_path)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_WITH_AN_EXCHANGE_LEFT_OPEN],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process waits forever for freqtrade's websocket thread")
+    assert done.returncode == 3, done.stderr.decode()[-2000:]

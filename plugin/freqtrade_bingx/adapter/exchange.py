@@ -9,7 +9,9 @@ freqtrade's stock ``Bingx``: each hook passes straight through outside futures.
 freqtrade hook                        what changes, and why                      work lives in
 ===================================== ========================================== =================
 __init__                              the plugin's settings checked before       settings.py
-                                      anything is built; the helpers built
+                                      anything is built; the helpers built;
+                                      freqtrade's websocket thread stopped if
+                                      start-up fails, and at exit
 _init_ccxt                            BingX's demo host by sandbox mode; the     link.py
                                       plugin's network rules, error table, clock
                                       and account budget on each ccxt object
@@ -62,8 +64,10 @@ state),
 ``shared_state_file`` and ``can_sign``.
 """
 
+import atexit
 import logging
 import threading
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -169,7 +173,15 @@ class BingxAdapter:
         self.markets_snapshot = futures_data.MarketsSnapshot(self.markets_snapshot_path)
         # The create_stoploss call under way in this thread: its order types, else None.
         self._stoploss_call = threading.local()
-        super().__init__(config, *args, **kwargs)
+        try:
+            super().__init__(config, *args, **kwargs)
+        except BaseException:
+            # freqtrade may have started its websocket thread (ExchangeWS, not a daemon) before
+            # a setting stopped it: closed now, or the process could not exit (see below).
+            self.close()
+            raise
+        if self._exchange_ws is not None:
+            _stop_websocket_at_exit(self)
 
     def _is_futures(self) -> bool:
         return self.trading_mode == TradingMode.FUTURES
@@ -601,6 +613,26 @@ class BingxAdapter:
     def funding_interval_hours(self, pair: str) -> int | None:
         """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown."""
         return self.funding.interval_hours(pair, swap_symbol(self.markets, pair))
+
+
+def _stop_websocket_at_exit(exchange: BingxAdapter) -> None:
+    """Stop ``exchange``'s websocket thread when the interpreter begins to exit, if it runs.
+
+    freqtrade's ExchangeWS thread is not a daemon, and freqtrade stops it in ``close()``, which
+    ``__del__`` calls. The adapter's helpers call back into it, so a dropped exchange that was
+    never closed (a start-up that failed later on) is freed only by Python's last collection,
+    which comes after the interpreter waited for that thread: the process would never exit.
+    threading's own exit hooks run before it waits (concurrent.futures uses them the same way).
+    """
+    ref = weakref.ref(exchange)
+
+    def stop() -> None:
+        alive = ref()
+        if alive is not None and alive._exchange_ws is not None:
+            alive._exchange_ws.cleanup()
+
+    register = getattr(threading, "_register_atexit", None) or atexit.register
+    register(stop)
 
 
 def _accepting(accept_fail: bool, change: Any, *args: Any) -> Any:

@@ -27,6 +27,7 @@ takes over) prints redacted. What is left is what only a websocket has, fitted b
 import logging
 import zlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMessage, WSMsgType
 
@@ -167,4 +168,6 @@ def _dropped(client: Any, reason: str) -> None:
     seen = client.__dict__.setdefault("_bingx_dropped", set())
     level = logging.DEBUG if kind in seen else logging.WARNING
     seen.add(kind)
-    logger.log(level, "BingX websocket %s: frame dropped, %s", client.url, reason)
+    # Without the query: a private stream's URL carries its listen key there.
+    where = urlsplit(str(client.url))._replace(query="").geturl()
+    logger.log(level, "BingX websocket %s: frame dropped, %s", where, reason)
