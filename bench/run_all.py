@@ -27,6 +27,7 @@ import redis_state
 import requests_per_entry
 import startup
 import startup_burst
+import ws_candles
 
 
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -42,6 +43,7 @@ MODULES = (
     multi_bot,
     redis_state,
     download_requests,
+    ws_candles,
 )
 BUDGET_S = 600
 

@@ -89,6 +89,20 @@ def trade_config(path: Path) -> dict[str, Any]:
     return config
 
 
+def dry_run_config(
+    server: FakeBingx, tmp_path: Path, ccxt_config: dict | None = None, **exchange: Any
+) -> dict[str, Any]:
+    """The shipped live config in dry-run on ``server`` (``config_file``'s arguments), as
+    ``freqtrade trade`` runs it with ``dry_run`` true."""
+    from freqtrade.enums import RunMode
+
+    config = trade_config(
+        config_file(server, tmp_path, ccxt_config, top={"dry_run": True}, **exchange)
+    )
+    config["runmode"] = RunMode.DRY_RUN
+    return config
+
+
 def ccxt_bingx(
     server: FakeBingx, key: str = "test-key", secret: str = "test-secret", **config: Any
 ) -> Any:

@@ -287,6 +287,17 @@ def test_freqtrade_agrees_with_the_exchange_at_the_end(session: Rehearsal) -> No
         assert int(position["leverage"]) == int(trade["leverage"])
 
 
+def test_candles_came_over_the_fakes_websocket(session: Rehearsal) -> None:
+    # freqtrade's ExchangeWS (enable_ws, on by default) subscribed each pair's candles (of the
+    # config's timeframe) on the fake's swap market websocket, and no frame was refused.
+    assert session.server is not None
+    asked = [f["dataType"] for f in session.server.ws.subscribe_frames if f["reqType"] == "sub"]
+    assert {data_type.split("@kline_")[0] for data_type in asked} >= {
+        f"{pair.split('/')[0]}-USDT" for pair in PAIRS
+    }
+    assert "frame dropped" not in session.log_text()
+
+
 def test_no_key_secret_or_signature_in_freqtrade_log(session: Rehearsal) -> None:
     raw = session.raw_log_text()
     assert "freqtrade-bingx" in raw and "BingX leverage for" in raw  # the log was captured
@@ -381,6 +392,8 @@ def test_override_points_everything_at_the_fake(tmp_path) -> None:
             urls = exchange[section]["urls"]
             assert urls["api"]["swap"] == f"{server.base_url}/openApi"
             assert urls["test"]["swap"] == f"{server.base_url}/openApi"
+            assert urls["api"]["ws"]["linear"] == urls["test"]["ws"]["linear"] == server.ws.url
+        assert exchange.get("enable_ws", True) is True  # freqtrade's websocket candles on
         assert rehearsal.command()[-2:] == ["--strategy-path", str(rehearsal.strategy_path)]
     finally:
         rehearsal.stop()

@@ -133,7 +133,9 @@ def test_demo_config_passes_freqtrades_start_up_validation(fake_bingx, decoy_liv
         assert exchange.name == "BingX (Demo)" and exchange.id == "bingx_demo"
         for api in (exchange._api, exchange._api_async):
             rest = {k: v for k, v in api.urls["api"].items() if k != "ws"}
-            assert rest == fake_bingx.ccxt_urls["test"]
+            assert rest == {k: v for k, v in fake_bingx.ccxt_urls["test"].items() if k != "ws"}
+            # The websocket candle feed goes to the demo host's stream too.
+            assert api.urls["api"]["ws"]["linear"] == fake_bingx.ws.url
         assert exchange.bingx.base_url == fake_bingx.base_url
         assert exchange.refresh_position_mode().value == "one_way"
         assert "BTC/USDT:USDT" in exchange.markets

@@ -9,7 +9,9 @@ freqtrade's stock ``Bingx``: each hook passes straight through outside futures.
 freqtrade hook                        what changes, and why                      work lives in
 ===================================== ========================================== =================
 __init__                              the plugin's settings checked before       settings.py
-                                      anything is built; the helpers built
+                                      anything is built; the helpers built;
+                                      freqtrade's websocket thread stopped if
+                                      start-up fails, and at exit
 _init_ccxt                            BingX's demo host by sandbox mode; the     link.py
                                       plugin's network rules, error table, clock
                                       and account budget on each ccxt object
@@ -43,6 +45,9 @@ cancel_stoploss_order                 a stop BingX ended is read, not cancelled 
                                       again
 _fetch_orders                         7-day windows of the order history, plus   reconcile.py
                                       the force orders (liquidation, ADL)
+_try_build_from_websocket             the websocket's candles only once it has   (here)
+                                      shown the current candle: the closed one
+                                      is then whole, not a late stream's part
 _load_async_markets                   a markets snapshot when BingX cannot be    futures_data.py
 get_tickers                           reached (tools, backtesting); the
                                       account's fee rates read with the markets
@@ -66,14 +71,16 @@ state),
 ``shared_state_file``, ``account_state_problem`` and ``can_sign``.
 """
 
+import atexit
 import logging
 import threading
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from freqtrade.constants import BuySell, MakerTaker
-from freqtrade.enums import MarginMode, RunMode, TradingMode
+from freqtrade.enums import CandleType, MarginMode, RunMode, TradingMode
 from freqtrade.enums.runmode import TRADE_MODES
 from freqtrade.exceptions import (
     ConfigurationError,
@@ -85,6 +92,7 @@ from freqtrade.exchange.bingx import Bingx as FreqtradeBingx
 from freqtrade.exchange.common import API_RETRY_COUNT, retrier
 from freqtrade.exchange.exchange_types import CcxtOrder, FtHas, Tickers
 from freqtrade.exchange.exchange_utils import ROUND_DOWN, ROUND_UP
+from freqtrade.exchange.exchange_utils_timeframe import timeframe_to_prev_date
 from freqtrade.util.datetime_helpers import dt_from_ts, dt_ts
 
 from freqtrade_bingx import __version__
@@ -136,6 +144,9 @@ class BingxAdapter:
         # True would make freqtrade's Wallets take the positions' PnL off a total that never
         # held it.
         "balance_includes_unrealized_pnl": False,
+        # freqtrade's websocket candle feed (ExchangeWS, ccxt.pro's watchOHLCV), switched off
+        # by exchange.enable_ws false; the plugin's rules on it are net/ccxt_ws.py's.
+        "ws_enabled": True,
         **orders.STOPLOSS_FT_HAS_FUTURES,
         **RECONCILE_FT_HAS_FUTURES,
     }
@@ -187,7 +198,15 @@ class BingxAdapter:
         self.account_fees = futures_data.AccountFees(self.link)
         # The create_stoploss call under way in this thread: its order types, else None.
         self._stoploss_call = threading.local()
-        super().__init__(config, *args, **kwargs)
+        try:
+            super().__init__(config, *args, **kwargs)
+        except BaseException:
+            # freqtrade may have started its websocket thread (ExchangeWS, not a daemon) before
+            # a setting stopped it: closed now, or the process could not exit (see below).
+            self.close()
+            raise
+        if self._exchange_ws is not None:
+            _stop_websocket_at_exit(self)
 
     def _is_futures(self) -> bool:
         return self.trading_mode == TradingMode.FUTURES
@@ -496,6 +515,20 @@ class BingxAdapter:
         market = self.markets.get(pair) or {}
         return self.force_orders.fetch(pair, market, since, until_ms)
 
+    # --- candles ----------------------------------------------------------------------------
+
+    def _try_build_from_websocket(self, pair: str, timeframe: str, candle_type: CandleType):
+        # freqtrade takes the websocket's candles once they reach the last closed candle, and
+        # keeps that one when no newer came yet. After a close, a slow or stalled stream then
+        # hands over the last part of the closed candle it sent, not the whole: the strategy
+        # would see it as closed. Until the stream has shown the current candle, REST serves.
+        if self._is_futures() and self._exchange_ws is not None:
+            candles, _ = self._exchange_ws.get_ohlcv_with_refresh(pair, timeframe, candle_type)
+            current_open = dt_ts(timeframe_to_prev_date(timeframe))
+            if not candles or candles[-1][0] < current_open:
+                return None
+        return super()._try_build_from_websocket(pair, timeframe, candle_type)
+
     # --- markets (futures_data.py) --------------------------------------------------------
 
     def markets_snapshot_path(self) -> Path | None:
@@ -652,6 +685,26 @@ class BingxAdapter:
     def funding_interval_hours(self, pair: str) -> int | None:
         """BingX's funding interval for the pair in hours (1, 4 or 8), or None if unknown."""
         return self.funding.interval_hours(pair, swap_symbol(self.markets, pair))
+
+
+def _stop_websocket_at_exit(exchange: BingxAdapter) -> None:
+    """Stop ``exchange``'s websocket thread when the interpreter begins to exit, if it runs.
+
+    freqtrade's ExchangeWS thread is not a daemon, and freqtrade stops it in ``close()``, which
+    ``__del__`` calls. The adapter's helpers call back into it, so a dropped exchange that was
+    never closed (a start-up that failed later on) is freed only by Python's last collection,
+    which comes after the interpreter waited for that thread: the process would never exit.
+    threading's own exit hooks run before it waits (concurrent.futures uses them the same way).
+    """
+    ref = weakref.ref(exchange)
+
+    def stop() -> None:
+        alive = ref()
+        if alive is not None and alive._exchange_ws is not None:
+            alive._exchange_ws.cleanup()
+
+    register = getattr(threading, "_register_atexit", None) or atexit.register
+    register(stop)
 
 
 def _accepting(accept_fail: bool, change: Any, *args: Any) -> Any:

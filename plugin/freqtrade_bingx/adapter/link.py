@@ -21,7 +21,7 @@ from freqtrade_bingx.bingx.endpoints import LEVERAGE
 from freqtrade_bingx.bingx.errors import translate
 from freqtrade_bingx.bingx.failures import BingxError, BingxSettingError
 from freqtrade_bingx.bingx.rate_limits import client_limits
-from freqtrade_bingx.net import ccxt_guard, redact
+from freqtrade_bingx.net import ccxt_guard, ccxt_ws, redact
 from freqtrade_bingx.net.ccxt_errors import redact_ccxt_errors
 from freqtrade_bingx.net.pipeline import RequestPipeline
 from freqtrade_bingx.net.transport import DEFAULT_RATE_LIMITS, BingxTransport
@@ -259,6 +259,7 @@ class BingxLink:
         ccxt_guard.run_through(api, sync, self.pipeline, judge=self._futures())
         redact_ccxt_errors(api, sync)
         ccxt_guard.redact_verbose_log(api)
+        ccxt_ws.guard_streams(api)  # ccxt.pro's websocket clients (freqtrade's candle feed)
         if self._futures() and live:
             # ccxt's BingX stamps signed requests with the local clock and never corrects
             # drift, so a clock off by more than recvWindow fails every order with 80014.

@@ -265,6 +265,32 @@ def funding_interval_hours(data: Any, symbol: str) -> int | None:
     return hours
 
 
+# The swap market websocket's kline channel (ccxt.pro's watchOHLCV): no REST path.
+KLINE_STREAM = "websocket SYMBOL@kline_<interval>"
+
+
+def kline_push(message: dict[str, Any]) -> list[tuple[int, float, float, float, float, float]]:
+    """The candles of one kline push, ``(open ms, open, high, low, close, volume)`` each.
+
+    The live linear-swap frame (ccxt's bingx ``handle_ohlcv`` quotes it; the same fields in
+    BingX-API/BingX-swap-api-doc issue #25): ``{"code": 0, "dataType": "BTC-USDT@kline_1m",
+    "s": "BTC-USDT", "data": [{"c", "o", "h", "l", "v", "T"}]}``, prices as strings, ``T`` the
+    candle's open time in ms. A candle that is not whole, with a low above its high or an open
+    or close outside them, or a negative volume, is not a candle.
+    """
+    check = _Checker("WS", KLINE_STREAM, message.get("data"))
+    candles = []
+    for row in check.rows(allow_empty=False):
+        open_ms = int64(check.field(row, "T"))
+        if open_ms is None:
+            raise check.bad("T is not a time in ms")
+        o, h, lo, c = (check.number(row, key, minimum=0.0) for key in ("o", "h", "l", "c"))
+        if not lo <= min(o, c) <= max(o, c) <= h:
+            raise check.bad("open or close outside low..high")
+        candles.append((open_ms, o, h, lo, c, check.number(row, "v", minimum=0.0)))
+    return candles
+
+
 # --- the checks -------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""A BingX USDT-M perpetual fake exchange for tests and local runs (standard library only).
+"""A BingX USDT-M perpetual fake exchange for tests and local runs (standard library, and
+aiohttp for its websocket).
 
     from freqtrade_bingx.sim import FakeBingx, Fault
 
@@ -19,6 +20,8 @@
         srv.liquidate("BTC-USDT", kind="ADL")        # BingX closes it: a force order
         srv.close_position_on_web("BTC-USDT")        # a MARKET close placed on bingx.com
         srv.force_orders("test-key")                 # [(autoCloseType, row), ...]
+        srv.ws.url                                   # BingX's swap market websocket (in ccxt_urls)
+        srv.ws.silent = True; srv.ws.drop()          # its faults (ws_market.py)
 
 Prices follow a seeded walk (``FakeBingx(seed=..., volatility=..., anchor_ms=...)``, see
 ``market.py``); orders, positions, fees and funding are modelled in ``orders.py``; a position

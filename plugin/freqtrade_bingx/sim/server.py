@@ -44,6 +44,7 @@ from .faults import RATE_LIMITED_MSG, Fault, FaultQueue
 from .liquidation import LIQUIDATION, LiquidationEngine
 from .market import FUNDING_INTERVAL_HOURS, INTERVALS, MINUTE_MS, PriceModel
 from .orders import TradingEngine
+from .ws_market import PING_INTERVAL_S, PUSH_INTERVAL_S, MarketStream
 
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,9 @@ class FakeBingx:
         balance: float | None = None,
         rate_limit_recovery_s: float = 0.0,
         premium_index_interval: bool = False,
+        clock_ms: Callable[[], int] | None = None,
+        ws_push_interval_s: float | None = PUSH_INTERVAL_S,
+        ws_ping_interval_s: float | None = PING_INTERVAL_S,
     ) -> None:
         if host == "localhost":
             host = "127.0.0.1"
@@ -206,6 +210,8 @@ class FakeBingx:
             raise ValueError(f"FakeBingx only binds to IPv4 loopback, not {host!r}")
         self.recv_window_default_ms = recv_window_default_ms
         self.clock_skew_ms = 0
+        # The server's clock (ms): the wall clock unless a test moves its own.
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         if accounts is None:
             accounts = {"test-key": "test-secret"}
         self._accounts = {
@@ -302,6 +308,15 @@ class FakeBingx:
         # Bind now so base_url is known before start(); connections wait in the backlog.
         self._httpd = _SimHTTPServer((host, port), self)
         self.host, self.port = self._httpd.server_address[:2]
+        # BingX's swap market-data websocket (ws_market.py), on a port of its own.
+        self.ws = MarketStream(
+            self.host,
+            lambda: set(self._contract_by_symbol),
+            self.candle_row,
+            self.server_time_ms,
+            push_interval_s=ws_push_interval_s,
+            ping_interval_s=ws_ping_interval_s,
+        )
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> Self:
@@ -319,7 +334,8 @@ class FakeBingx:
             target=self._tick_loop, name=f"FakeBingx-tick:{self.port}", daemon=True
         )
         self._ticker.start()
-        logger.info("FakeBingx listening on %s", self.base_url)
+        self.ws.start()
+        logger.info("FakeBingx listening on %s (websocket %s)", self.base_url, self.ws.url)
         return self
 
     def _tick_loop(self) -> None:
@@ -332,6 +348,7 @@ class FakeBingx:
     def stop(self) -> None:
         # Wakes handlers stalled in a delay fault so shutdown does not hang on them.
         self._stopping.set()
+        self.ws.stop()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -356,9 +373,13 @@ class FakeBingx:
 
     @property
     def ccxt_urls(self) -> dict[str, dict[str, str]]:
-        sections = {section: f"{self.base_url}{API_PREFIX}" for section in CCXT_URL_SECTIONS}
+        sections: dict[str, Any] = {
+            section: f"{self.base_url}{API_PREFIX}" for section in CCXT_URL_SECTIONS
+        }
+        # ccxt.pro's swap market websocket (freqtrade's candle feed) comes here too.
+        sections["ws"] = {"linear": self.ws.url}
         # 'test' too, so a ccxt instance put into sandbox mode still lands here.
-        return {"api": dict(sections), "test": dict(sections)}
+        return {"api": copy.deepcopy(sections), "test": copy.deepcopy(sections)}
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -397,7 +418,7 @@ class FakeBingx:
         return account.api_key if account else api_key
 
     def server_time_ms(self) -> int:
-        return int(time.time() * 1000) + int(getattr(self, "clock_skew_ms", 0))
+        return self._clock_ms() + int(getattr(self, "clock_skew_ms", 0))
 
     # ----------------------------------------------------------------- prices
     def _symbol(self, symbol: str) -> str:
@@ -927,19 +948,9 @@ class FakeBingx:
         end = self._int_param(ctx.params, "endTime")
         now = self.server_time_ms()
         step = INTERVALS[interval] * MINUTE_MS
-        pp = int(contract["pricePrecision"])
         rows = []
         for open_ms in self.market.candle_opens(step, start, end, limit, now):
-            o, h, lo, c, v = self.market.candle(symbol, open_ms, step, now, mark=mark)
-            # The pages type these float64; live replies (ccxt's quotes) carry strings, as
-            # BingX's "Numbers" page says decimals are returned.
-            row: dict[str, Any] = {
-                "open": f"{o:.{pp}f}",
-                "close": f"{c:.{pp}f}",
-                "high": f"{h:.{pp}f}",
-                "low": f"{lo:.{pp}f}",
-                "volume": f"{v:.2f}",
-            }
+            row: dict[str, Any] = self.candle_row(symbol, open_ms, step, now, mark=mark)
             if mark:
                 # The page lists "time", but the live mark-kline reply ccxt quotes carries
                 # openTime and closeTime instead, the two equal; ccxt reads closeTime.
@@ -948,6 +959,23 @@ class FakeBingx:
                 row["time"] = open_ms
             rows.append(row)
         return rows
+
+    def candle_row(
+        self, symbol: str, open_ms: int, step_ms: int, now: int, mark: bool = False
+    ) -> dict[str, Any]:
+        """One candle's values as BingX writes them, for the REST klines and the websocket's
+        pushes alike (one source: the two always agree)."""
+        pp = int(self._contract_by_symbol[symbol]["pricePrecision"])
+        o, h, lo, c, v = self.market.candle(symbol, open_ms, step_ms, now, mark=mark)
+        # The pages type these float64; live replies (ccxt's quotes) carry strings, as
+        # BingX's "Numbers" page says decimals are returned.
+        return {
+            "open": f"{o:.{pp}f}",
+            "close": f"{c:.{pp}f}",
+            "high": f"{h:.{pp}f}",
+            "low": f"{lo:.{pp}f}",
+            "volume": f"{v:.2f}",
+        }
 
     def _ep_klines(self, ctx: _Ctx) -> _Reply:
         return _ok(self._klines(ctx, mark=False))

@@ -410,10 +410,10 @@ class Rehearsal:
                 "api_key": self.key,
                 "secret": self.secret,
                 # Both ccxt instances (sync and async) and, through urls['api']['swap'], the
-                # plugin's own transport. 'test' covers sandbox (demo) configs.
+                # plugin's own transport; urls['api']['ws'] is the fake's market websocket
+                # (freqtrade's candle feed, enable_ws). 'test' covers sandbox (demo) configs.
                 "ccxt_config": {"urls": urls},
                 "ccxt_async_config": {"urls": urls},
-                "enable_ws": False,
                 # The fake's account lives as long as this run: its shared state (several
                 # bots on one account) belongs in the work directory, not the user's cache.
                 "account_state_dir": str(self.workdir / "account-state"),
