@@ -3,6 +3,7 @@ the tests that compare with BingX's pages find them, or fail under CI without th
 
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +17,11 @@ def test_a_running_fake_exchange_is_seen_until_stopped():
     server = FakeBingx().start()
     try:
         left = _left_running() - before
-        assert left == {f"thread FakeBingx:{server.port}", f"thread FakeBingx-tick:{server.port}"}
+        assert left == {
+            f"thread FakeBingx:{server.port}",
+            f"thread FakeBingx-tick:{server.port}",
+            f"thread FakeBingx-ws:{urlsplit(server.ws.url).port}",  # its market websocket
+        }
     finally:
         server.stop()
     assert _left_running() - before == set()
