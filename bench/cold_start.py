@@ -55,13 +55,13 @@ def _pair(symbol: str) -> str:
 
 def write_full_cache(rehearsal, contracts: list[dict]) -> None:
     """The tier cache a full load would have left: every pair, at the account's maximum."""
-    from freqtrade_bingx.bingx import tiers
+    from freqtrade_bingx.bingx import replies, tiers
     from freqtrade_bingx.sim.accounts import default_max_leverage, leverage_tiers
 
     cached = {}
     for contract in contracts:
         maximum = default_max_leverage(contract)
-        rows = leverage_tiers(contract["symbol"], maximum)
+        rows = replies.tiers(leverage_tiers(contract["symbol"], maximum), contract["symbol"])
         cached[_pair(contract["symbol"])] = tiers.parse_tiers(rows, maximum)
     datadir = rehearsal.workdir / "user_data" / "data" / "bingx"
     tiers.save_cache(tiers.cache_path(datadir, "USDT"), cached)

@@ -139,7 +139,7 @@ def main() -> list[dict]:
         ws_hour, rest_hour = median(ws["requests"]) * 60, median(rest["requests"]) * 60
         rows.append(
             {
-                "benchmark": f"8. candle close -> closed candle of all {n} pairs in freqtrade's "
+                "benchmark": f"10. candle close -> closed candle of all {n} pairs in freqtrade's "
                 f"cache, 1m ({CLOSES} closes each)",
                 "plugin": f"websocket: {ws_ms:.0f} ms; {ws_hour:.0f} REST kline requests/hour",
                 "peer": f"REST only: {rest_ms:.0f} ms; {rest_hour:.0f} REST kline requests/hour",
