@@ -171,6 +171,10 @@ def sends(reply: Reply, method: str) -> int:
         return 1
     if method == STOP and issubclass(outcome(reply, method), D):
         return 1  # the plugin does not press a rate limit with a second stop
+    if method == STOP and reply.code is None:
+        # No BingX code in the answer (a gateway's page, a bare status): it may still be
+        # handled, so the plugin places no second stop at once (orders.StopOrders.place).
+        return 1
     return ATTEMPTS[method]
 
 

@@ -1450,3 +1450,45 @@ def test_an_answer_the_busy_file_did_not_take_is_not_called_another_bots_change(
     assert not any("Another bot" in r.getMessage() for r in caplog.records)
     assert ("BTC-USDT", "BOTH") not in bot.account_settings.leverage_confirmed
     assert bot.link.shared.read(shared.LEVERAGE, "BTC-USDT", "BOTH").value is None
+
+
+def test_a_claim_rolled_back_with_its_slot_is_written_alone_before_sending(tmp_path, monkeypatch):
+    # The transaction that takes the request's slot and claims the row fails at its end (a
+    # full disk, an I/O error): both are rolled back. The claim is then written alone before
+    # anything is sent, or the other bots would trust the old value while the request travels.
+    from freqtrade_bingx.net.pipeline import RequestPipeline
+    from freqtrade_bingx.state import shared_settings as shared
+
+    path = tmp_path / "account.sqlite"
+    limits = {("POST", LEVERAGE_PATH): 2}
+    budget = account_budget.AccountBudget(path, limits)
+    ours, other = shared.SharedSettings(path, "ours"), shared.SharedSettings(path, "other")
+    other.confirm(
+        shared.LEVERAGE, "BTC-USDT", "LONG", 5, other.claim(shared.LEVERAGE, "BTC-USDT", "LONG")
+    )
+    transaction = state_store.StateStore._transaction
+
+    def commit_fails(conn, work, begin):
+        if not begin:
+            return transaction(conn, work, begin)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            work(conn)
+            raise sqlite3.OperationalError("disk I/O error")  # as a failed COMMIT
+        finally:
+            conn.execute("ROLLBACK")
+
+    monkeypatch.setattr(budget.store, "_transaction", commit_fails)
+    pipeline = RequestPipeline(limits)
+    pipeline.budget = budget
+    change = shared.Change(ours, shared.LEVERAGE, "BTC-USDT", "LONG")
+
+    slot = pipeline.admit("POST", LEVERAGE_PATH, change)
+
+    assert slot.budget is pipeline.local_budget  # the file failed: the bot's own limits
+    assert other.read(shared.LEVERAGE, "BTC-USDT", "LONG").value is None  # told before sending
+    change.slot = slot
+    change.answer(10)
+    pipeline.finish(change)
+    assert change.recorded and not change.overwritten
+    assert other.read(shared.LEVERAGE, "BTC-USDT", "LONG").value == "10"

@@ -138,15 +138,8 @@ def _places(server: FakeBingx) -> int:
     return server.count(ORDER, "POST")
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        pytest.param(Fault(ORDER, "POST", **BUSY), id="busy_reply"),
-        pytest.param(Fault(ORDER, "POST", reset=True), id="connection_dropped"),
-    ],
-)
 def test_a_failed_placement_between_cancel_and_place_is_placed_again_at_once(
-    fake_bingx, bot_with_stop, fault, caplog
+    fake_bingx, bot_with_stop, caplog
 ):
     """The old way's hole: the cancel went through, the placement failed. freqtrade alone
     leaves the position with no stop on BingX until its next loop; the plugin places it again
@@ -154,7 +147,7 @@ def test_a_failed_placement_between_cancel_and_place_is_placed_again_at_once(
     bot, trade = bot_with_stop()
     [old] = _bingx_stops(fake_bingx)
     new_stop = _move_the_stop(bot, fake_bingx, trade, "long")
-    fake_bingx.inject(fault)
+    fake_bingx.inject(Fault(ORDER, "POST", **BUSY))  # BingX answers: not placed
     places = _places(fake_bingx)
 
     with caplog.at_level(logging.WARNING):
@@ -167,6 +160,27 @@ def test_a_failed_placement_between_cancel_and_place_is_placed_again_at_once(
     assert [o.status for o in cancelled] == ["canceled"]
     assert _places(fake_bingx) == places + 2  # the failed one and one more, at once
     assert "the position has none on the exchange, placing it again now" in caplog.text
+
+
+def test_a_dropped_connection_is_not_placed_again_at_once_but_on_the_next_loop(
+    fake_bingx, bot_with_stop, caplog
+):
+    """No answer at all: BingX may still handle the request after the plugin's read, so placing
+    again at once could leave a second stop freqtrade never tracks. freqtrade's next loop
+    places it (as without the plugin), and its record is BingX's one stop."""
+    bot, trade = bot_with_stop()
+    _move_the_stop(bot, fake_bingx, trade, "long")
+    fake_bingx.inject(Fault(ORDER, "POST", reset=True))
+    places = _places(fake_bingx)
+
+    with caplog.at_level(logging.WARNING):
+        bot.handle_stoploss_on_exchange(trade)
+
+    assert _places(fake_bingx) == places + 1  # not placed again in the same call
+    assert "has no stop on the exchange" in caplog.text
+    bot.handle_stoploss_on_exchange(trade)  # freqtrade's next loop
+    _same_stop(fake_bingx, trade)
+    assert _places(fake_bingx) == places + 2
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from freqtrade_bingx.bingx import stops
 from freqtrade_bingx.bingx.errors import names_position_side_mismatch
 from freqtrade_bingx.bingx.position_mode import PositionMode, position_side
 from freqtrade_bingx.bingx.stops import WORKING_TYPES
-from freqtrade_bingx.net.ccxt_errors import FETCH_ORDER, ccxt_to_freqtrade
+from freqtrade_bingx.net.ccxt_errors import FETCH_ORDER, bingx_answered, ccxt_to_freqtrade
 
 
 logger = logging.getLogger(__name__)
@@ -219,10 +219,12 @@ class StopOrders:
         a stop until freqtrade's next loop; and when only the reply was lost, BingX holds a
         stop freqtrade never hears of, and the next loop places a second one. Here a
         ``TemporaryError`` makes one read of the pair's open orders: the stop sent is
-        returned (freqtrade records BingX's order) if it is there, placed once more if it is
-        not, and left to freqtrade's next loop if the read fails too (placing blind could
-        make a second stop). A rate limit (``DDosProtection``) is not pressed. Refusals
-        (InvalidOrder, InsufficientFunds) are freqtrade's to handle, as before.
+        returned (freqtrade records BingX's order) if it is there; placed once more if it is
+        not and BingX's own answer said it was not placed; left to freqtrade's next loop if
+        the request got no such answer (a timeout, a dropped connection: it may still land
+        after the read) or the read fails too (placing blind could make a second stop). A
+        rate limit (``DDosProtection``) is not pressed. Refusals (InvalidOrder,
+        InsufficientFunds) are freqtrade's to handle, as before.
         """
         since_ms = int(self._api().nonce())
         for attempt in range(1, STOP_PLACE_ATTEMPTS + 1):
@@ -244,7 +246,10 @@ class StopOrders:
                     )
                     self._log_reply("create_stoploss_order", found)
                     return self._to_amount(found)
-                if not seen or attempt == STOP_PLACE_ATTEMPTS:
+                # Placed again at once only when BingX answered "not placed" with a code: after
+                # a timeout or a dropped connection the first request may still land after this
+                # read, and a second stop would be left on BingX that freqtrade never tracks.
+                if not seen or attempt == STOP_PLACE_ATTEMPTS or not bingx_answered(e):
                     _say_without_stop(sent.pair, e)
                     raise
                 logger.warning(

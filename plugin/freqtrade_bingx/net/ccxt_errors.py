@@ -110,8 +110,18 @@ def ccxt_to_freqtrade(action: str, like: str = OTHERS) -> Iterator[None]:
 
 
 def ccxt_error(error: BingxError) -> ccxt.BaseError:
-    """The ccxt exception for ``error``, worded with the table's hint."""
-    return ccxt_exception_class(exception_for(error))(describe(error))
+    """The ccxt exception for ``error``, worded with the table's hint, carrying BingX's code as
+    ``bingx_code`` (None: no BingX envelope; see :func:`bingx_answered`)."""
+    exception = ccxt_exception_class(exception_for(error))(describe(error))
+    exception.bingx_code = error.code
+    return exception
+
+
+def bingx_answered(error: BaseException) -> bool:
+    """Whether a freqtrade exception came from a BingX reply with an error code: the request
+    was handled and refused. Without one (a timeout, a dropped connection, a garbled reply),
+    BingX may still handle it later."""
+    return getattr(error.__cause__, "bingx_code", None) is not None
 
 
 def redact_ccxt_errors(api: Any, sync: bool) -> None:
@@ -123,7 +133,9 @@ def redact_ccxt_errors(api: Any, sync: bool) -> None:
     fetch = api.fetch
 
     def redacted(error: ccxt.BaseError) -> ccxt.BaseError:
-        return type(error)(redact_signatures(str(error)))
+        copy = type(error)(redact_signatures(str(error)))
+        copy.bingx_code = getattr(error, "bingx_code", None)  # see bingx_answered
+        return copy
 
     if sync:
 

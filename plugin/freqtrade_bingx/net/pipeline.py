@@ -151,8 +151,16 @@ class RequestPipeline:
                 raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
             if ticket is not None:
                 self._shared_last.add((method, path))
-                self._own_requests_still_count(method, path)
+                try:
+                    self._own_requests_still_count(method, path)
+                except NoRoomInTime:
+                    shared.settle(ticket)  # not sent: the account's slot is given back
+                    raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
                 return shared, ticket
+            if change is not None:
+                # Its claim, if written in the transaction the file did not take (a failed
+                # commit), was rolled back with it: claimed alone below, or nothing is sent.
+                change.version = None
             if (method, path) in self._shared_last:  # the file stopped taking requests: this
                 self._shared_last.discard((method, path))  # bot's own budget takes over, with
                 self.local_budget.adopt(shared.recent(method, path))  # its latest requests
@@ -168,7 +176,7 @@ class RequestPipeline:
             return
         since = own.clock_ms() - rate.interval
         if any((t.settled_at or t.at) > since for t in own.recent(method, path)):
-            own.settle(own.acquire(method, path))
+            own.settle(own.acquire(method, path, max_wait_s=BUDGET_WAIT_S))
 
     # --- 3. settle ------------------------------------------------------------------------
 
