@@ -108,7 +108,7 @@ def test_blocked_endpoint_gets_nothing_before_its_unblock_time(fake_bingx, excha
     # monotonic clock; the wall clock moves too, so that timestamps still match BingX's.
     fake_bingx.clock_skew_ms = 61_000
     mocker.patch.object(exchange.link.pipeline.blocks, "_clock", lambda: time.monotonic() + 61)
-    mocker.patch.object(exchange.bingx, "_clock", lambda: time.time() + 61)
+    mocker.patch.object(exchange.link.pipeline, "clock", lambda: time.time() + 61)
     exchange._lev_prep(PAIR, 3, "buy")
     assert fake_bingx.count(LEVERAGE_PATH, "POST") == 2
 

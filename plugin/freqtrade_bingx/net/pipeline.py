@@ -95,13 +95,14 @@ class RequestPipeline:
         self.budget: AccountBudget | None = None
         self._open_shared = open_shared
         self._opened = threading.Event()
-        self._clock = clock
+        # This machine's wall clock (public: a test moves it); BingX's is it plus the offset.
+        self.clock = clock
         # The endpoints whose last request took a slot of the shared budget (see _take_slot).
         self._shared_last: set[tuple[str, str]] = set()
 
     def server_now_ms(self) -> int:
         """Our best guess of BingX's clock; never sends a request."""
-        return int(self._clock() * 1000) + self.server_clock.offset_ms
+        return int(self.clock() * 1000) + self.server_clock.offset_ms
 
     # --- 1. admit -------------------------------------------------------------------------
 
@@ -206,7 +207,7 @@ class RequestPipeline:
         """What a reply says about its endpoint: a block (100410 in the envelope, HTTP 429 / 418
         with ``Retry-After``) holds for every request to it, the plugin's and ccxt's."""
         if status in RATE_LIMIT_STATUSES:
-            self.blocks.note_retry_after(key, status, headers, self._clock())
+            self.blocks.note_retry_after(key, status, headers, self.clock())
         if isinstance(body, dict) and finite(body.get("code")) == RATE_LIMIT_CODE:
             msg = str(body.get("msg") or "")
             self.blocks.note_rate_limit(key, msg, headers, self.server_now_ms())

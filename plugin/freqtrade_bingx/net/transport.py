@@ -102,7 +102,8 @@ class BingxTransport:
     :param pipeline: the request stages shared with ccxt's objects (the account's budget, the
         endpoint blocks, BingX's clock); one is made with ``rate_limits`` (merged over the
         defaults), ``monotonic`` and ``sleep`` if not given.
-    :param clock: seconds since the epoch, for timestamps (injectable, as the pipeline's).
+    :param clock: seconds since the epoch, for timestamps: the clock of the pipeline made here
+        (a pipeline passed in brings its own, :attr:`RequestPipeline.clock`).
     """
 
     def __init__(
@@ -136,7 +137,6 @@ class BingxTransport:
         self.recv_window_ms = int(recv_window_ms)
         self.timeout = timeout
         self.session = session or _session_for(self.base_url, max_reply_bytes)
-        self._clock = clock
         self.pipeline = pipeline or RequestPipeline(
             {**DEFAULT_RATE_LIMITS, **(rate_limits or {})},
             clock=clock,
@@ -151,11 +151,11 @@ class BingxTransport:
     # --- public -------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self.pipeline.clock() * 1000)
 
     def server_now_ms(self) -> int:
-        """Our best guess of BingX's clock; never sends a request."""
-        return self.now_ms() + self.server_clock.offset_ms
+        """Our best guess of BingX's clock (the pipeline's); never sends a request."""
+        return self.pipeline.server_now_ms()
 
     def sync_time(self) -> int:
         """Re-read BingX's clock now; returns the offset (server minus local) in ms.
