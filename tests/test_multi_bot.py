@@ -1067,6 +1067,41 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
         bot_b.close()
 
 
+def test_a_busy_state_file_costs_an_entry_one_wait_not_one_per_table(
+    fake_bingx, tmp_path, monkeypatch, mocker, caplog
+):
+    # The rate budget and the confirmed settings are two tables of one store: the wait for a
+    # lock another process holds is made once, and both are left alone for the busy pause.
+    # (Two stores on the file waited twice in freqtrade's loop: once for the request's slot,
+    # once more for the setting's claim.)
+    from freqtrade.exceptions import TemporaryError
+
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 1.0)
+    mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off: instant
+    bot = _validated_bot(fake_bingx, tmp_path / "state")
+    try:
+        assert bot.link.shared.store is bot.link.pipeline.budget.store
+        # Timed here: the file's waits only (the bot's own budget, which takes the requests
+        # while the file is busy, would pace freqtrade's retries of the entry).
+        bot.link.pipeline.local_budget.rates.pop(("POST", LEVERAGE_PATH))
+        _buy(bot, 3)
+        fake_bingx.clear_requests()
+        caplog.set_level(logging.WARNING)
+        with _write_locked(Path(bot.shared_state_file())), pytest.raises(TemporaryError):
+            started = time.monotonic()
+            try:
+                _buy(bot, 10)
+            finally:
+                waited = time.monotonic() - started
+        assert waited < 1.8, f"waited {waited:.2f} s for the lock: more than once"
+        assert fake_bingx.requests == []
+        said = [r.getMessage() for r in caplog.records]
+        assert any("BingX rate limits" in m and "was busy" in m for m in said)
+        assert any("could not be read" in m for m in said)  # each table says what it means
+    finally:
+        bot.close()
+
+
 def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
     fake_bingx, tmp_path, short_file_waits
 ):

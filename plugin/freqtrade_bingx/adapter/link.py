@@ -160,8 +160,11 @@ class BingxLink:
             self.pipeline.blocks.shared = redis_store.RedisBlocks(store, limited)
             return
         path = self.state_path(key, base_url)
-        self.pipeline.budget = account_budget.open_budget(path, self._limits)
-        self.shared = shared.open_shared(path, self._bot_name)
+        # One store on the file: the budget's table and the settings', one busy pause, one
+        # failure (each says what it means for it).
+        budget = account_budget.open_budget(path, self._limits)
+        self.pipeline.budget = budget
+        self.shared = shared.open_shared(path, self._bot_name, budget.store if budget else None)
 
     def _open_shared(self) -> None:
         """Before ccxt's first signed request (it may come before the plugin's own, in any

@@ -96,6 +96,8 @@ class SharedSettings:
     While it is busy, :meth:`read` and :meth:`confirm` raise :class:`Busy` (see module doc).
 
     :param clock: monotonic seconds, for the busy pause (public as ``store.clock``).
+    :param store: the account's store opened by its rate budget (one store per file: one busy
+        pause, one failure); None: a store of its own on ``path``.
     :raises OSError, sqlite3.Error: the file cannot be made or opened (and is not only busy).
     """
 
@@ -106,6 +108,7 @@ class SharedSettings:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        store: StateStore | None = None,
     ) -> None:
         self.path = path
         self.writer = f"{bot_name} (pid {os.getpid()}, {uuid.uuid4().hex[:6]})"
@@ -115,9 +118,13 @@ class SharedSettings:
         # take yet (see _mark_later).
         self._unwritten: set[tuple[str, str, str]] = set()
         self._unwritten_lock = threading.Lock()
-        self.store = StateStore(
-            path, on_busy=self._said_busy, on_failed=self._said_failed, clock=clock
-        )
+        if store is not None:  # the account's store, opened by its rate budget
+            self.store = store
+            store.tell(on_busy=self._said_busy, on_failed=self._said_failed)
+        else:
+            self.store = StateStore(
+                path, on_busy=self._said_busy, on_failed=self._said_failed, clock=clock
+            )
 
     def __repr__(self) -> str:
         return f"SharedSettings(path={str(self.path)!r})"
@@ -361,10 +368,13 @@ class Change:
         return self.recorded is False and self.value is not None and not self.lost
 
 
-def open_shared(path: Path, bot_name: str) -> SharedSettings | None:
-    """The account's shared settings, or None (logged once) if the file cannot be used."""
+def open_shared(
+    path: Path, bot_name: str, store: StateStore | None = None
+) -> SharedSettings | None:
+    """The account's shared settings, or None (logged once) if the file cannot be used;
+    on ``store`` (the rate budget's) when given, else on a store of their own."""
     try:
-        return SharedSettings(path, bot_name)
+        return SharedSettings(path, bot_name, store=store)
     except (OSError, sqlite3.Error) as e:
         logger.warning(
             "BingX settings cannot be shared with other bots on this account: %s (%s). This "

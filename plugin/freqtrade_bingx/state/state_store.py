@@ -216,8 +216,9 @@ class StateStore:
         self.path = path
         self.clock = clock
         self._on_opened = on_opened
-        self._on_busy = on_busy
-        self._on_failed = on_failed
+        # Each user of the store is told (see tell()).
+        self._on_busy = [on_busy] if on_busy else []
+        self._on_failed = [on_failed] if on_failed else []
         self._local = threading.local()  # this thread's connection
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # the list above and the flags below; never around SQLite
@@ -253,6 +254,16 @@ class StateStore:
 
     def __repr__(self) -> str:
         return f"StateStore(path={str(self.path or ':memory:')!r})"
+
+    def tell(
+        self,
+        on_busy: Callable[[BaseException], None],
+        on_failed: Callable[[BaseException], None],
+    ) -> None:
+        """Another user of the file (its other table) is told too when it is busy or failed:
+        each says what that means for it."""
+        self._on_busy.append(on_busy)
+        self._on_failed.append(on_failed)
 
     @property
     def shared(self) -> bool:
@@ -372,14 +383,15 @@ class StateStore:
             return StoreBusy(str(error))
         with self._lock:  # two threads may fail at once: one says so
             first, self._failed = not self._failed, True
-        if first and self._on_failed:
-            self._on_failed(error)
+        if first:
+            for said in self._on_failed:
+                said(error)
         return StoreFailed(str(error))
 
     def _busy(self, error: BaseException) -> None:
         self._busy_until = self.clock() + BUSY_PAUSE_S
-        if self._on_busy:
-            self._on_busy(error)
+        for said in self._on_busy:
+            said(error)
 
     def close(self) -> None:
         with self._lock:
