@@ -1102,6 +1102,34 @@ def test_a_busy_state_file_costs_an_entry_one_wait_not_one_per_table(
         bot.close()
 
 
+def test_a_request_refused_before_sending_gives_its_slot_back(
+    fake_bingx, tmp_path, monkeypatch, mocker
+):
+    # The file busy, each of freqtrade's five tries of the entry takes a slot of the bot's own
+    # budget (2 leverage changes a second) and is refused before sending (the other bots could
+    # not be told). Nothing reached BingX: the slots are given back, so the tries do not wait
+    # for each other's (a slot kept would hold them about 2 s).
+    from freqtrade.exceptions import TemporaryError
+
+    monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.2)
+    mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off: instant
+    bot = _validated_bot(fake_bingx, tmp_path / "state")
+    try:
+        _buy(bot, 3)
+        fake_bingx.clear_requests()
+        with _write_locked(Path(bot.shared_state_file())), pytest.raises(TemporaryError):
+            started = time.monotonic()
+            try:
+                _buy(bot, 10)
+            finally:
+                waited = time.monotonic() - started
+        assert fake_bingx.requests == []
+        assert waited < 1.2, f"the entry's tries waited {waited:.2f} s for slots of their own"
+        assert bot.link.pipeline.local_budget.recent("POST", LEVERAGE_PATH) == []
+    finally:
+        bot.close()
+
+
 def test_a_margin_type_change_is_not_sent_while_the_state_file_is_busy(
     fake_bingx, tmp_path, short_file_waits
 ):

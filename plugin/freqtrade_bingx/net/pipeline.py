@@ -133,7 +133,7 @@ class RequestPipeline:
             try:
                 change.claim()
             except BaseException:
-                self.settle(slot)  # nothing is sent
+                self.release(slot)  # nothing is sent
                 raise
         return slot
 
@@ -155,7 +155,7 @@ class RequestPipeline:
                 try:
                     self._own_requests_still_count(method, path)
                 except NoRoomInTime:
-                    shared.settle(ticket)  # not sent: the account's slot is given back
+                    shared.release(ticket)  # not sent: the account's slot is given back
                     raise BingxNoRoom(method=method, path=path, waited_s=BUDGET_WAIT_S) from None
                 return shared, ticket
             if change is not None:
@@ -186,6 +186,12 @@ class RequestPipeline:
         """The request's reply came in, or it failed: it reached BingX by now, if at all."""
         if slot.ticket is not None:
             slot.budget.settle(slot.ticket)
+
+    @staticmethod
+    def release(slot: Slot) -> None:
+        """The admitted request was not sent after all: its slot is given back."""
+        if slot.ticket is not None:
+            slot.budget.release(slot.ticket)
 
     def finish(self, change: Change) -> None:
         """Settle the slot of ``change``'s request (the transport left it to the caller) with

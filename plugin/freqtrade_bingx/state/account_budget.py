@@ -95,6 +95,7 @@ _ADMIT = (
 _INSERT = "INSERT INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _ADOPT = "INSERT OR IGNORE INTO stamps (endpoint, at, name) VALUES (?, ?, ?)"
 _RESTAMP = "UPDATE stamps SET at = ? WHERE endpoint = ? AND at = ? AND name = ?"
+_RELEASE = "DELETE FROM stamps WHERE endpoint = ? AND at = ? AND name = ?"
 _LEAK = "DELETE FROM stamps WHERE endpoint = ? AND at < ?"
 _FUTURE = "SELECT COUNT(*), MAX(at) FROM stamps WHERE endpoint = ? AND at > ?"
 _DROP_FUTURE = "DELETE FROM stamps WHERE endpoint = ? AND at > ?"
@@ -348,6 +349,24 @@ class AccountBudget(Counting):
             with self._settled:
                 self._settled.notify_all()
         return also is not None
+
+    def release(self, ticket: Ticket | None) -> None:
+        """The admitted request was not sent after all (refused before sending): its slot is
+        given back, for this process and the others. Skipped while the file is busy: the stamp
+        then counts until :data:`IN_FLIGHT_S` ran out, longer than needed, never shorter."""
+        if ticket is None:
+            return
+        recent = self._recent.get(ticket.endpoint)
+        if recent is not None and ticket in recent:
+            recent.remove(ticket)  # not one of the requests that count at BingX
+        args = (ticket.endpoint, ticket.at, ticket.name)
+        try:
+            self.store.run(lambda conn: conn.execute(_RELEASE, args).close(), begin=False)
+        except (StoreBusy, StoreFailed):
+            return
+        if not self.store.shared:
+            with self._settled:
+                self._settled.notify_all()
 
     def adopt(self, tickets: list[Ticket]) -> None:
         """Count requests another budget admitted (this process's, taken over when the shared

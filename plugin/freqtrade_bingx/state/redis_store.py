@@ -430,6 +430,11 @@ class RedisBudget(Counting):
             return False
         return also is not None
 
+    def release(self, ticket: Ticket | None) -> None:
+        """As :meth:`AccountBudget.release`, the careful way: re-stamped as if it had been sent
+        (it counts for a window, longer than needed, never shorter)."""
+        self.settle(ticket)
+
     def close(self) -> None:
         self.store.close()
 
