@@ -1067,6 +1067,20 @@ def test_a_leverage_change_is_not_sent_while_the_state_file_is_busy(
         bot_b.close()
 
 
+def _entry_refused_while_the_file_is_busy(bot, leverage: int) -> float:
+    """Seconds an entry at ``leverage`` took to be refused (TemporaryError, after freqtrade's
+    tries) while another process holds the state file's write lock."""
+    from freqtrade.exceptions import TemporaryError
+
+    with _write_locked(Path(bot.shared_state_file())), pytest.raises(TemporaryError):
+        started = time.monotonic()
+        try:
+            _buy(bot, leverage)
+        finally:
+            waited = time.monotonic() - started
+    return waited
+
+
 def test_a_busy_state_file_costs_an_entry_one_wait_not_one_per_table(
     fake_bingx, tmp_path, monkeypatch, mocker, caplog
 ):
@@ -1074,8 +1088,6 @@ def test_a_busy_state_file_costs_an_entry_one_wait_not_one_per_table(
     # lock another process holds is made once, and both are left alone for the busy pause.
     # (Two stores on the file waited twice in freqtrade's loop: once for the request's slot,
     # once more for the setting's claim.)
-    from freqtrade.exceptions import TemporaryError
-
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 1.0)
     mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off: instant
     bot = _validated_bot(fake_bingx, tmp_path / "state")
@@ -1087,12 +1099,7 @@ def test_a_busy_state_file_costs_an_entry_one_wait_not_one_per_table(
         _buy(bot, 3)
         fake_bingx.clear_requests()
         caplog.set_level(logging.WARNING)
-        with _write_locked(Path(bot.shared_state_file())), pytest.raises(TemporaryError):
-            started = time.monotonic()
-            try:
-                _buy(bot, 10)
-            finally:
-                waited = time.monotonic() - started
+        waited = _entry_refused_while_the_file_is_busy(bot, 10)
         assert waited < 1.8, f"waited {waited:.2f} s for the lock: more than once"
         assert fake_bingx.requests == []
         said = [r.getMessage() for r in caplog.records]
@@ -1109,20 +1116,13 @@ def test_a_request_refused_before_sending_gives_its_slot_back(
     # budget (2 leverage changes a second) and is refused before sending (the other bots could
     # not be told). Nothing reached BingX: the slots are given back, so the tries do not wait
     # for each other's (a slot kept would hold them about 2 s).
-    from freqtrade.exceptions import TemporaryError
-
     monkeypatch.setattr(state_store, "SQLITE_TIMEOUT_S", 0.2)
     mocker.patch("freqtrade.exchange.common.time.sleep")  # freqtrade's back-off: instant
     bot = _validated_bot(fake_bingx, tmp_path / "state")
     try:
         _buy(bot, 3)
         fake_bingx.clear_requests()
-        with _write_locked(Path(bot.shared_state_file())), pytest.raises(TemporaryError):
-            started = time.monotonic()
-            try:
-                _buy(bot, 10)
-            finally:
-                waited = time.monotonic() - started
+        waited = _entry_refused_while_the_file_is_busy(bot, 10)
         assert fake_bingx.requests == []
         assert waited < 1.2, f"the entry's tries waited {waited:.2f} s for slots of their own"
         assert bot.link.pipeline.local_budget.recent("POST", LEVERAGE_PATH) == []
