@@ -127,6 +127,47 @@ def test_an_async_signed_request_waits_off_the_event_loop(make_exchange, budget_
     assert ("settle", ticket) in budget_calls
 
 
+def test_an_async_request_called_off_while_admitted_gives_its_slot_back(
+    make_exchange, fake_bingx, budget_calls, monkeypatch
+):
+    # freqtrade cancels an async request (its loop stops, a timeout around it) while the worker
+    # thread is taking its slot: nothing is sent, and the slot, once taken, is given back
+    # rather than counting at BingX until it lapses.
+    import asyncio
+
+    exchange = make_exchange()
+    exchange.get_balances()  # the account's state opened
+    taking = threading.Event()
+    acquire = AccountBudget.acquire
+    released = []
+
+    def slow_acquire(self, *args, **kwargs):
+        taking.set()
+        threading.Event().wait(0.3)  # the file busy for a moment
+        return acquire(self, *args, **kwargs)
+
+    monkeypatch.setattr(AccountBudget, "acquire", slow_acquire)
+    monkeypatch.setattr(
+        AccountBudget, "release", lambda self, ticket: released.append(ticket), raising=True
+    )
+    fake_bingx.clear_requests()
+
+    async def called_off() -> None:
+        task = asyncio.ensure_future(exchange._api_async.fetch_balance())
+        assert await asyncio.to_thread(taking.wait, 5)  # the worker thread is taking it
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(200):  # the worker thread finishes taking the slot, then gives it back
+            if released:
+                return
+            await asyncio.sleep(0.01)
+
+    exchange.loop.run_until_complete(called_off())
+    assert len(released) == 1 and released[0] is not None
+    assert [r for r in fake_bingx.requests if r.path == BALANCE] == []
+
+
 def test_every_ccxt_object_is_wrapped(make_exchange):
     exchange = make_exchange()
 

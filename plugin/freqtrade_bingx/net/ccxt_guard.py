@@ -276,7 +276,17 @@ def _sync_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
 
 def _async_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
     async def admitted_fetch2(path, api_section="public", method="GET", params=None, config=None):
-        slot = await asyncio.to_thread(stages.admit, path, api_section, method, params)
+        admitting = asyncio.ensure_future(
+            asyncio.to_thread(stages.admit, path, api_section, method, params)
+        )
+        try:
+            slot = await asyncio.shield(admitting)
+        except asyncio.CancelledError:
+            # The request was called off while its slot was being taken (freqtrade's loop
+            # stopping, a timeout around it): the thread still takes it, and nothing is sent,
+            # so the slot is given back once taken (else it would count until it lapsed).
+            admitting.add_done_callback(_give_back(stages.pipeline))
+            raise
         try:
             return await fetch2(path, api_section, method, _box(params), _box(config))
         finally:
@@ -284,6 +294,17 @@ def _async_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
                 await asyncio.to_thread(stages.pipeline.settle, slot)
 
     return admitted_fetch2
+
+
+def _give_back(pipeline: RequestPipeline) -> Callable[[asyncio.Future], None]:
+    def give_back(admitting: asyncio.Future) -> None:
+        if admitting.cancelled() or admitting.exception() is not None:
+            return  # no slot was taken
+        slot = admitting.result()
+        if slot is not None:
+            pipeline.release(slot)
+
+    return give_back
 
 
 def _sync_fetch(fetch: Callable, stages: _CcxtStages) -> Callable:
