@@ -132,39 +132,44 @@ def test_an_async_request_called_off_while_admitted_gives_its_slot_back(
 ):
     # freqtrade cancels an async request (its loop stops, a timeout around it) while the worker
     # thread is taking its slot: nothing is sent, and the slot, once taken, is given back
-    # rather than counting at BingX until it lapses.
+    # (off the event loop: the file may make it wait) rather than counting until it lapses.
     import asyncio
 
     exchange = make_exchange()
     exchange.get_balances()  # the account's state opened
-    taking = threading.Event()
+    taking, called_off = threading.Event(), threading.Event()
     acquire = AccountBudget.acquire
     released = []
 
-    def slow_acquire(self, *args, **kwargs):
-        taking.set()
-        threading.Event().wait(0.3)  # the file busy for a moment
-        return acquire(self, *args, **kwargs)
+    def acquire_once_called_off(self, method, path, *args, **kwargs):
+        if path == BALANCE:
+            taking.set()
+            called_off.wait(10)  # the file busy until the request was called off
+        return acquire(self, method, path, *args, **kwargs)
 
-    monkeypatch.setattr(AccountBudget, "acquire", slow_acquire)
-    monkeypatch.setattr(
-        AccountBudget, "release", lambda self, ticket: released.append(ticket), raising=True
-    )
+    def release(self, ticket):
+        released.append((ticket, threading.current_thread()))
+
+    monkeypatch.setattr(AccountBudget, "acquire", acquire_once_called_off)
+    monkeypatch.setattr(AccountBudget, "release", release)
     fake_bingx.clear_requests()
 
-    async def called_off() -> None:
+    async def call_off() -> None:
         task = asyncio.ensure_future(exchange._api_async.fetch_balance())
-        assert await asyncio.to_thread(taking.wait, 5)  # the worker thread is taking it
+        assert await asyncio.to_thread(taking.wait, 10)  # the worker thread is taking it
         task.cancel()
+        called_off.set()
         with pytest.raises(asyncio.CancelledError):
             await task
-        for _ in range(200):  # the worker thread finishes taking the slot, then gives it back
+        for _ in range(500):  # the worker thread takes the slot, then it is given back
             if released:
                 return
             await asyncio.sleep(0.01)
 
-    exchange.loop.run_until_complete(called_off())
-    assert len(released) == 1 and released[0] is not None
+    exchange.loop.run_until_complete(call_off())
+    [(ticket, thread)] = released
+    assert ticket.endpoint == f"GET {BALANCE}"
+    assert thread is not threading.main_thread()  # not on the event loop's thread
     assert [r for r in fake_bingx.requests if r.path == BALANCE] == []
 
 

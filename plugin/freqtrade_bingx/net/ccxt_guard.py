@@ -18,6 +18,7 @@ here fits one rule onto a ccxt object right after freqtrade creates it:
 """
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -285,7 +286,7 @@ def _async_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
             # The request was called off while its slot was being taken (freqtrade's loop
             # stopping, a timeout around it): the thread still takes it, and nothing is sent,
             # so the slot is given back once taken (else it would count until it lapsed).
-            admitting.add_done_callback(_give_back(stages.pipeline))
+            admitting.add_done_callback(_give_back(stages.pipeline, asyncio.get_running_loop()))
             raise
         try:
             return await fetch2(path, api_section, method, _box(params), _box(config))
@@ -296,13 +297,21 @@ def _async_fetch2(fetch2: Callable, stages: _CcxtStages) -> Callable:
     return admitted_fetch2
 
 
-def _give_back(pipeline: RequestPipeline) -> Callable[[asyncio.Future], None]:
+def _give_back(
+    pipeline: RequestPipeline, loop: asyncio.AbstractEventLoop
+) -> Callable[[asyncio.Future], None]:
+    """A done-callback (it runs on the event loop) that gives the admitted slot back in a
+    worker thread: the state file may make it wait, and the loop must not."""
+
     def give_back(admitting: asyncio.Future) -> None:
         if admitting.cancelled() or admitting.exception() is not None:
-            return  # no slot was taken
+            # No slot to give back: none was taken, or the worker thread's answer was dropped
+            # with the loop's tasks (then its slot counts until it lapses: longer, not shorter).
+            return
         slot = admitting.result()
         if slot is not None:
-            pipeline.release(slot)
+            with contextlib.suppress(RuntimeError):  # the loop's executor is shut: it lapses
+                loop.run_in_executor(None, pipeline.release, slot)
 
     return give_back
 

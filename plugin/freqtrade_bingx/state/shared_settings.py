@@ -88,6 +88,11 @@ class Busy(Exception):
     read, so no memory of the setting is to be trusted."""
 
 
+# Its table in the account's state file (state_store.SCHEMA): an error of its rows fails it
+# alone, not the rate budget sharing the file.
+TABLE = "confirmed"
+
+
 class SharedSettings:
     """The ``confirmed`` table of one account's state file.
 
@@ -120,7 +125,7 @@ class SharedSettings:
         self._unwritten_lock = threading.Lock()
         if store is not None:  # the account's store, opened by its rate budget
             self.store = store
-            store.tell(on_busy=self._said_busy, on_failed=self._said_failed)
+            store.tell(on_busy=self._said_busy, on_failed=self._said_failed, table=TABLE)
         else:
             self.store = StateStore(
                 path, on_busy=self._said_busy, on_failed=self._said_failed, clock=clock
@@ -131,7 +136,7 @@ class SharedSettings:
 
     @property
     def active(self) -> bool:
-        return self.store.active
+        return self.store.active_for(TABLE)
 
     def read(self, kind: str, symbol: str, side: str = "") -> Entry | None:
         """The row for the setting; None when no bot here has confirmed it (or the file failed
@@ -166,7 +171,7 @@ class SharedSettings:
         :class:`Busy` when the file is busy: not recorded, and marked unknown once the file
         takes a statement again (another bot may have written between the claim and now).
         """
-        if not self.store.active:
+        if not self.active:
             return True
         args = (kind, symbol, side, str(value), self.writer, seen_version)
 
@@ -277,9 +282,9 @@ class SharedSettings:
 
         try:
             if unwritten:
-                result = self.store.run(marked_first)
+                result = self.store.run(marked_first, table=TABLE)
             else:
-                result = self.store.run(work, begin=begin)
+                result = self.store.run(work, begin=begin, table=TABLE)
         except StoreBusy as e:
             raise Busy(str(e)) from None
         except StoreFailed:

@@ -129,6 +129,22 @@ def is_transient(error: BaseException) -> bool:
     return "locked" in message or "busy" in message
 
 
+# SQLite's primary result codes for a statement this file's schema or rows refuse, rather than
+# the file itself (sqlite.org/rescode.html): SQLITE_ERROR (no such column: a table another
+# version of the plugin made), SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE.
+_STATEMENT_CODES = (1, 19, 20, 25)
+
+
+def is_file_failure(error: BaseException) -> bool:
+    """True when the file itself is lost (removed, replaced, corrupt, unreadable, a failing
+    disk), False when only what a statement read or wrote was refused (a row this bot cannot
+    read, a table of another shape)."""
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is None or code & 0xFF not in _STATEMENT_CODES
+    return isinstance(error, OSError)
+
+
 def account_id(api_key: str, base_url: str) -> str:
     """A name for the account behind ``api_key`` on ``base_url``; the key cannot be read back.
 
@@ -216,9 +232,11 @@ class StateStore:
         self.path = path
         self.clock = clock
         self._on_opened = on_opened
-        # Each user of the store is told (see tell()).
+        # Each user of the store is told (see tell()); a table's own failure, its user alone.
         self._on_busy = [on_busy] if on_busy else []
         self._on_failed = [on_failed] if on_failed else []
+        self._on_table_failed: dict[str, Callable[[BaseException], None]] = {}
+        self._failed_tables: set[str] = set()
         self._local = threading.local()  # this thread's connection
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # the list above and the flags below; never around SQLite
@@ -259,11 +277,19 @@ class StateStore:
         self,
         on_busy: Callable[[BaseException], None],
         on_failed: Callable[[BaseException], None],
+        *,
+        table: str,
     ) -> None:
-        """Another user of the file (its other table) is told too when it is busy or failed:
-        each says what that means for it."""
+        """Another user of the file, the owner of ``table``, is told too when the file is busy
+        or failed (each says what that means for it), and alone when only its table failed
+        (see :meth:`run`)."""
         self._on_busy.append(on_busy)
         self._on_failed.append(on_failed)
+        self._on_table_failed[table] = on_failed
+
+    def active_for(self, table: str) -> bool:
+        """False once the file, or ``table`` alone, failed for good."""
+        return not self._failed and table not in self._failed_tables
 
     @property
     def shared(self) -> bool:
@@ -338,10 +364,16 @@ class StateStore:
                 self._opening = False
         return self._opened
 
-    def run(self, work: Callable[[sqlite3.Connection], T], *, begin: bool = True) -> T:
+    def run(
+        self, work: Callable[[sqlite3.Connection], T], *, begin: bool = True, table: str = ""
+    ) -> T:
         """``work(connection)`` in one transaction, its answer: between ``BEGIN IMMEDIATE`` and
         ``COMMIT`` (SQLite's write lock taken first, so what it reads stays true until it
         commits), or, without ``begin``, one statement that is its own transaction.
+
+        With ``table``, an error of the work itself (a row it cannot read, a statement the
+        file's schema refuses: another version of the plugin) fails that table alone; the file
+        and its other table go on. Without it, any failure is the file's.
 
         :raises StoreBusy: busy now (then paused) or paused.
         :raises StoreFailed: failed now (said once by ``on_failed``) or before.
@@ -349,7 +381,7 @@ class StateStore:
         if self._memory is not None:
             with self._lock:
                 return self._transaction(self._memory, work, begin)
-        if self._failed:
+        if self._failed or table in self._failed_tables:
             raise StoreFailed(f"{self.path} failed")
         if self.pausing():
             raise StoreBusy(f"{self.path} was busy less than {BUSY_PAUSE_S:g} s ago")
@@ -360,7 +392,7 @@ class StateStore:
             check_same_file(self.path, self._identity)
             return self._transaction(conn, work, begin)
         except FAILURES as e:
-            raise self._trouble(e) from e
+            raise self._trouble(e, table) from e
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], begin):
@@ -376,11 +408,21 @@ class StateStore:
             raise
         return result
 
-    def _trouble(self, error: BaseException) -> Exception:
-        """Pause on a busy file, fail on anything else; the exception to raise for it."""
+    def _trouble(self, error: BaseException, table: str = "") -> Exception:
+        """Pause on a busy file, fail on anything else (``table`` alone when the error is its
+        work's, not the file's); the exception to raise for it."""
         if is_transient(error):
             self._busy(error)
             return StoreBusy(str(error))
+        if table and not is_file_failure(error):
+            with self._lock:
+                first = table not in self._failed_tables
+                self._failed_tables.add(table)
+            said = self._on_table_failed.get(table)
+            if first:
+                for tell in [said] if said else self._on_failed:
+                    tell(error)
+            return StoreFailed(str(error))
         with self._lock:  # two threads may fail at once: one says so
             first, self._failed = not self._failed, True
         if first:
