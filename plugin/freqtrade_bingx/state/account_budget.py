@@ -42,6 +42,7 @@ request, and those of the next :data:`~freqtrade_bingx.state.state_store.BUSY_PA
 per process only, then the file is shared again (see :mod:`freqtrade_bingx.state.state_store`).
 """
 
+import contextlib
 import logging
 import math
 import sqlite3
@@ -357,8 +358,9 @@ class AccountBudget(Counting):
         if ticket is None:
             return
         recent = self._recent.get(ticket.endpoint)
-        if recent is not None and ticket in recent:
-            recent.remove(ticket)  # not one of the requests that count at BingX
+        if recent is not None:
+            with contextlib.suppress(ValueError):  # gone already (another thread's turn)
+                recent.remove(ticket)  # not one of the requests that count at BingX
         args = (ticket.endpoint, ticket.at, ticket.name)
         try:
             self.store.run(lambda conn: conn.execute(_RELEASE, args).close(), begin=False)
