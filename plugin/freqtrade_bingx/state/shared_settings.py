@@ -173,23 +173,14 @@ class SharedSettings:
         """
         if not self.active:
             return True
-        args = (kind, symbol, side, str(value), self.writer, seen_version)
-
-        def write(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(_CONFIRM, args)
-            written = cursor.rowcount > 0
-            cursor.close()
-            return written
-
-        try:
-            written = self._run(write, begin=False)
+        try:  # one transaction: recorded, or (another bot wrote meanwhile) marked unknown
+            written = self._run(
+                lambda conn: self.answer_row(conn, kind, symbol, side, value, seen_version)
+            )
         except Busy:
             self._mark_later(kind, symbol, side)
             raise
-        if written is None or written:
-            return True
-        self.forget(kind, symbol, side)  # another bot wrote meanwhile: unknown
-        return False
+        return written is None or written
 
     def claim(self, kind: str, symbol: str, side: str = "", *, wait_s: float = 0.0) -> int:
         """Mark the setting unknown before sending a request that may change it; returns the
