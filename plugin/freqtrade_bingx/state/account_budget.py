@@ -342,14 +342,8 @@ class AccountBudget(Counting):
             if also is not None:
                 also(conn)
 
-        try:  # one statement, its own transaction; with ``also``, one transaction
-            self.store.run(restamp, begin=also is not None)
-        except (StoreBusy, StoreFailed):
-            return False
-        if not self.store.shared:
-            with self._settled:
-                self._settled.notify_all()
-        return also is not None
+        # One statement, its own transaction; with ``also``, one transaction.
+        return self._freed(restamp, begin=also is not None) and also is not None
 
     def release(self, ticket: Ticket | None) -> None:
         """The admitted request was not sent after all (refused before sending): its slot is
@@ -362,13 +356,19 @@ class AccountBudget(Counting):
             with contextlib.suppress(ValueError):  # gone already (another thread's turn)
                 recent.remove(ticket)  # not one of the requests that count at BingX
         args = (ticket.endpoint, ticket.at, ticket.name)
+        self._freed(lambda conn: conn.execute(_RELEASE, args).close(), begin=False)
+
+    def _freed(self, work: Callable[[sqlite3.Connection], None], *, begin: bool) -> bool:
+        """A slot's stamp moved or deleted by ``work``; whether it ran (not while the file is
+        busy or failed). A wait in this process's memory is woken (see :meth:`_wait`)."""
         try:
-            self.store.run(lambda conn: conn.execute(_RELEASE, args).close(), begin=False)
+            self.store.run(work, begin=begin)
         except (StoreBusy, StoreFailed):
-            return
+            return False
         if not self.store.shared:
             with self._settled:
                 self._settled.notify_all()
+        return True
 
     def adopt(self, tickets: list[Ticket]) -> None:
         """Count requests another budget admitted (this process's, taken over when the shared
